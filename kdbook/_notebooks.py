@@ -1,0 +1,85 @@
+"""Re-execute workbook notebooks top to bottom on a fresh kernel and store their outputs (private).
+
+``python3 workbook.py execute [PATH ...]`` runs this. Outputs are stored deterministically so
+nbval compares real outputs with little diff churn: no timing metadata, no widget state, one
+kernelspec, a fixed hash seed. Default: every notebook in ``notebooks/`` and ``solutions/``
+(exercise notebooks are written by ``python -m kdbook.exercises generate``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+DEFAULT_DIRS = ("notebooks", "solutions")
+
+
+def execute_notebook(nb, cwd: Path, timeout: int = 600):
+    """Execute an in-memory nbformat notebook in ``cwd`` and return it with clean metadata."""
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.pop("widgets", None)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+        record_timing=False,
+        store_widget_state=False,
+    )
+    client.execute()
+    nb.metadata.pop("widgets", None)
+    lang = nb.metadata.get("language_info", {})
+    lang.pop("version", None)  # differs between machines; not worth a diff
+    return nb
+
+
+def execute_path(path: Path, timeout: int = 600) -> float:
+    """Execute the notebook file at ``path`` in place; return the seconds it took."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    execute_notebook(nb, path.parent.resolve(), timeout)
+    elapsed = time.perf_counter() - start
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("paths", nargs="*", type=Path, help="notebooks or folders (default: notebooks/ solutions/)")
+    parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
+    args = parser.parse_args(argv)
+    targets: list[Path] = []
+    for p in args.paths or [Path(d) for d in DEFAULT_DIRS]:
+        if p.is_dir():
+            targets.extend(sorted(q for q in p.glob("*.ipynb")))
+        elif p.suffix == ".ipynb" and p.exists():
+            targets.append(p)
+        else:
+            parser.error(f"not a notebook or folder: {p}")
+    failed = 0
+    for path in targets:
+        try:
+            secs = execute_path(path, args.timeout)
+            print(f"executed {path} in {secs:.1f} s", flush=True)
+        except Exception as err:  # report every notebook, then fail
+            failed += 1
+            print(f"FAILED {path}: {type(err).__name__}: {str(err)[-2000:]}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

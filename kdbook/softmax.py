@@ -1,0 +1,84 @@
+"""The temperature softmax and its logarithm.
+
+Introduced in chapter 3 (``notebooks/03_temperature_and_soft_targets.ipynb``), following
+Hinton, Vinyals & Dean (2015), Eq. 1: q_i = exp(z_i/T) / Σ_j exp(z_j/T).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _validate as v
+
+__all__ = ["softmax", "log_softmax"]
+
+
+def _scaled_shifted(z: ArrayLike, T: float, axis: int) -> tuple[np.ndarray, int]:
+    """Return (z/T − max(z/T)) along ``axis`` (so exp never overflows) and the axis."""
+    arr = v.as_float_array(z, "z")
+    t = v.check_positive(T, "T")
+    ax = v.check_axis(axis, arr.ndim)
+    v.check_logits(arr, "z")
+    if arr.shape[ax] == 0:
+        raise ValueError(f"z has no classes: axis {axis} has length 0")
+    u = arr / arr.dtype.type(t) if t != 1.0 else arr.copy()
+    u -= u.max(axis=ax, keepdims=True)
+    return u, ax
+
+
+def log_softmax(z: ArrayLike, *, T: float = 1.0, axis: int = -1) -> np.ndarray:
+    r"""Logarithm of the temperature softmax, computed stably with log-sum-exp.
+
+    .. math:: \log q_i = z_i/T - \log \sum_j \exp(z_j/T)
+
+    Introduced in chapter 3. Use it instead of ``np.log(softmax(z))``: it stays finite where
+    the softmax underflows to 0. float32 input gives float32 output.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits; finite.
+    T : float, default 1.0
+        Temperature, > 0. Larger T gives a softer distribution.
+    axis : int, default -1
+        The class axis.
+
+    Examples
+    --------
+    >>> import kdbook
+    >>> [round(float(x), 4) for x in kdbook.log_softmax([0.0, 0.0])]
+    [-0.6931, -0.6931]
+    """
+    u, ax = _scaled_shifted(z, T, axis)
+    u -= np.log(np.exp(u).sum(axis=ax, keepdims=True))
+    return u
+
+
+def softmax(z: ArrayLike, *, T: float = 1.0, axis: int = -1) -> np.ndarray:
+    r"""Temperature softmax (Hinton et al. 2015, Eq. 1), computed stably.
+
+    .. math:: q_i = \frac{\exp(z_i/T)}{\sum_j \exp(z_j/T)}
+
+    Introduced in chapter 3. Shift-invariant (adding a constant to every logit changes
+    nothing); T → ∞ tends to the uniform distribution, T → 0 to the one-hot argmax.
+    float32 input gives float32 output.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits; finite.
+    T : float, default 1.0
+        Temperature, > 0.
+    axis : int, default -1
+        The class axis.
+
+    Examples
+    --------
+    >>> import kdbook
+    >>> [round(float(x), 4) for x in kdbook.softmax([2.0, 1.0, 0.0], T=2.0)]
+    [0.5065, 0.3072, 0.1863]
+    """
+    u, ax = _scaled_shifted(z, T, axis)
+    np.exp(u, out=u)
+    u /= u.sum(axis=ax, keepdims=True)
+    return u

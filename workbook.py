@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Set up and run the kdbook workbook with nothing but Python >= 3.11 and git.
+
+    python3 workbook.py lab        # install into .venv, open JupyterLab on the start notebook
+    python3 workbook.py test       # install into .venv (with the test tools), run every test
+    python3 workbook.py execute    # re-execute notebooks top to bottom, store outputs
+
+Everything is installed into a project-local virtual environment, ``.venv`` beside this file
+(or the folder named by ``KDBOOK_VENV``). Uses only the standard library.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+START_NOTEBOOK = "notebooks/00_start_here.ipynb"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def venv_dir() -> Path:
+    return Path(os.environ.get("KDBOOK_VENV", ROOT / ".venv")).resolve()
+
+
+def venv_python() -> Path:
+    sub = "Scripts/python.exe" if os.name == "nt" else "bin/python"
+    return venv_dir() / sub
+
+
+def run(cmd: list[str], **kw) -> None:
+    print("+", " ".join(map(str, cmd)), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def ensure_venv(extra: str | None) -> Path:
+    """Create .venv if needed and install kdbook (editable) with ``extra``; skip if up to date."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"kdbook needs Python >= 3.11; this is {sys.version.split()[0]}")
+    py = venv_python()
+    if not py.exists():
+        run([sys.executable, "-m", "venv", venv_dir()])
+    spec = f".[{extra}]" if extra else "."
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    stamp = venv_dir() / f".kdbook-installed-{extra or 'base'}"
+    if not (stamp.exists() and stamp.read_text() == digest):
+        run([py, "-m", "pip", "install", "--upgrade", "pip"])
+        run([py, "-m", "pip", "install", "-e", spec], cwd=ROOT)
+        stamp.write_text(digest)
+    return py
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it when we may (root with apt-get)."""
+    if Path(CHROMIUM).exists():
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(["apt-get", "update", "-qq"], env=env)
+        run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core"], env=env)
+        return
+    print(
+        f"note: {CHROMIUM} is missing, so the browser tests will fail. Install Debian's chromium "
+        "package (sudo apt-get install chromium), or deselect them with: "
+        "python3 workbook.py test -m 'not browser'",
+        file=sys.stderr,
+    )
+
+
+def cmd_lab(args: argparse.Namespace, rest: list[str]) -> int:
+    py = ensure_venv(None)
+    if args.install_only:
+        return 0
+    cmd = [str(py), "-m", "jupyter", "lab", START_NOTEBOOK, *rest]
+    print("+", " ".join(cmd), flush=True)
+    os.chdir(ROOT)
+    return subprocess.call(cmd)
+
+
+def cmd_test(args: argparse.Namespace, rest: list[str]) -> int:
+    py = ensure_venv("test")
+    ensure_chromium()
+    if args.install_only:
+        return 0
+    cmd = [str(py), "-m", "pytest", *rest]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def cmd_execute(args: argparse.Namespace, rest: list[str]) -> int:
+    py = ensure_venv("test")
+    return subprocess.call([str(py), "-m", "kdbook._notebooks", *rest], cwd=ROOT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    lab = sub.add_parser("lab", help="install and open JupyterLab on the start notebook (extra args go to jupyter lab)")
+    lab.add_argument("--install-only", action="store_true", help="set up .venv and stop")
+    test = sub.add_parser("test", help="install the test tools and run the whole test suite (extra args go to pytest)")
+    test.add_argument("--install-only", action="store_true", help="set up .venv (and Chromium) and stop")
+    sub.add_parser("execute", help="re-execute notebooks and store their outputs (args: notebook paths)")
+    args, rest = parser.parse_known_args(argv)
+    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute}[args.command]
+    return handler(args, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
