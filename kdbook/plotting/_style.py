@@ -1,0 +1,48 @@
+"""One consistent, colour-blind-safe look for every kdbook figure (private).
+
+Colours are the Okabe–Ito palette (distinguishable under the common colour-vision deficiencies);
+sequential maps are ``viridis``. Plot functions draw into an ``ax`` they are given, or into a
+new figure from :func:`new_axes`, and return the matplotlib objects they made.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+import matplotlib.pyplot as plt
+
+#: Okabe–Ito colours, in the order kdbook uses them (teacher first).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+#: Named roles, so the teacher is the same colour in every chapter.
+ROLE_COLORS = {"teacher": PALETTE[0], "student": PALETTE[1], "hard": PALETTE[5], "soft": PALETTE[2]}
+#: Sequential colour map for contours and heat maps.
+CMAP = "viridis"
+
+RC = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 80,
+    "savefig.dpi": 100,
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.frameon": False,
+    "font.size": 10,
+    "image.cmap": CMAP,
+}
+
+
+def style():
+    """Context manager applying kdbook's matplotlib style (``with style(): ...``)."""
+    return plt.rc_context(RC)
+
+
+def new_axes(ax=None, *, figsize=None, ncols: int = 1, nrows: int = 1):
+    """Return ``(fig, ax)``: the given axes and its figure, or a new figure in kdbook's style."""
+    if ax is not None:
+        return ax.figure, ax
+    with style():
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize or RC["figure.figsize"], layout="constrained")
+    return fig, axes
