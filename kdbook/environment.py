@@ -1,0 +1,83 @@
+"""The environment self-check run by ``notebooks/00_start_here.ipynb``.
+
+It reports whether each package the workbook needs is installed at a recent enough version,
+without printing the versions themselves (they differ between machines; the stored notebook
+output must not).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+__all__ = ["REQUIREMENTS", "Check", "check_environment", "environment_report"]
+
+#: Minimum versions the workbook is tested with (keep in step with pyproject.toml).
+REQUIREMENTS: dict[str, str] = {
+    "python": "3.11",
+    "numpy": "1.26",
+    "matplotlib": "3.8",
+    "ipywidgets": "8.0",
+    "jupyterlab_widgets": "3.0",  # the JupyterLab side of ipywidgets 8: without it, widgets do not display
+    "ipykernel": "6.25",
+    "jupyterlab": "4.0",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One requirement: the package, the minimum version, what was found, and whether it is met."""
+
+    name: str
+    required: str
+    found: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.found is not None and _parse(self.found) >= _parse(self.required)
+
+
+def _parse(version: str) -> tuple[int, ...]:
+    """Leading numeric release parts: "8.1.9" -> (8, 1, 9), "2.4.0rc1" -> (2, 4, 0)."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(x) for x in match.group().split(".")) if match else ()
+
+
+def _found(name: str) -> str | None:
+    if name == "python":
+        return ".".join(map(str, sys.version_info[:3]))
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_environment(requirements: dict[str, str] | None = None) -> list[Check]:
+    """Return one :class:`Check` per requirement (default :data:`REQUIREMENTS`).
+
+    Examples
+    --------
+    >>> from kdbook.environment import check_environment
+    >>> all(c.ok for c in check_environment({"python": "3.11"}))
+    True
+    """
+    reqs = REQUIREMENTS if requirements is None else requirements
+    return [Check(name, req, _found(name)) for name, req in reqs.items()]
+
+
+def environment_report(checks: list[Check] | None = None) -> str:
+    """A table of requirements with "ok", "too old" or "missing" (no versions, so it is stable).
+
+    Examples
+    --------
+    >>> from kdbook.environment import Check, environment_report
+    >>> print(environment_report([Check("numpy", "1.26", "1.20.0"), Check("scipy", "1.0", None)]))
+    numpy              >= 1.26   too old: upgrade it
+    scipy              >= 1.0    missing: install it
+    """
+    rows = []
+    for c in check_environment() if checks is None else checks:
+        status = "ok" if c.ok else ("missing: install it" if c.found is None else "too old: upgrade it")
+        rows.append(f"{c.name:<18} >= {c.required:<6} {status}")
+    return "\n".join(rows)
