@@ -42,7 +42,10 @@ __all__ = [
     "numerical_gradient",
 ]
 
-_LAZY_SUBMODULES = {"plotting", "widgets", "data", "models", "train", "calibration", "grading", "exercises"}
+_LAZY_SUBMODULES = {
+    "plotting", "widgets", "data", "models", "optim", "train", "calibration",
+    "conventions", "environment", "grading", "exercises",
+}
 
 
 def __getattr__(name: str):
