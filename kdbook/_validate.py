@@ -21,6 +21,9 @@ __all__ = [
     "check_labels",
     "check_choice",
     "broadcast_pair",
+    "check_int",
+    "check_rng",
+    "check_features",
 ]
 
 #: Allowed deviation of a probability vector's sum from 1, by floating-point precision.
@@ -175,3 +178,28 @@ def broadcast_pair(p: np.ndarray, q: np.ndarray, names: tuple[str, str]) -> tupl
         raise ValueError(
             f"{names[0]} and {names[1]} must broadcast together; got shapes {p.shape} and {q.shape}"
         ) from None
+
+
+def check_int(value, name: str, *, minimum: int = 0) -> int:
+    """Require a whole number (not a bool) that is at least ``minimum`` (sizes, counts, epochs)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_rng(seed, name: str = "seed") -> np.random.Generator:
+    """Turn an int seed (>= 0) into ``numpy.random.default_rng(seed)``; pass a Generator through."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int(seed, name))
+
+
+def check_features(x, name: str) -> np.ndarray:
+    """Require a finite 2-D (examples, features) float array."""
+    arr = as_float_array(x, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (examples, features), got shape {arr.shape}")
+    check_logits(arr, name)
+    return arr
