@@ -6,5 +6,27 @@ returns the matplotlib objects it made (so tests, and learners, can inspect them
 from __future__ import annotations
 
 from ._style import CMAP, PALETTE, ROLE_COLORS, new_axes, style
+from .distributions import BarPlot, plot_distributions, plot_divergence_values, plot_grouped_bars, series_colors
+from .simplex import (
+    SimplexPlot,
+    cartesian_to_simplex,
+    plot_simplex,
+    plot_simplex_contours,
+    plot_simplex_points,
+    simplex_divergence_grid,
+    simplex_grid,
+    simplex_to_cartesian,
+)
 
 __all__ = ["CMAP", "PALETTE", "ROLE_COLORS", "new_axes", "style"]
+__all__ += ["BarPlot", "plot_distributions", "plot_divergence_values", "plot_grouped_bars", "series_colors"]
+__all__ += [
+    "SimplexPlot",
+    "cartesian_to_simplex",
+    "plot_simplex",
+    "plot_simplex_contours",
+    "plot_simplex_points",
+    "simplex_divergence_grid",
+    "simplex_grid",
+    "simplex_to_cartesian",
+]

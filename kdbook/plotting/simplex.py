@@ -1,0 +1,366 @@
+"""The 3-class probability simplex (a ternary plot) with divergence contours around a reference.
+
+Introduced in chapter 1 (``notebooks/01_teacher_and_student.ipynb``) and used again for the
+forward/reverse KL maps of chapter 2 (``notebooks/02_divergences.ipynb``). Every distribution
+over three classes, p = (p0, p1, p2), is one point of an equilateral triangle whose corners are
+the one-hot distributions: class 0 at (0, 0), class 1 at (1, 0), class 2 at (½, √3/2). The point
+is the probability-weighted average of the corners (barycentric coordinates).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import matplotlib.colors as mcolors
+import matplotlib.patheffects as pe
+import matplotlib.pyplot as plt
+import matplotlib.tri as mtri
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import _validate as v
+from ._style import CMAP, new_axes
+from .distributions import series_colors
+
+__all__ = [
+    "SimplexPlot",
+    "simplex_to_cartesian",
+    "cartesian_to_simplex",
+    "simplex_grid",
+    "simplex_divergence_grid",
+    "plot_simplex",
+    "plot_simplex_points",
+    "plot_simplex_contours",
+]
+
+#: Cartesian positions of the corners (one-hot distributions) of the 3-class simplex.
+CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3.0) / 2.0]])
+DIRECTIONS = ("forward", "reverse")
+_HALO = [pe.withStroke(linewidth=3, foreground="white")]
+
+
+@dataclass
+class SimplexPlot:
+    """What :func:`plot_simplex_contours` made, plus the grid and values it contoured."""
+
+    fig: plt.Figure
+    ax: plt.Axes
+    filled: object  # TriContourSet of the filled bands
+    lines: object  # TriContourSet of the contour lines
+    levels: np.ndarray
+    grid: np.ndarray  # (N, 3) barycentric grid points
+    values: np.ndarray  # (N,) divergence at each grid point
+    points: dict = field(default_factory=dict)  # name -> PathCollection
+    texts: list = field(default_factory=list)  # corner and point labels
+    colorbar: object = None
+
+
+def _check_simplex_points(p: ArrayLike, name: str) -> np.ndarray:
+    arr = v.as_float_array(p, name)
+    if arr.shape[-1] != 3:
+        raise ValueError(f"{name} must have 3 classes along axis -1 (a point of the 3-class simplex), got {arr.shape[-1]}")
+    v.check_probabilities(arr, name, arr.ndim - 1)
+    return arr.astype(np.float64, copy=False)
+
+
+def simplex_to_cartesian(p: ArrayLike) -> np.ndarray:
+    r"""Cartesian position of 3-class distributions in the equilateral simplex.
+
+    .. math:: (x, y) = p_0 (0, 0) + p_1 (1, 0) + p_2 (\tfrac12, \tfrac{\sqrt3}{2})
+
+    Introduced in chapter 1. ``p`` has shape (..., 3) and must be a probability vector along the
+    last axis; the result has shape (..., 2).
+
+    Examples
+    --------
+    >>> from kdbook.plotting import simplex_to_cartesian
+    >>> [round(float(c), 4) for c in simplex_to_cartesian([1/3, 1/3, 1/3])]
+    [0.5, 0.2887]
+    """
+    return _check_simplex_points(p, "p") @ CORNERS
+
+
+def cartesian_to_simplex(xy: ArrayLike) -> np.ndarray:
+    r"""Inverse of :func:`simplex_to_cartesian`: barycentric coordinates of points (x, y).
+
+    .. math:: p_2 = \tfrac{2y}{\sqrt3},\quad p_1 = x - \tfrac{p_2}{2},\quad p_0 = 1 - p_1 - p_2
+
+    Introduced in chapter 1. Points outside the triangle get a negative coordinate; nothing is
+    clipped.
+
+    Examples
+    --------
+    >>> from kdbook.plotting import cartesian_to_simplex
+    >>> [round(float(c), 4) for c in cartesian_to_simplex([0.5, 0.0])]
+    [0.5, 0.5, 0.0]
+    """
+    arr = v.as_float_array(xy, "xy")
+    if arr.shape[-1] != 2:
+        raise ValueError(f"xy must have 2 coordinates (x, y) along axis -1, got {arr.shape[-1]}")
+    v.check_logits(arr, "xy")
+    p2 = 2.0 * arr[..., 1] / np.sqrt(3.0)
+    p1 = arr[..., 0] - p2 / 2.0
+    return np.stack([1.0 - p1 - p2, p1, p2], axis=-1)
+
+
+def _lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer lattice (i, j, k), i + j + k = n, and its triangles (indices into the lattice)."""
+    n = resolution
+    ij = [(i, j) for i in range(n + 1) for j in range(n + 1 - i)]
+    index = {pt: a for a, pt in enumerate(ij)}
+    tris = []
+    for i, j in ij:
+        if i + j < n:
+            tris.append((index[i, j], index[i + 1, j], index[i, j + 1]))
+        if i + j < n - 1:
+            tris.append((index[i + 1, j], index[i + 1, j + 1], index[i, j + 1]))
+    ijk = np.array([(i, j, n - i - j) for i, j in ij], dtype=np.float64)
+    return ijk, np.array(tris, dtype=np.intp)
+
+
+def simplex_grid(resolution: int = 60, *, margin: float = 1e-3) -> np.ndarray:
+    r"""A triangular grid of 3-class distributions covering the simplex's interior.
+
+    .. math:: p = m + (1 - 3m)\,(i, j, k)/n, \quad i + j + k = n
+
+    Introduced in chapter 1. Every point keeps each probability ≥ ``margin`` (> 0), so
+    divergences that are infinite on the edges stay finite on the grid. Returns an array of
+    shape ((n+1)(n+2)/2, 3) whose rows sum to 1.
+
+    Parameters
+    ----------
+    resolution : int, default 60
+        Number n of steps along each edge.
+    margin : float, default 1e-3
+        Smallest probability on the grid, in [0, 1/3).
+
+    Examples
+    --------
+    >>> from kdbook.plotting import simplex_grid
+    >>> simplex_grid(2, margin=0.0).tolist()[:3]
+    [[0.0, 0.0, 1.0], [0.0, 0.5, 0.5], [0.0, 1.0, 0.0]]
+    """
+    n = _check_resolution(resolution)
+    m = v.check_unit_interval(margin, "margin")
+    if m >= 1.0 / 3.0:
+        raise ValueError(f"margin must be < 1/3 (every class keeps at least margin), got {m}")
+    ijk, _ = _lattice(n)
+    return m + (1.0 - 3.0 * m) * ijk / n
+
+
+def _check_resolution(resolution) -> int:
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)):
+        raise TypeError(f"resolution must be an int, got {type(resolution).__name__}")
+    if not 1 <= resolution <= 500:
+        raise ValueError(f"resolution must be in [1, 500], got {resolution}")
+    return int(resolution)
+
+
+def simplex_divergence_grid(
+    divergence: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    reference: ArrayLike,
+    *,
+    direction: str = "forward",
+    resolution: int = 60,
+    margin: float = 1e-3,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Evaluate ``divergence`` between a fixed reference and every point of the simplex grid.
+
+    .. math:: f(r, x) \text{ (forward)} \quad\text{or}\quad f(x, r) \text{ (reverse)}, \quad x \in \text{grid}
+
+    Introduced in chapter 1. One batched call: ``divergence`` receives the reference with shape
+    (1, 3) and the grid with shape (N, 3) and must broadcast them (every kdbook divergence does).
+    With ``divergence=kdbook.kl_divergence`` and ``reference`` the teacher, ``"forward"`` maps
+    KL(teacher‖x) and ``"reverse"`` maps KL(x‖teacher).
+
+    Returns
+    -------
+    grid : ndarray, shape (N, 3)
+    values : ndarray, shape (N,)
+
+    Examples
+    --------
+    >>> import kdbook
+    >>> from kdbook.plotting import simplex_divergence_grid
+    >>> grid, vals = simplex_divergence_grid(kdbook.kl_divergence, [0.7, 0.2, 0.1], resolution=10)
+    >>> grid.shape, vals.shape
+    ((66, 3), (66,))
+    """
+    if not callable(divergence):
+        raise TypeError(f"divergence must be a function f(p, q), got {type(divergence).__name__}")
+    v.check_choice(direction, "direction", DIRECTIONS)
+    ref = _check_simplex_points(reference, "reference")
+    if ref.ndim != 1:
+        raise ValueError(f"reference must be one distribution of shape (3,), got shape {ref.shape}")
+    grid = simplex_grid(resolution, margin=margin)
+    args = (ref[None, :], grid) if direction == "forward" else (grid, ref[None, :])
+    values = np.asarray(divergence(*args), dtype=np.float64)
+    if values.shape != (grid.shape[0],):
+        raise ValueError(
+            f"divergence must return one value per grid point, shape ({grid.shape[0]},); got {values.shape}"
+        )
+    return grid, values
+
+
+def _nice_levels(values: np.ndarray, count: int) -> np.ndarray:
+    """About ``count`` levels on a 1-2-5 scale spanning the finite positive values."""
+    finite = values[np.isfinite(values) & (values > 0)]
+    if finite.size == 0:
+        return np.array([0.0, 1.0])
+    lo, hi = np.quantile(finite, 0.02), finite.max()
+    decades = np.arange(np.floor(np.log10(lo)) - 1, np.ceil(np.log10(hi)) + 1)
+    ladder = np.sort(np.concatenate([m * 10.0**decades for m in (1.0, 2.0, 5.0)]))
+    ladder = ladder[(ladder >= lo) & (ladder <= hi)]
+    if ladder.size > count:
+        ladder = ladder[np.round(np.linspace(0, ladder.size - 1, count)).astype(int)]
+    return np.concatenate([[0.0], ladder])
+
+
+def plot_simplex(
+    ax=None, *, class_labels: Sequence[str] = ("class 0", "class 1", "class 2")
+) -> tuple[plt.Figure, plt.Axes, list]:
+    """Draw the empty simplex: the triangle outline and its corner labels.
+
+    Introduced in chapter 1. Returns ``(fig, ax, texts)`` with the three corner labels.
+
+    Examples
+    --------
+    >>> from kdbook.plotting import plot_simplex
+    >>> fig, ax, texts = plot_simplex(class_labels=("cat", "dog", "fox"))
+    >>> [t.get_text() for t in texts]
+    ['cat', 'dog', 'fox']
+    """
+    if len(class_labels) != 3:
+        raise ValueError(f"class_labels must name 3 classes, got {len(class_labels)}")
+    fig, ax = new_axes(ax, figsize=(5.0, 4.4))
+    closed = np.vstack([CORNERS, CORNERS[:1]])
+    ax.plot(closed[:, 0], closed[:, 1], color="0.2", linewidth=1.0, zorder=3)
+    offsets = [(-0.03, -0.05, "right"), (1.03, -0.05, "left"), (0.5, np.sqrt(3) / 2 + 0.035, "center")]
+    texts = [
+        ax.text(x, y, str(lab), ha=ha, va="center", fontsize=10)
+        for (x, y, ha), lab in zip(offsets, class_labels)
+    ]
+    ax.set_aspect("equal")
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(-0.1, np.sqrt(3) / 2 + 0.08)
+    ax.axis("off")
+    return fig, ax, texts
+
+
+def plot_simplex_points(
+    points: Mapping[str, ArrayLike], ax, *, reference_name: str | None = "teacher"
+) -> tuple[dict, list]:
+    """Mark named 3-class distributions on simplex axes, each with its label.
+
+    Introduced in chapter 1. The point named ``reference_name`` (the teacher) is drawn as a
+    star in the teacher's colour; the others as circles coloured by :func:`series_colors`.
+    Returns ``(markers, texts)``: a dict name → PathCollection and the list of labels.
+    """
+    if not isinstance(points, Mapping):
+        raise TypeError(f"points must be a mapping name -> distribution, got {type(points).__name__}")
+    colors = series_colors([str(k) for k in points], reference_name)
+    markers, texts = {}, []
+    for name, p in points.items():
+        xy = simplex_to_cartesian(_check_simplex_points(p, f"points[{name!r}]"))
+        is_ref = name == reference_name
+        color = colors[str(name)]
+        markers[name] = ax.scatter(
+            [xy[0]], [xy[1]], s=160 if is_ref else 70, marker="*" if is_ref else "o",
+            color=color, edgecolor="white", linewidth=1.2, zorder=5, label=name,
+        )
+        texts.append(ax.annotate(
+            name, xy, xytext=(8, -13) if is_ref else (7, 5), textcoords="offset points", fontsize=9,
+            color="black", path_effects=_HALO, zorder=6, annotation_clip=True,
+        ))
+    return markers, texts
+
+
+def plot_simplex_contours(
+    divergence: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    reference: ArrayLike,
+    *,
+    direction: str = "forward",
+    points: Mapping[str, ArrayLike] | None = None,
+    reference_name: str = "teacher",
+    levels: int | Sequence[float] = 9,
+    resolution: int = 60,
+    class_labels: Sequence[str] = ("class 0", "class 1", "class 2"),
+    title: str | None = None,
+    colorbar: bool = True,
+    zoom: float | None = None,
+    ax=None,
+) -> SimplexPlot:
+    r"""Contours of a divergence from a fixed reference over the 3-class simplex, points marked.
+
+    .. math:: x \mapsto f(r, x) \ (\text{direction}=\text{"forward"}) \quad\text{or}\quad f(x, r) \ (\text{"reverse"})
+
+    Introduced in chapter 1; forward versus reverse KL maps in chapter 2. ``divergence`` is any
+    function ``f(p, q)`` that broadcasts like kdbook's (``kdbook.kl_divergence``,
+    ``kdbook.js_divergence``, ...); the whole grid is one call (see
+    :func:`simplex_divergence_grid`). Filled bands use one colour per level interval.
+
+    Parameters
+    ----------
+    divergence : callable
+        ``f(p, q)`` returning one value per row.
+    reference : array_like, shape (3,)
+        The fixed distribution, marked with a star and named ``reference_name``.
+    direction : {"forward", "reverse"}
+        ``"forward"`` contours f(reference, x); ``"reverse"`` contours f(x, reference).
+    points : mapping name -> distribution, optional
+        Further distributions (the students) to mark and label.
+    levels : int or sequence of float
+        Number of levels (chosen on a 1-2-5 scale) or the increasing levels themselves.
+    resolution : int
+        Grid steps per edge.
+    zoom : float, optional
+        Show only a square window of this half-width (in the triangle's units, edge = 1)
+        centred on the reference; the corner labels are then hidden.
+
+    Returns
+    -------
+    SimplexPlot
+        fig, ax, the filled and line contour sets, levels, grid, values, point markers, texts.
+
+    Examples
+    --------
+    >>> import kdbook
+    >>> from kdbook.plotting import plot_simplex_contours
+    >>> out = plot_simplex_contours(kdbook.kl_divergence, [0.7, 0.2, 0.1], levels=[0, 0.1, 0.5], resolution=10)
+    >>> out.levels.tolist()
+    [0.0, 0.1, 0.5]
+    """
+    ref = _check_simplex_points(reference, "reference")
+    grid, values = simplex_divergence_grid(divergence, ref, direction=direction, resolution=resolution)
+    if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
+        if levels < 2:
+            raise ValueError(f"levels must be at least 2, got {levels}")
+        lv = _nice_levels(values, int(levels))
+    else:
+        lv = np.asarray(levels, dtype=np.float64)
+        if lv.ndim != 1 or lv.size < 2 or not np.all(np.diff(lv) > 0):
+            raise ValueError("levels must be an int or an increasing sequence of at least 2 numbers")
+    fig, ax, texts = plot_simplex(ax, class_labels=class_labels)
+    _, tris = _lattice(resolution)
+    xy = grid @ CORNERS
+    tri = mtri.Triangulation(xy[:, 0], xy[:, 1], tris)
+    cmap = plt.get_cmap(CMAP)
+    norm = mcolors.BoundaryNorm(lv, cmap.N, extend="max")
+    shown = np.where(np.isfinite(values), values, np.finfo(np.float64).max)
+    filled = ax.tricontourf(tri, shown, levels=lv, cmap=cmap, norm=norm, extend="max", zorder=1)
+    lines = ax.tricontour(tri, shown, levels=lv[1:], colors="white", linewidths=0.6, alpha=0.8, zorder=2)
+    cbar = None
+    if colorbar:
+        cbar = fig.colorbar(filled, ax=ax, shrink=0.8, ticks=lv, spacing="uniform")
+        cbar.ax.set_yticklabels([f"{x:g}" for x in lv])
+    markers, ptexts = plot_simplex_points({reference_name: ref, **dict(points or {})}, ax, reference_name=reference_name)
+    if zoom is not None:
+        half = v.check_positive(zoom, "zoom")
+        cx, cy = ref @ CORNERS
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(max(cy - half, -0.02), cy + half)
+        for t in texts:
+            t.set_visible(False)
+    if title is not None:
+        ax.set_title(title)
+    return SimplexPlot(fig, ax, filled, lines, lv, grid, values, markers, texts + ptexts, cbar)
