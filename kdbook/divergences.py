@@ -54,7 +54,8 @@ def _kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(out)
     if bad.any():
         out[bad] = _kl_exact(p[bad], q[bad])
-    return out
+    # KL ≥ 0 exactly (Gibbs); rounding can leave -1e-16 when p ≈ q, which would read as a bug.
+    return np.maximum(out, 0.0, out=out)
 
 
 def _ce_exact(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -105,11 +106,11 @@ def _reduce(kernel: Kernel, named: dict[str, ArrayLike], axis: int, base, **kw) 
     if len(vals) == 2:
         vals = v.broadcast_pair(vals[0], vals[1], names)  # type: ignore[arg-type]
     ax = v.check_axis(axis, vals[0].ndim)
+    if vals[0].shape[ax] == 0:
+        raise ValueError(f"{names[0]} has no classes: axis {axis} has length 0")
     dtype = np.result_type(*vals)
     rows = [as_rows(x, ax).astype(dtype, copy=False) for x in vals]
     n, k = rows[0].shape
-    if k == 0:
-        raise ValueError(f"{names[0]} has no classes: axis {axis} has length 0")
     out = np.empty(n, dtype=dtype)
     stats = np.empty((len(rows), 2, n), dtype=np.float64)
 

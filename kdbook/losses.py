@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from . import _validate as v
 from ._rowwise import for_row_chunks
+from .softmax import _divide_by_temperature
 
 __all__ = ["kd_loss", "kd_loss_and_grad", "DIVERGENCES", "REDUCTIONS"]
 
@@ -26,10 +27,9 @@ REDUCTIONS = ("batchmean", "sum", "none")
 _LOG2 = float(np.log(2.0))
 
 
-def _log_softmax_block(x: np.ndarray, inv_t: float) -> tuple[np.ndarray, np.ndarray]:
-    """(log-softmax, softmax) of a (rows, K) block at temperature 1/inv_t."""
-    u = x * x.dtype.type(inv_t) if inv_t != 1.0 else x.copy()
-    u -= u.max(axis=-1, keepdims=True)
+def _log_softmax_block(x: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
+    """(log-softmax, softmax) of a (rows, K) block at temperature T."""
+    u = _divide_by_temperature(x - x.max(axis=-1, keepdims=True), T)
     e = np.exp(u)
     s = e.sum(axis=-1, keepdims=True)
     u -= np.log(s)
@@ -95,15 +95,16 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
     scale = {"batchmean": 1.0 / max(n, 1), "sum": 1.0, "none": 1.0}[reduction]
     per_row = np.empty(n, dtype=dtype)
     grad = np.empty_like(s2) if want_grad else None
-    inv_t = 1.0 / T
 
     def work(lo: int, hi: int) -> None:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            log_q, q = _log_softmax_block(s2[lo:hi], inv_t)
-            log_p, p = _log_softmax_block(t2[lo:hi], inv_t)
+            log_q, q = _log_softmax_block(s2[lo:hi], T)
+            log_p, p = _log_softmax_block(t2[lo:hi], T)
             soft, g = _soft_block(log_p, p, log_q, q, divergence, want_grad)
+            np.maximum(soft, 0.0, out=soft)  # every D is ≥ 0; drop rounding noise like -1e-16
             # d[T²·D(u)]/dz = T²·(1/T)·dD/du = T·dD/du.
-            loss = soft * dtype.type((1.0 - hw) * T * T)
+            loss = soft * dtype.type((1.0 - hw) * T)
+            loss *= dtype.type(T)  # two steps: T * T alone can underflow to 0 at tiny T
             if g is not None:
                 g *= dtype.type((1.0 - hw) * T * scale)
             if hw > 0:

@@ -21,9 +21,31 @@ def _scaled_shifted(z: ArrayLike, T: float, axis: int) -> tuple[np.ndarray, int]
     v.check_logits(arr, "z")
     if arr.shape[ax] == 0:
         raise ValueError(f"z has no classes: axis {axis} has length 0")
-    u = arr / arr.dtype.type(t) if t != 1.0 else arr.copy()
-    u -= u.max(axis=ax, keepdims=True)
-    return u, ax
+    u = arr - arr.max(axis=ax, keepdims=True)
+    return _divide_by_temperature(u, t), ax
+
+
+def _divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
+    """Scale shifted logits ``u = z − max z ≤ 0`` by 1/T in place, without overflow or NaN.
+
+    Shifting before scaling means the maximum stays exactly 0 and nothing can overflow upwards,
+    even at a tiny T where z/T itself would. Entries that overflow downwards become −inf, whose
+    exp is the correct 0 (the T → 0 one-hot limit), also when T or 1/T is not representable.
+    """
+    if T == 1.0:
+        return u
+    with np.errstate(over="ignore", divide="ignore"):
+        inv = u.dtype.type(1.0 / T) if 1.0 / T < np.inf else u.dtype.type(np.inf)
+        t = u.dtype.type(T)
+    if np.isfinite(inv):
+        with np.errstate(over="ignore"):
+            u *= inv
+    elif t > 0:
+        with np.errstate(over="ignore"):
+            u /= t
+    else:  # T underflows to 0 in this dtype: every non-maximal entry is infinitely far below
+        u[u < 0] = -np.inf
+    return u
 
 
 def log_softmax(z: ArrayLike, *, T: float = 1.0, axis: int = -1) -> np.ndarray:
