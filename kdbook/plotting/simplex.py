@@ -31,6 +31,7 @@ __all__ = [
     "plot_simplex",
     "plot_simplex_points",
     "plot_simplex_contours",
+    "plot_simplex_state",
 ]
 
 #: Cartesian positions of the corners (one-hot distributions) of the 3-class simplex.
@@ -364,3 +365,34 @@ def plot_simplex_contours(
     if title is not None:
         ax.set_title(title)
     return SimplexPlot(fig, ax, filled, lines, lv, grid, values, markers, texts + ptexts, cbar)
+
+
+def plot_simplex_state(
+    teacher: ArrayLike,
+    student: ArrayLike,
+    values: Mapping[str, float],
+    *,
+    divergence: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    direction: str = "forward",
+    contour_label: str = "KL(teacher‖x)",
+    levels: int | Sequence[float] = (0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+    resolution: int = 60,
+) -> dict:
+    """One frame of the chapter-1 simplex explorer: the student on the contour map, its divergences beside it.
+
+    Introduced in chapter 1. Left: contours of ``divergence`` (default ``kdbook.kl_divergence``)
+    around the teacher with teacher and student marked; right: ``values`` (for example
+    ``kdbook.widgets.simplex_state(teacher, student)``) as horizontal bars. Returns a dict with
+    ``fig``, ``simplex`` (:class:`SimplexPlot`) and ``bars`` (:class:`BarPlot`).
+    """
+    from .. import divergences
+    from .distributions import plot_divergence_values
+
+    f = divergences.kl_divergence if divergence is None else divergence
+    fig, (left, right) = new_axes(ncols=2, figsize=(9.0, 3.8))
+    simplex = plot_simplex_contours(
+        f, teacher, direction=direction, points={"student": student}, levels=levels,
+        resolution=resolution, title=f"contours of {contour_label}", ax=left,
+    )
+    bars = plot_divergence_values(values, title="divergences (TV unitless, others nats)", ax=right)
+    return {"fig": fig, "simplex": simplex, "bars": bars}

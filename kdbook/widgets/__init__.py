@@ -5,4 +5,7 @@ wires sliders to it and redraws with ``plt.show()``.
 """
 from __future__ import annotations
 
+from .simplex import simplex_explorer, simplex_state, student_from_sliders
+
 __all__: list[str] = []
+__all__ += ["simplex_explorer", "simplex_state", "student_from_sliders"]
