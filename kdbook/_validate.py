@@ -64,6 +64,7 @@ def check_axis(axis, ndim: int, name: str = "axis") -> int:
 
 
 def _row_label(index: tuple[int, ...]) -> str:
+    index = tuple(int(i) for i in index)  # plain ints: "row (1, 0)", not "row (np.int64(1), ...)"
     return f"row {index[0]}" if len(index) == 1 else f"row {index}"
 
 
