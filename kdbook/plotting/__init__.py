@@ -6,7 +6,9 @@ returns the matplotlib objects it made (so tests, and learners, can inspect them
 from __future__ import annotations
 
 from ._style import CMAP, PALETTE, ROLE_COLORS, new_axes, style
+from .curves import CurvePlot, plot_curves
 from .distributions import BarPlot, plot_distributions, plot_divergence_values, plot_grouped_bars, series_colors
+from .heatmap import HeatmapPlot, plot_heatmap
 from .simplex import (
     SimplexPlot,
     cartesian_to_simplex,
@@ -32,3 +34,4 @@ __all__ += [
     "simplex_grid",
     "simplex_to_cartesian",
 ]
+__all__ += ["CurvePlot", "plot_curves", "HeatmapPlot", "plot_heatmap"]
