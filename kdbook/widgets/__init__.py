@@ -6,6 +6,8 @@ wires sliders to it and redraws with ``plt.show()``.
 from __future__ import annotations
 
 from .simplex import simplex_explorer, simplex_state, student_from_sliders
+from .temperature import TemperatureState, plot_temperature_state, temperature_explorer, temperature_state
 
 __all__: list[str] = []
 __all__ += ["simplex_explorer", "simplex_state", "student_from_sliders"]
+__all__ += ["TemperatureState", "plot_temperature_state", "temperature_explorer", "temperature_state"]
