@@ -24,8 +24,6 @@ DIVERGENCES = ("forward", "reverse", "jsd")
 #: Reductions accepted by ``kd_loss(..., reduction=...)``.
 REDUCTIONS = ("batchmean", "sum", "none")
 
-_LOG2 = float(np.log(2.0))
-
 
 def _log_softmax_block(x: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
     """(log-softmax, softmax) of a (rows, K) block at temperature T."""
@@ -56,8 +54,15 @@ def _soft_block(log_p, p, log_q, q, divergence: str, want_grad: bool):
         d *= q
         return value, d
     # Jensen–Shannon with m = (p+q)/2: ∂JS/∂q_j = ½ log(q_j/m_j); chain rule through softmax.
-    log_m = np.logaddexp(log_p, log_q)
-    log_m -= log_m.dtype.type(_LOG2)
+    # log m = max + log(½ + ½e^(−|log p − log q|)) = max + log1p(½ expm1(−|Δ|)): exactly log p
+    # when p = q (so JS(p, p) = 0 exactly), and no underflow where p and q are both tiny.
+    log_m = log_p - log_q
+    np.abs(log_m, out=log_m)
+    np.negative(log_m, out=log_m)
+    np.expm1(log_m, out=log_m)
+    log_m *= log_m.dtype.type(0.5)
+    np.log1p(log_m, out=log_m)
+    log_m += np.maximum(log_p, log_q)
     value = 0.5 * ((p * (log_p - log_m)).sum(axis=-1) + (q * (log_q - log_m)).sum(axis=-1))
     if not want_grad:
         return value, None

@@ -14,14 +14,15 @@ __all__ = ["softmax", "log_softmax"]
 
 
 def _scaled_shifted(z: ArrayLike, T: float, axis: int) -> tuple[np.ndarray, int]:
-    """Return (z/T − max(z/T)) along ``axis`` (so exp never overflows) and the axis."""
+    """Return (z − max z)/T along ``axis`` (≤ 0, so exp never overflows) and the axis."""
     arr = v.as_float_array(z, "z")
     t = v.check_positive(T, "T")
     ax = v.check_axis(axis, arr.ndim)
     v.check_logits(arr, "z")
     if arr.shape[ax] == 0:
         raise ValueError(f"z has no classes: axis {axis} has length 0")
-    u = arr - arr.max(axis=ax, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap beyond the float range becomes −inf: exp gives 0
+        u = arr - arr.max(axis=ax, keepdims=True)
     return _divide_by_temperature(u, t), ax
 
 
