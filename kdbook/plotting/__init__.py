@@ -9,6 +9,9 @@ from ._style import CMAP, PALETTE, ROLE_COLORS, new_axes, style
 from .curves import CurvePlot, plot_curves
 from .distributions import BarPlot, plot_distributions, plot_divergence_values, plot_grouped_bars, series_colors
 from .heatmap import HeatmapPlot, plot_heatmap
+from .calibration import ReliabilityPlot, plot_reliability_diagram
+from .regions import RegionsPlot, decision_grid, plot_decision_regions
+from .training import TrainingPlot, plot_training_curves
 from .simplex import (
     SimplexPlot,
     cartesian_to_simplex,
@@ -35,3 +38,5 @@ __all__ += [
     "simplex_to_cartesian",
 ]
 __all__ += ["CurvePlot", "plot_curves", "HeatmapPlot", "plot_heatmap"]
+__all__ += ["RegionsPlot", "decision_grid", "plot_decision_regions", "ReliabilityPlot", "plot_reliability_diagram"]
+__all__ += ["TrainingPlot", "plot_training_curves"]

@@ -1,0 +1,80 @@
+"""Reliability diagrams: accuracy against confidence, one panel per model.
+
+Introduced in chapter 5 (``notebooks/05_training_a_toy_student.ipynb``) to compare how well the
+teacher and the students' confidences match their accuracy. The numbers come from
+``kdbook.calibration.reliability_curve``; the ECE in each title from
+``kdbook.calibration.expected_calibration_error``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..calibration import expected_calibration_error, reliability_curve
+from ._style import PALETTE, new_axes
+
+__all__ = ["ReliabilityPlot", "plot_reliability_diagram"]
+
+
+@dataclass
+class ReliabilityPlot:
+    """What :func:`plot_reliability_diagram` made: the figure, and per model its axes, bars and ECE."""
+
+    fig: plt.Figure
+    axes: dict = field(default_factory=dict)  # name -> Axes
+    bars: dict = field(default_factory=dict)  # name -> BarContainer of per-bin accuracy
+    ece: dict = field(default_factory=dict)  # name -> float
+
+
+def plot_reliability_diagram(
+    probs: Mapping[str, ArrayLike], labels: ArrayLike, *, n_bins: int = 10, ax_size: float = 3.0
+) -> ReliabilityPlot:
+    """Bars of per-bin accuracy against confidence, with the diagonal of perfect calibration.
+
+    Introduced in chapter 5. Bars below the diagonal mean over-confidence (the model is right
+    less often than it claims), bars above it under-confidence. Empty bins draw no bar; the
+    title gives the expected calibration error with the same ``n_bins``.
+
+    Parameters
+    ----------
+    probs : mapping str -> array_like of shape (n, K)
+        Panel title -> predicted probabilities on the same n examples.
+    labels : array_like of int, shape (n,)
+        True classes.
+    n_bins : int, default 10
+        Equal-width confidence bins.
+    ax_size : float, default 3.0
+        Width and height of each panel, in inches.
+
+    Examples
+    --------
+    >>> from kdbook.plotting import plot_reliability_diagram
+    >>> out = plot_reliability_diagram({"model": [[0.9, 0.1], [0.3, 0.7]]}, [0, 0], n_bins=2)
+    >>> round(out.ece["model"], 4), [round(float(b.get_height()), 4) for b in out.bars["model"]]
+    (0.3, [0.0, 0.5])
+    """
+    if not isinstance(probs, Mapping) or not probs:
+        raise TypeError(f"probs must be a non-empty mapping title -> probabilities, got {type(probs).__name__}")
+    items = [(str(k), p, reliability_curve(p, labels, n_bins=n_bins)) for k, p in probs.items()]
+    fig, axs = new_axes(ncols=len(items), figsize=(ax_size * len(items), ax_size))
+    out = ReliabilityPlot(fig)
+    for i, (ax, (name, p, c)) in enumerate(zip(np.atleast_1d(axs), items)):
+        width = np.diff(c.edges)
+        filled = c.counts > 0
+        heights = np.where(filled, c.accuracy, 0.0)
+        out.bars[name] = ax.bar(
+            c.edges[:-1], heights, width=width, align="edge", color=PALETTE[i % len(PALETTE)], alpha=0.8,
+            edgecolor="white", label="accuracy",
+        )
+        ax.plot(c.confidence[filled], c.accuracy[filled], "o", color="0.2", markersize=3, label="(mean confidence, accuracy)")
+        ax.plot([0, 1], [0, 1], "--", color="0.35", linewidth=1.2, label="perfect calibration")
+        out.ece[name] = expected_calibration_error(p, labels, n_bins=n_bins)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{name}\nECE = {out.ece[name]:.3f}")
+        if i == 0:
+            ax.set_ylabel("accuracy")
+        out.axes[name] = ax
+    return out
