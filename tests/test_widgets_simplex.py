@@ -1,6 +1,8 @@
 """Tests for the chapter-1 simplex explorer: its compute function against kdbook, and the widget."""
 from __future__ import annotations
 
+import base64
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -92,6 +94,8 @@ def test_explorer_builds_and_redraws():
     (s0, s1, rest), menu, out = w.children[0].children, w.children[1], w.children[2]
     assert (s0.value, s1.value) == (0.5, 0.3)
     assert rest.value.endswith("0.20")
+    (first,) = out.outputs  # the first frame is stored in the output widget as a PNG
+    assert base64.b64decode(first["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     before = set(plt.get_fignums())
     s0.value = 0.2  # the callback runs here, with the Agg backend
     new = sorted(set(plt.get_fignums()) - before)

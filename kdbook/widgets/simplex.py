@@ -11,6 +11,9 @@ renormalised afterwards would show numbers that are not the student's probabilit
 """
 from __future__ import annotations
 
+import base64
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -90,7 +93,8 @@ def simplex_explorer(
     """Sliders for a student's class-0 and class-1 probabilities, a contour choice, and the live figure.
 
     Introduced in chapter 1. Each change recomputes :func:`simplex_state` and redraws
-    :func:`kdbook.plotting.plot_simplex_state`, then calls ``plt.show()``.
+    :func:`kdbook.plotting.plot_simplex_state`, then calls ``plt.show()`` inside the widget's
+    output area.
 
     Returns
     -------
@@ -117,12 +121,37 @@ def simplex_explorer(
 
     s0.observe(follow_q0, "value")
 
-    def redraw(q0: float, q1: float, contour: str) -> None:
-        qq = student_from_sliders(q0, q1)
+    def frame() -> plt.Figure:
+        qq = student_from_sliders(s0.value, s1.value)
         rest.value = f"q2 = 1 − q0 − q1 = {qq[2]:.2f}"
-        f, direction = CONTOURS[contour]
-        plot_simplex_state(p, qq, simplex_state(p, qq), divergence=f, direction=direction, contour_label=contour)
-        plt.show()
+        f, direction = CONTOURS[menu.value]
+        values = simplex_state(p, qq)  # the computation: microseconds
+        return plot_simplex_state(p, qq, values, divergence=f, direction=direction, contour_label=menu.value)["fig"]
 
-    out = widgets.interactive_output(redraw, {"q0": s0, "q1": s1, "contour": menu})
+    out = widgets.Output()
+
+    def redraw(change=None) -> None:
+        with out:
+            out.clear_output(wait=True)
+            frame()
+            plt.show()
+
+    for control in (s0, s1, menu):
+        control.observe(redraw, "value")
+    out.outputs = (_png_output(frame()),)
     return widgets.VBox([widgets.HBox([s0, s1, rest]), menu, out])
+
+
+def _png_output(fig: plt.Figure) -> dict:
+    """The figure as a stored display_data output (then closed).
+
+    The first frame goes into the Output widget's state rather than through ``plt.show()``
+    inside the widget's context: notebook executors (nbclient with ``store_widget_state=False``,
+    nbval) do not all handle output captured by a widget while a cell runs. Later frames, drawn
+    by the sliders' callback in a live session, use ``plt.show()``.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}
+    return {"output_type": "display_data", "data": data, "metadata": {}}
