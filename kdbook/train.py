@@ -233,7 +233,10 @@ def train(
             total = 0.0
             for lo in range(0, n, bs):
                 idx = order[lo : lo + bs]
-                z = model.forward(X[idx])
+                with np.errstate(over="ignore", invalid="ignore"):
+                    z = model.forward(X[idx])
+                if not np.isfinite(z).all():
+                    raise ValueError(f"training diverged at epoch {epoch}: the logits overflowed; try a smaller lr")
                 teacher = z if t is None else t[idx]  # hard labels only: the soft term has weight 0
                 loss, grad = kd_loss_and_grad(
                     z, teacher, T=T, labels=None if y is None else y[idx], hard_weight=w, divergence=divergence

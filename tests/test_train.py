@@ -1,0 +1,146 @@
+"""kdbook.train: the training loop is deterministic, learns, uses kdbook's KD loss, and rejects bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kdbook
+import kdbook.data as kd
+from kdbook.models import MLP, softmax_regression
+from kdbook.optim import SGD
+from kdbook.train import evaluate, train
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = kd.gaussian_mixture(300, n_classes=3, n_features=4, separation=4.0, seed=0)
+    return kd.train_test_split(X, y, test_fraction=0.3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def teacher(blobs):
+    X_tr, _, y_tr, _ = blobs
+    net = MLP([4, 32, 3], seed=0)
+    train(net, X_tr, y_tr, epochs=100, lr=0.01)
+    return net
+
+
+def test_same_seed_gives_identical_histories_and_weights(blobs, teacher):
+    X_tr, X_te, y_tr, y_te = blobs
+    runs = []
+    for _ in range(2):
+        net = MLP([4, 8, 3], seed=3)
+        hist = train(
+            net, X_tr, y_tr, teacher_logits=teacher.logits(X_tr), T=2.0, hard_weight=0.5, epochs=5, batch_size=32,
+            seed=11, eval_set=(X_te, y_te, teacher.logits(X_te)),
+        )
+        runs.append((hist, net.get_flat()))
+    (h1, w1), (h2, w2) = runs
+    assert sorted(h1) == ["epoch", "eval_accuracy", "eval_ece", "eval_kl", "train_accuracy", "train_loss"]
+    for key in h1:
+        np.testing.assert_array_equal(h1[key], h2[key])
+    np.testing.assert_array_equal(w1, w2)
+    # a different batch order gives a different run
+    other = MLP([4, 8, 3], seed=3)
+    h3 = train(other, X_tr, y_tr, teacher_logits=teacher.logits(X_tr), T=2.0, hard_weight=0.5, epochs=5, batch_size=32, seed=12)
+    assert not np.array_equal(h3["train_loss"], h1["train_loss"])
+
+
+def test_loss_decreases_and_accuracy_rises_on_an_easy_problem(blobs):
+    X_tr, X_te, y_tr, y_te = blobs
+    net = softmax_regression(4, 3, seed=0)
+    hist = train(net, X_tr, y_tr, epochs=60, lr=0.05, eval_set=(X_te, y_te))
+    assert hist["train_loss"][-1] < 0.5 * hist["train_loss"][0]
+    assert hist["eval_accuracy"][-1] > 0.9
+    assert "eval_kl" not in hist  # no teacher given for the eval set
+    np.testing.assert_array_equal(hist["epoch"], np.arange(1, 61))
+
+
+def test_distillation_drives_kl_to_the_teacher_down(blobs, teacher):
+    X_tr, X_te, y_tr, y_te = blobs
+    net = MLP([4, 16, 3], seed=1)
+    hist = train(net, X_tr, teacher_logits=teacher.logits(X_tr), T=2.0, epochs=80, lr=0.01, eval_set=(X_te, y_te, teacher.logits(X_te)))
+    assert hist["eval_kl"][-1] < 0.25 * hist["eval_kl"][0]
+    assert "train_accuracy" not in hist  # no labels: nothing to score training accuracy against
+
+
+def test_full_batch_epoch_loss_is_kd_loss_at_the_starting_weights(blobs, teacher):
+    # One full-batch epoch records the loss of the weights it started from: kdbook.kd_loss, not a re-derivation.
+    X_tr, _, y_tr, _ = blobs
+    v = teacher.logits(X_tr)
+    for kw in [dict(hard_weight=1.0), dict(T=3.0, hard_weight=0.0, divergence="reverse"), dict(T=2.0, hard_weight=0.25)]:
+        net = MLP([4, 8, 3], seed=5)
+        expected = kdbook.kd_loss(net.logits(X_tr), v, labels=y_tr, **kw)
+        hist = train(net, X_tr, y_tr, teacher_logits=v, epochs=1, **kw)
+        assert hist["train_loss"][0] == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_one_sgd_step_matches_the_gradient_by_hand(blobs):
+    # Full batch, plain SGD, lr 0.1: W <- W - 0.1·∂L/∂W with ∂L/∂z from kd_loss_and_grad.
+    X_tr, _, y_tr, _ = blobs
+    net = softmax_regression(4, 3, seed=0)
+    W0, b0 = (p.copy() for p in net.params)
+    _, g = kdbook.kd_loss_and_grad(X_tr @ W0 + b0, np.zeros(3), labels=y_tr, hard_weight=1.0)
+    train(net, X_tr, y_tr, epochs=1, optimizer=SGD(net.params, lr=0.1, momentum=0.0))
+    np.testing.assert_allclose(net.params[0], W0 - 0.1 * X_tr.T @ g, rtol=1e-12)
+    np.testing.assert_allclose(net.params[1], b0 - 0.1 * g.sum(axis=0), rtol=1e-12)
+
+
+def test_evaluate_matches_direct_computations(blobs, teacher):
+    X_tr, X_te, y_tr, y_te = blobs
+    net = MLP([4, 8, 3], seed=2)
+    res = evaluate(net, X_te, y_te, teacher_logits=teacher.logits(X_te))
+    z = net.logits(X_te)
+    assert res["accuracy"] == pytest.approx(np.mean(z.argmax(1) == y_te))
+    p, q = kdbook.softmax(teacher.logits(X_te)), kdbook.softmax(z)
+    assert res["kl_to_teacher"] == pytest.approx(float(np.mean(kdbook.kl_divergence(p, q))), rel=1e-10)
+    assert 0.0 <= res["ece"] <= 1.0
+
+
+def test_training_prints_nothing_outside_a_notebook(blobs, capsys):
+    X_tr, _, y_tr, _ = blobs
+    train(softmax_regression(4, 3), X_tr, y_tr, epochs=3000, progress=None)
+    train(softmax_regression(4, 3), X_tr, y_tr, epochs=2, progress=True)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, msg",
+    [
+        (dict(labels=None), ValueError, "nothing to train on"),
+        (dict(teacher=True), ValueError, "choose hard_weight"),
+        (dict(hard_weight=0.5), ValueError, "needs teacher_logits"),
+        (dict(labels=None, teacher=True, hard_weight=0.5), ValueError, "needs labels"),
+        (dict(hard_weight=1.5), ValueError, r"hard_weight must be in \[0, 1\]"),
+        (dict(teacher=True, hard_weight=0.0, T=0.0), ValueError, "T must be > 0"),
+        (dict(teacher=True, hard_weight=0.0, divergence="kl"), ValueError, "divergence must be one of"),
+        (dict(epochs=0), ValueError, "epochs must be >= 1"),
+        (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
+        (dict(optimizer="rmsprop"), ValueError, "optimizer must be one of"),
+        (dict(lr=-1.0), ValueError, "lr must be > 0"),
+        (dict(X=np.zeros((10, 3))), ValueError, "X must have 4 features"),
+        (dict(labels=np.arange(10) % 4), ValueError, r"labels must be in \[0, 2\]"),
+        (dict(labels=np.zeros(9, dtype=int)), ValueError, "labels must have shape"),
+        (dict(eval_set=[np.zeros((2, 4))]), TypeError, "eval_set must be a tuple"),
+        (dict(progress="yes"), TypeError, "progress must be"),
+        (dict(model="net"), TypeError, "model must be a kdbook.models.MLP"),
+        (dict(teacher_shape=(10, 4), hard_weight=0.0, labels=None), ValueError, r"teacher_logits must have shape \(10, 3\)"),
+    ],
+)
+def test_bad_input_is_named(kwargs, err, msg):
+    rng = np.random.default_rng(0)
+    X = kwargs.pop("X", rng.normal(size=(10, 4)))
+    labels = kwargs.pop("labels", np.arange(10) % 3)
+    model = kwargs.pop("model", MLP([4, 5, 3]))
+    shape = kwargs.pop("teacher_shape", (10, 3) if kwargs.pop("teacher", False) else None)
+    teacher = None if shape is None else rng.normal(size=shape)
+    with pytest.raises(err, match=msg):
+        train(model, X, labels, teacher_logits=teacher, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_diverging_training_fails_loudly():
+    X = np.random.default_rng(0).normal(size=(20, 2)) * 1e3
+    with pytest.raises(ValueError, match="training diverged at epoch"):
+        train(MLP([2, 64, 3]), X, np.arange(20) % 3, optimizer="sgd", lr=1e6, epochs=50)
