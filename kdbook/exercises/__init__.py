@@ -1,0 +1,175 @@
+"""Generate the exercise notebooks from the solution notebooks, and check they are up to date.
+
+``python -m kdbook.exercises generate`` writes ``exercises/NN_x.ipynb`` from ``solutions/NN_x.ipynb``:
+code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes a stub (inside a function,
+``raise NotImplementedError``; at top level, ``name = ...`` for each name the block assigns),
+cells tagged ``solution-only`` are dropped, and the result is executed so it stores outputs.
+``python -m kdbook.exercises check`` fails when a committed exercise notebook is stale.
+
+Generation never destroys a learner's work: each generated notebook records a digest of its
+answer cells; if a file's answer cells no longer match it (someone edited the file in place),
+generation stops with a message, unless ``force=True``, which first saves a backup beside it
+(``NN_x.<time>.bak.ipynb``, ignored by git).
+
+>>> print(stub_source("def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"))
+def f(x):
+    # YOUR CODE HERE
+    raise NotImplementedError("replace this line with your code")
+>>> print(stub_source("### BEGIN SOLUTION\\nanswer = 42\\n### END SOLUTION"))
+answer = ...  # YOUR ANSWER HERE
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import re
+import textwrap
+import time
+from pathlib import Path
+
+from ..grading import registry
+
+__all__ = ["stub_source", "make_exercise_notebook", "answer_digest", "generate", "check", "LearnerEditsError"]
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+SOLUTION_ONLY = "solution-only"
+
+
+class LearnerEditsError(RuntimeError):
+    """An exercise notebook's answer cells differ from the last generated copy."""
+
+
+def stub_source(src: str) -> str:
+    """Replace every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` block of a cell with a stub."""
+    lines, out, i = src.split("\n"), [], 0
+    while i < len(lines):
+        if lines[i].strip() != BEGIN:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        try:
+            j = next(k for k in range(i + 1, len(lines)) if lines[k].strip() == END)
+        except StopIteration:
+            raise ValueError(f"{BEGIN!r} on line {i + 1} has no matching {END!r}") from None
+        block = lines[i + 1 : j]
+        if indent:
+            out += [f"{indent}# YOUR CODE HERE", f'{indent}raise NotImplementedError("replace this line with your code")']
+        else:
+            names: list[str] = []
+            for stmt in ast.parse(textwrap.dedent("\n".join(block))).body:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
+                names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+            if not names:
+                raise ValueError("a top-level solution block must assign the answer's name(s)")
+            out += [f"{name} = ...  # YOUR ANSWER HERE" for name in names]
+        i = j + 1
+    return "\n".join(out)
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def answer_digest(nb, chapter: str) -> dict[str, str]:
+    """SHA-256 of the answer cells of each exercise of ``chapter`` (cells tagged with its id)."""
+    out = {}
+    for ex in registry.chapter_exercises(chapter):
+        text = "\n\x00".join(c.source for c in nb.cells if ex.id in _tags(c))
+        out[ex.id] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
+    """The exercise notebook for a solution notebook (not executed, outputs cleared)."""
+    nb = copy.deepcopy(solution_nb)
+    nb.cells = [c for c in nb.cells if SOLUTION_ONLY not in _tags(c)]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = stub_source(cell.source)
+            cell.outputs, cell.execution_count = [], None
+        elif BEGIN in cell.source:
+            raise ValueError(f"{source_name}: solution markers in a markdown cell; tag it {SOLUTION_ONLY!r} instead")
+    nb.metadata["kdbook"] = {"chapter": chapter, "generated_from": f"solutions/{source_name}",
+                             "answer_digest": answer_digest(nb, chapter)}
+    return nb
+
+
+def _chapter_of(path: Path) -> str:
+    m = re.match(r"(\d\d)_", path.name)
+    if not m or m.group(1) not in registry.CHAPTERS:
+        raise ValueError(f"{path}: solution notebooks are named NN_topic.ipynb with NN a chapter in the registry")
+    return m.group(1)
+
+
+def _solutions(root: Path, chapters: list[str] | None) -> list[Path]:
+    paths = sorted(p for p in (root / "solutions").glob("[0-9][0-9]_*.ipynb") if not p.name.endswith(".bak.ipynb"))
+    return [p for p in paths if chapters is None or p.name[:2] in chapters]
+
+
+def _same(a, b) -> bool:
+    def shape(nb):
+        return ([(c.cell_type, c.source, sorted(_tags(c))) for c in nb.cells], nb.metadata.get("kdbook"))
+    return shape(a) == shape(b)
+
+
+def generate(root: Path, *, chapters: list[str] | None = None, force: bool = False, execute: bool = True,
+             timeout: int = 600) -> list[str]:
+    """Write the exercise notebooks of ``root``; return one line per notebook saying what happened."""
+    import nbformat
+
+    from .._notebooks import execute_notebook
+
+    report = []
+    for sol in _solutions(root, chapters):
+        chapter = _chapter_of(sol)
+        target = root / "exercises" / sol.name
+        fresh = make_exercise_notebook(nbformat.read(sol, as_version=4), chapter, sol.name)
+        if target.exists():
+            old = nbformat.read(target, as_version=4)
+            recorded = old.metadata.get("kdbook", {}).get("answer_digest")
+            if recorded != answer_digest(old, chapter):
+                if not force:
+                    raise LearnerEditsError(
+                        f"{target} has answer cells that differ from the last generated copy (someone edited it "
+                        "in place, perhaps a learner working in the repository). Nothing was overwritten. Move "
+                        "the file away, or run `python -m kdbook.exercises generate --force`, which saves a "
+                        "backup beside it first.")
+                backup = target.with_name(f"{target.stem}.{time.strftime('%Y%m%dT%H%M%S')}.bak.ipynb")
+                backup.write_bytes(target.read_bytes())
+                report.append(f"saved a backup of the edited {target} as {backup}")
+            elif _same(old, fresh) and (not execute or all(
+                    c.execution_count for c in old.cells if c.cell_type == "code" and c.source.strip())):
+                report.append(f"{target} is up to date")
+                continue
+        if execute:
+            execute_notebook(fresh, target.parent.resolve(), timeout)
+        target.parent.mkdir(exist_ok=True)
+        nbformat.write(fresh, target)
+        report.append(f"wrote {target}" + (" (executed)" if execute else ""))
+    return report
+
+
+def check(root: Path) -> list[str]:
+    """Problems that make the committed exercise notebooks stale (empty when all is well)."""
+    import nbformat
+
+    problems = []
+    sols = _solutions(root, None)
+    for sol in sols:
+        target = root / "exercises" / sol.name
+        if not target.exists():
+            problems.append(f"{target} is missing")
+            continue
+        fresh = make_exercise_notebook(nbformat.read(sol, as_version=4), _chapter_of(sol), sol.name)
+        old = nbformat.read(target, as_version=4)
+        if not _same(old, fresh):
+            problems.append(f"{target} is stale: it no longer matches {sol}")
+        elif not all(c.execution_count for c in old.cells if c.cell_type == "code" and c.source.strip()):
+            problems.append(f"{target} was not executed (it has code cells without outputs)")
+    names = {s.name for s in sols}
+    for ex in sorted((root / "exercises").glob("[0-9][0-9]_*.ipynb")):
+        if ex.name not in names and not ex.name.endswith(".bak.ipynb"):
+            problems.append(f"{ex} has no solution notebook solutions/{ex.name}")
+    return problems

@@ -1,0 +1,134 @@
+"""Immediate feedback on the workbook's exercises, and the exercise registry the grader uses.
+
+In an exercise notebook, after each answer cell::
+
+    kdbook.grading.check("02.kl_scratch")   # runs the public tests on inputs it draws itself
+    kdbook.grading.hint("02.kl_scratch")    # reveals the hint
+    kdbook.grading.scoreboard("02")         # the chapter's score board (last cell)
+
+``check`` never raises: a wrong, missing or unfinished answer gets a message, not a traceback.
+Public tests draw fixed inputs, so a public test that passes here passes at grading; hidden
+tests draw fresh inputs at every grading run (``python -m kdbook.grade``, see docs/grading.md).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from . import registry
+from ._core import Call, Exercise, Verdict, case_seed, judge, probe
+
+__all__ = ["check", "hint", "scoreboard", "run_tests", "registry"]
+
+
+def run_tests(exercise: Exercise, namespace: dict, *, hidden_seed: int | None = None) -> list[Verdict]:
+    """Run an exercise's public tests (and hidden ones with ``hidden_seed``) in this process."""
+    verdicts = []
+    for test in exercise.tests:
+        if test.hidden and hidden_seed is None:
+            continue
+        rng = np.random.default_rng(case_seed(exercise.id, test.name, hidden_seed if test.hidden else 0))
+        calls = test.cases(rng) if exercise.kind == "function" else [Call()]
+        verdicts.append(judge(exercise, test, calls, probe(namespace, exercise, calls)))
+    return verdicts
+
+
+def _pts(x: float) -> str:
+    return f"{x:g}"
+
+
+def _plural(x: float, word: str) -> str:
+    return f"{_pts(x)} {word}{'' if x == 1 else 's'}"
+
+
+def _caller_namespace(depth: int = 2) -> dict:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            return shell.user_ns
+    except ImportError:
+        pass
+    return sys._getframe(depth).f_globals
+
+
+def _hidden_note(ex: Exercise) -> str:
+    if not ex.hidden_points:
+        return "No hidden tests for this exercise."
+    s = "" if ex.hidden_points == 1 else "s"
+    return f"{_pts(ex.hidden_points)} more point{s} await{'s' if not s else ''} hidden tests at grading."
+
+
+def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
+    got = sum(v.points for v in verdicts)
+    head = f"{ex.id} · {ex.title}  [{ex.level}, {_plural(ex.points, 'point')}]"
+    statuses = {v.status for v in verdicts}
+    if statuses == {"not attempted"}:
+        return (f"{head}\n  Not attempted yet: {verdicts[0].message.split('(', 1)[-1].rstrip(')')}.\n"
+                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+    if "missing" in statuses:
+        return (f"{head}\n  {verdicts[0].message}.\n"
+                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+    lines = [head]
+    for v in verdicts:
+        mark = "✓" if v.status == "pass" else "✗"
+        lines.append(f"  {mark} {v.test.name} ({_pts(v.points)}/{_pts(v.test.points)})")
+        if v.status != "pass":
+            lines.append(f"      {v.message}")
+    verdict = "All public tests pass" if got == ex.public_points else "Public tests"
+    lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+    if got < ex.public_points:
+        lines.append(f"  Stuck? kdbook.grading.hint({ex.id!r})")
+    return "\n".join(lines)
+
+
+def check(exercise_id: str, *, namespace: dict | None = None) -> None:
+    """Run the public tests of one exercise on the notebook's answer and print the verdicts.
+
+    Never raises. ``namespace`` defaults to the notebook's (the caller's) variables.
+    """
+    try:
+        ex = registry.get(exercise_id)
+        ns = namespace if namespace is not None else _caller_namespace()
+        print(_report(ex, run_tests(ex, ns)))
+    except KeyError as err:
+        print(f"kdbook.grading.check: {err.args[0]}")
+    except Exception as err:  # the checker must never break a learner's run-all
+        print(f"kdbook.grading.check({exercise_id!r}) could not run ({type(err).__name__}: {err}); "
+              "please report this as a kdbook bug")
+
+
+def hint(exercise_id: str) -> None:
+    """Print the hint of one exercise. Never raises."""
+    try:
+        ex = registry.get(exercise_id)
+        print(f"Hint for {ex.id} · {ex.title}:\n  {ex.hint}")
+    except KeyError as err:
+        print(f"kdbook.grading.hint: {err.args[0]}")
+
+
+def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
+    """Re-run every public test of a chapter and print the notebook's score board. Never raises."""
+    try:
+        exercises = registry.chapter_exercises(str(chapter))
+        ns = namespace if namespace is not None else _caller_namespace()
+        rows, total, public, hidden = [], 0.0, 0.0, 0.0
+        for ex in exercises:
+            verdicts = run_tests(ex, ns)
+            got = sum(v.points for v in verdicts)
+            status = "not attempted" if all(v.status in ("not attempted", "missing") for v in verdicts) else (
+                "all public pass" if got == ex.public_points else "some public fail")
+            rows.append(f"  {ex.id:<28} {ex.level:<10} {_pts(got) + '/' + _pts(ex.public_points):>7}"
+                        f" {_pts(ex.hidden_points):>7}   {status}")
+            total, public, hidden = total + got, public + ex.public_points, hidden + ex.hidden_points
+        print(f"Score board · chapter {chapter} (public tests now; hidden tests at grading)\n"
+              f"  {'exercise':<28} {'level':<10} {'public':>7} {'hidden':>7}\n" + "\n".join(rows) +
+              f"\n  {'total':<39} {_pts(total) + '/' + _pts(public):>7} {_pts(hidden):>7}\n"
+              f"  Maximum: {_pts(public + hidden)} points; {_pts(hidden)} of them are decided by hidden tests.")
+    except KeyError as err:
+        print(f"kdbook.grading.scoreboard: {err.args[0]}")
+    except Exception as err:
+        print(f"kdbook.grading.scoreboard({chapter!r}) could not run ({type(err).__name__}: {err}); "
+              "please report this as a kdbook bug")

@@ -1,0 +1,197 @@
+"""Chapter 2 exercises: KL and Jensen–Shannon from scratch, asymmetry, Pinsker.
+
+Answers live in ``solutions/02_divergences.ipynb``; learners get ``exercises/02_divergences.ipynb``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import divergences as _div
+from . import _draw
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close, key_facts
+
+__all__ = ["EXERCISES", "P_ASYM", "Q_ASYM"]
+
+#: The asymmetry example: p has no mass on class 2, q has.
+P_ASYM = np.array([0.5, 0.5, 0.0])
+Q_ASYM = np.array([0.8, 0.1, 0.1])
+
+
+def _batched(fname, reference):
+    """A judge comparing ``fname(p, q)`` with ``reference(p, q)`` on every call."""
+    def judge(calls, outs):
+        for call, out in zip(calls, outs):
+            p, q = call.args
+            want = np.asarray(reference(p, q))
+            expect_close(as_array(out, f"{fname}(p, q)", want.shape), want, f"{fname}(p, q)")
+    return judge
+
+
+# --------------------------------------------------------------------------- kl_scratch
+
+
+def _kl_random(rng):
+    return [Call((_draw.probs(rng, (5, 4)), _draw.probs(rng, (5, 4))))]
+
+
+def _kl_self(rng):
+    p = _draw.probs(rng, (6,))
+    return [Call((p, p.copy())), Call((p, _draw.probs(rng, (6,))))]
+
+
+def _judge_kl_self(calls, outs):
+    got = float(as_array(outs[0], "kl_scratch(p, p)", ()))
+    if not abs(got) < 1e-9:
+        raise Fail(f"KL(p‖p) should be 0, got {got:.4f}")
+    p, q = calls[1].args
+    expect_close(outs[1], _div.kl_divergence(p, q), "kl_scratch(p, q) for p ≠ q")
+
+
+def _kl_zeros(rng):
+    p = _draw.probs(rng, (4, 5), zeros=0.4)
+    q_zero, _ = _draw.with_zero_where_positive(rng, p[0])
+    return [Call((p, _draw.probs(rng, (4, 5)))), Call((p[0], q_zero))]
+
+
+def _judge_kl_zeros(calls, outs):
+    p, q = calls[0].args
+    got = as_array(outs[0], "kl_scratch(p, q)", (len(p),))
+    if np.isnan(got).any():
+        raise Fail("kl_scratch gave nan where p has zeros: terms with p_i = 0 must count as 0 (0·log 0 = 0)")
+    expect_close(got, _div.kl_divergence(p, q), "kl_scratch(p, q) with zeros in p")
+    inf = float(as_array(outs[1], "kl_scratch(p, q)", ()))
+    if inf != np.inf:
+        raise Fail(f"KL(p‖q) should be inf when q_i = 0 where p_i > 0, got {inf:.4f}")
+
+
+def _kl_hidden(rng):
+    p = _draw.probs(rng, (2, 3, 7), zeros=0.3)
+    return [Call((p, _draw.probs(rng, (2, 3, 7)))), Call((p[0], _draw.probs(rng, (7,))))]
+
+
+# --------------------------------------------------------------------------- js_scratch
+
+
+def _js_props(rng):
+    p, q = _draw.probs(rng, (6,)), _draw.probs(rng, (6,))
+    return [Call((p, q)), Call((q, p)), Call((np.array([0.5, 0.5, 0.0, 0.0]), np.array([0.0, 0.0, 0.3, 0.7])))]
+
+
+def _judge_js_props(calls, outs):
+    pq = float(as_array(outs[0], "js_scratch(p, q)", ()))
+    qp = float(as_array(outs[1], "js_scratch(q, p)", ()))
+    expect_close(pq, _div.js_divergence(*calls[0].args), "js_scratch(p, q)")
+    if not np.isclose(pq, qp, rtol=1e-9, atol=1e-12):
+        raise Fail(f"JS is symmetric: js_scratch(p, q) = {pq:.4f} but js_scratch(q, p) = {qp:.4f}")
+    disjoint = float(as_array(outs[2], "js_scratch(p, q)", ()))
+    if not np.isclose(disjoint, np.log(2)):
+        raise Fail(f"for disjoint supports JS should reach its maximum ln 2 = {np.log(2):.4f}, got {disjoint:.4f}")
+
+
+def _js_random(rng):
+    return [Call((_draw.probs(rng, (3, 5)), _draw.probs(rng, (3, 5))))]
+
+
+def _js_hidden(rng):
+    return [Call((_draw.probs(rng, (2, 2, 6), zeros=0.4), _draw.probs(rng, (2, 2, 6), zeros=0.4)))]
+
+
+# --------------------------------------------------------------------------- asymmetry
+
+
+def _judge_asym(calls, outs):
+    got = outs[0]
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise Fail("kl_both should be a pair (KL(p‖q), KL(q‖p))")
+    expect_close(got[0], _div.kl_divergence(P_ASYM, Q_ASYM), "kl_both[0] = KL(p‖q)")
+    expect_close(got[1], _div.kl_divergence(Q_ASYM, P_ASYM), "kl_both[1] = KL(q‖p)")
+
+
+def _judge_asym_why(calls, outs):
+    key_facts(outs[0], [
+        ("which direction is infinite: KL(q‖p)", r"KL\s*\(\s*q\s*(‖|\|\||\||,)\s*p|reverse|q\s*(‖|\|\|)\s*p|second"),
+        ("that p is zero on a class where q is positive (p lacks support there)",
+         r"zero|\b0\b|support|no mass|no probability"),
+        ("that the log-ratio log(q/p) blows up (divides by zero)", r"inf|log|divid|blow|unbounded"),
+    ])
+
+
+# --------------------------------------------------------------------------- pinsker
+
+
+def _pinsker_ref(p, q):
+    return np.sqrt(_div.kl_divergence(p, q) / 2) - _div.total_variation(p, q)
+
+
+def _pinsker_props(rng):
+    p = _draw.probs(rng, (8, 5))
+    return [Call((p, _draw.probs(rng, (8, 5)))), Call((p, p.copy()))]
+
+
+def _judge_pinsker_props(calls, outs):
+    p, q = calls[0].args
+    got = as_array(outs[0], "pinsker_slack(p, q)", (len(p),))
+    if (got < -1e-12).any():
+        raise Fail(f"Pinsker's inequality says the slack is never negative, got {got.min():.4f}")
+    expect_close(got, _pinsker_ref(p, q), "pinsker_slack(p, q)")
+    same = as_array(outs[1], "pinsker_slack(p, p)", (len(p),))
+    if not np.allclose(same, 0.0, atol=1e-9):
+        raise Fail(f"the slack is 0 when p = q, got {float(np.abs(same).max()):.4f}")
+
+
+def _pinsker_hidden(rng):
+    return [Call((_draw.probs(rng, (3, 4, 6), zeros=0.3), _draw.probs(rng, (3, 4, 6))))]
+
+
+_FORBID_KL = ("kl_divergence", "reverse_kl_divergence", "cross_entropy", "entropy", "skew_kl_divergence",
+              "js_divergence", "generalized_js_divergence")
+
+EXERCISES = (
+    Exercise(
+        id="02.kl_scratch", title="KL divergence from scratch: zero-safe and batched", name="kl_scratch",
+        kind="function", level="implement", forbid=_FORBID_KL,
+        hint="Sum p_i·(log p_i − log q_i) over axis=-1. Wrap it in np.errstate(divide='ignore', "
+             "invalid='ignore') and use np.where(p > 0, term, 0.0) so 0·log 0 = 0; where q_i = 0 < p_i "
+             "the term is +inf by itself.",
+        tests=(
+            Test("matches KL on a random batch", 1, _batched("kl_scratch", _div.kl_divergence), _kl_random),
+            Test("KL(p‖p) = 0 and KL(p‖q) > 0", 1, _judge_kl_self, _kl_self),
+            Test("zeros in p count 0; q_i = 0 < p_i gives inf", 1, _judge_kl_zeros, _kl_zeros),
+            Test("3-D batch with zeros, and one unbatched pair", 1, _batched("kl_scratch", _div.kl_divergence),
+                 _kl_hidden, hidden=True),
+        ),
+    ),
+    Exercise(
+        id="02.js_scratch", title="Jensen–Shannon divergence from scratch", name="js_scratch",
+        kind="function", level="implement", forbid=_FORBID_KL[-2:],
+        hint="m = (p + q) / 2, then JS = ½ KL(p‖m) + ½ KL(q‖m). Your kl_scratch already handles zeros, "
+             "and m is positive wherever p or q is.",
+        tests=(
+            Test("symmetric, and ln 2 for disjoint supports", 1, _judge_js_props, _js_props),
+            Test("matches JS on a random batch", 1, _batched("js_scratch", _div.js_divergence), _js_random),
+            Test("3-D batch with zeros in both", 1, _batched("js_scratch", _div.js_divergence), _js_hidden,
+                 hidden=True),
+        ),
+    ),
+    Exercise(
+        id="02.asymmetry", title="Both directions of KL", name="kl_both",
+        kind="value", level="compute",
+        hint="kdbook.kl_divergence(p, q) is KL(p‖q); swap the arguments for the other direction.",
+        tests=(Test("KL(p‖q) and KL(q‖p)", 1, _judge_asym),),
+    ),
+    Exercise(
+        id="02.asymmetry_why", title="Why one direction is infinite", name="why_infinite",
+        kind="text", level="analyse",
+        hint="Look at class 2: which distribution gives it probability and which gives it none?",
+        tests=(Test("states the direction and the cause", 2, _judge_asym_why),),
+    ),
+    Exercise(
+        id="02.pinsker", title="How tight is Pinsker's inequality?", name="pinsker_slack",
+        kind="function", level="analyse",
+        hint="Slack = sqrt(KL(p‖q) / 2) − TV(p, q), with KL in nats; kdbook has both functions.",
+        tests=(
+            Test("non-negative, matches, and 0 for p = q", 1, _judge_pinsker_props, _pinsker_props),
+            Test("3-D batch with zeros", 1, _batched("pinsker_slack", _pinsker_ref), _pinsker_hidden, hidden=True),
+        ),
+    ),
+)

@@ -1,0 +1,112 @@
+"""Chapter 4 exercises: the KD gradient, a broken distillation loss, and the combined loss.
+
+Answers live in ``solutions/04_the_kd_loss.ipynb``; learners get ``exercises/04_the_kd_loss.ipynb``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import kd_loss, kd_loss_and_grad
+from . import _draw
+from ._core import Call, Exercise, Test, as_array, expect_close, key_facts
+
+__all__ = ["EXERCISES"]
+
+
+def _logit_pairs(*specs):
+    """Cases (student_logits, teacher_logits, T) for each (batch, classes, T, scale)."""
+    def cases(rng):
+        return [Call((_draw.logits(rng, (b, k), scale=s), _draw.logits(rng, (b, k), scale=s), float(T)))
+                for b, k, T, s in specs]
+    return cases
+
+
+def _judge_grad(calls, outs):
+    for call, out in zip(calls, outs):
+        z, v, T = call.args
+        what = f"kd_soft_grad(z, v, T={T:g})"
+        want = kd_loss_and_grad(z, v, T=T)[1]
+        expect_close(as_array(out, what, z.shape), want, what, rtol=1e-6, atol=1e-10)
+
+
+def _judge_fixed(calls, outs):
+    for call, out in zip(calls, outs):
+        z, v, T = call.args
+        what = f"kd_loss_fixed(z, v, T={T:g})"
+        expect_close(as_array(out, what, ()), kd_loss(z, v, T=T), what)
+
+
+def _combined_cases(*specs):
+    def cases(rng):
+        out = []
+        for b, k, T, w in specs:
+            z, v = _draw.logits(rng, (b, k)), _draw.logits(rng, (b, k))
+            out.append(Call((z, v, rng.integers(0, k, size=b)), {"T": float(T), "hard_weight": float(w)}))
+        return out
+    return cases
+
+
+def _judge_combined(calls, outs):
+    for call, out in zip(calls, outs):
+        (z, v, y), kw = call.args, call.kwargs
+        what = f"combined_kd_loss(z, v, labels, T={kw['T']:g}, hard_weight={kw['hard_weight']:g})"
+        want = kd_loss(z, v, labels=y, **kw)
+        expect_close(as_array(out, what, ()), want, what)
+
+
+def _judge_bug_report(calls, outs):
+    key_facts(outs[0], [
+        ("the swapped argument order (it computes KL(q‖p), the reverse KL)",
+         r"order|swap|revers|backward|KL\s*\(\s*q|q\s*(‖|\|\|)\s*p"),
+        ("the mean over all B·K entries instead of the batch mean (it divides by K too)",
+         r"batchmean|B\s*[·*x×]\s*K|all (the )?(entries|elements)|by K\b|number of classes|per.class|every class"),
+        ("the missing T² factor", r"T\s*(\^\s*2|²|\*\*\s*2)|T squared|squared"),
+    ])
+
+
+_FORBID_LOSS = ("kd_loss", "kd_loss_and_grad")
+
+EXERCISES = (
+    Exercise(
+        id="04.kd_grad", title="Derive and implement the distillation gradient", name="kd_soft_grad",
+        kind="function", level="implement", forbid=_FORBID_LOSS,
+        hint="For L = T²·mean over the batch of KL(p_T‖q_T), dL/dz = T·(q_T − p_T)/B with "
+             "p_T = softmax(v/T), q_T = softmax(z/T) and B the number of rows.",
+        tests=(
+            Test("matches the gradient at T = 1 and T = 3", 2, _judge_grad, _logit_pairs((4, 5, 1, 2), (4, 5, 3, 2))),
+            Test("one row, T = 0.5, large logits", 1, _judge_grad, _logit_pairs((1, 7, 0.5, 6)), hidden=True),
+            Test("a big batch at T = 8", 1, _judge_grad, _logit_pairs((32, 10, 8, 3)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="04.fix_the_bug", title="Fix the broken distillation loss", name="kd_loss_fixed",
+        kind="function", level="evaluate", forbid=_FORBID_LOSS,
+        hint="The loss should be T² times the batch mean of KL(p_T‖q_T), teacher first; kdbook.kl_divergence "
+             "returns one value per row.",
+        tests=(
+            Test("matches T²·KL(p_T‖q_T) averaged over the batch, T = 2", 2, _judge_fixed,
+                 _logit_pairs((4, 6, 2, 2))),
+            Test("T = 1 and T = 5, batches of 1 and 16", 1, _judge_fixed, _logit_pairs((1, 5, 1, 2), (16, 4, 5, 3)),
+                 hidden=True),
+        ),
+    ),
+    Exercise(
+        id="04.bug_report", title="Write the bug report", name="bug_report",
+        kind="text", level="analyse",
+        hint="Compare kd_loss_buggy with the formula line by line: the order of p and q, what np.mean "
+             "divides by, and which factor is missing.",
+        tests=(Test("names all three bugs", 3, _judge_bug_report),),
+    ),
+    Exercise(
+        id="04.combined", title="The combined soft + hard loss", name="combined_kd_loss",
+        kind="function", level="implement", forbid=_FORBID_LOSS,
+        hint="hard_weight · mean cross-entropy of the labels under softmax(z) at T = 1, plus "
+             "(1 − hard_weight) · T² · mean KL(p_T‖q_T). Index log-softmax with "
+             "log_q[np.arange(B), labels].",
+        tests=(
+            Test("hard_weight = 0.3, T = 2", 2, _judge_combined, _combined_cases((5, 4, 2, 0.3))),
+            Test("the pure ends hard_weight = 0 and 1, T = 4", 1, _judge_combined,
+                 _combined_cases((3, 6, 4, 0.0), (3, 6, 4, 1.0)), hidden=True),
+        ),
+    ),
+)

@@ -1,0 +1,2 @@
+"""Chapter 5 exercises (placeholder until the chapter lands)."""
+EXERCISES = ()
