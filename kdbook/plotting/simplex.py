@@ -236,7 +236,7 @@ def plot_simplex(
     fig, ax = new_axes(ax, figsize=(5.0, 4.4))
     closed = np.vstack([CORNERS, CORNERS[:1]])
     ax.plot(closed[:, 0], closed[:, 1], color="0.2", linewidth=1.0, zorder=3)
-    offsets = [(-0.03, -0.05, "right"), (1.03, -0.05, "left"), (0.5, np.sqrt(3) / 2 + 0.035, "center")]
+    offsets = [(0.0, -0.055, "center"), (1.0, -0.055, "center"), (0.5, np.sqrt(3) / 2 + 0.035, "center")]
     texts = [
         ax.text(x, y, str(lab), ha=ha, va="center", fontsize=10)
         for (x, y, ha), lab in zip(offsets, class_labels)
