@@ -36,7 +36,7 @@ def execute_notebook(nb, cwd: Path, timeout: int = 600):
         kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
         record_timing=False,
-        store_widget_state=False,
+        store_widget_state=True,  # False makes nbclient crash on Output widgets (KeyError); state is dropped below
     )
     client.execute()
     nb.metadata.pop("widgets", None)

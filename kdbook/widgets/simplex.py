@@ -11,15 +11,13 @@ renormalised afterwards would show numbers that are not the student's probabilit
 """
 from __future__ import annotations
 
-import base64
-import io
-
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._frames import figure_output
 from ..divergences import cross_entropy, js_divergence, kl_divergence, reverse_kl_divergence, total_variation
 
 __all__ = ["simplex_state", "student_from_sliders", "simplex_explorer", "CONTOURS"]
@@ -70,8 +68,9 @@ def simplex_state(teacher: ArrayLike, student: ArrayLike, *, base: float | None 
 def student_from_sliders(q0: float, q1: float) -> np.ndarray:
     """The student (q0, q1, 1 − q0 − q1) set by the explorer's two sliders.
 
-    Introduced in chapter 1. Rounding noise below 1e-12 in the last probability is clipped to
-    0; a real excess (q0 + q1 > 1) is an error.
+    Introduced in chapter 1. A remainder below 1e-12 (floating-point noise, as in
+    1 − 0.7 − 0.3) becomes exactly 0, so the student really rules out class 2; a real excess
+    (q0 + q1 > 1) is an error.
 
     Examples
     --------
@@ -84,7 +83,8 @@ def student_from_sliders(q0: float, q1: float) -> np.ndarray:
     rest = 1.0 - a - b
     if rest < -1e-12:
         raise ValueError(f"q0 + q1 must be at most 1, got {a} + {b} = {a + b}")
-    return np.array([a, b, max(rest, 0.0)])
+    # 1 − 0.7 − 0.3 is 5.6e-17 in floating point: a slider readout of q2 = 0.00 must mean 0
+    return np.array([a, b, rest if rest > 1e-12 else 0.0])
 
 
 def simplex_explorer(
@@ -128,30 +128,8 @@ def simplex_explorer(
         values = simplex_state(p, qq)  # the computation: microseconds
         return plot_simplex_state(p, qq, values, divergence=f, direction=direction, contour_label=menu.value)["fig"]
 
-    out = widgets.Output()
-
-    def redraw(change=None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            frame()
-            plt.show()
-
+    out, redraw = figure_output(frame)
     for control in (s0, s1, menu):
         control.observe(redraw, "value")
-    out.outputs = (_png_output(frame()),)
     return widgets.VBox([widgets.HBox([s0, s1, rest]), menu, out])
 
-
-def _png_output(fig: plt.Figure) -> dict:
-    """The figure as a stored display_data output (then closed).
-
-    The first frame goes into the Output widget's state rather than through ``plt.show()``
-    inside the widget's context: notebook executors (nbclient with ``store_widget_state=False``,
-    nbval) do not all handle output captured by a widget while a cell runs. Later frames, drawn
-    by the sliders' callback in a live session, use ``plt.show()``.
-    """
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}
-    return {"output_type": "display_data", "data": data, "metadata": {}}

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from .. import _validate as v
 from ..divergences import entropy
 from ..softmax import softmax
+from ._frames import figure_output
 
 __all__ = ["TemperatureState", "temperature_state", "plot_temperature_state", "temperature_explorer"]
 
@@ -162,10 +163,11 @@ def temperature_explorer(
                                     continuous_update=False, layout=widgets.Layout(width="60%"))
     z = v.as_float_array(teacher_logits, "teacher_logits")
 
-    def redraw(temperature: float) -> None:
-        plot_temperature_state(temperature_state(z, temperature, temperatures=state.temperatures),
-                               class_labels=class_labels)
-        plt.show()
+    def frame() -> plt.Figure:
+        fig, _, _ = plot_temperature_state(temperature_state(z, slider.value, temperatures=state.temperatures),
+                                           class_labels=class_labels)
+        return fig
 
-    out = widgets.interactive_output(redraw, {"temperature": slider})
+    out, redraw = figure_output(frame)
+    slider.observe(redraw, "value")
     return widgets.VBox([slider, out])

@@ -1,0 +1,45 @@
+"""A figure-in-an-Output-widget that every notebook executor can run (private).
+
+Drawing the first frame with ``plt.show()`` inside ``with out:`` while a cell executes works
+in JupyterLab, but nbval records the captured figure as an ordinary cell output (so stored and
+fresh outputs never agree) and nbclient has crashed on it. So the first frame goes straight
+into the Output widget's state as a PNG; later frames, drawn by callbacks in a live session,
+use ``plt.show()`` inside the widget as usual.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from typing import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+__all__ = ["png_output", "figure_output"]
+
+
+def png_output(fig: plt.Figure) -> dict:
+    """The figure as a stored ``display_data`` output (and close the figure)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": repr(fig)}
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def figure_output(draw: Callable[[], plt.Figure]) -> tuple[widgets.Output, Callable[..., None]]:
+    """Return ``(out, redraw)``: an Output widget showing ``draw()``'s figure, and a callback.
+
+    ``redraw`` (usable directly as an ``observe`` handler) clears the widget and draws a new
+    frame with ``plt.show()``.
+    """
+    out = widgets.Output()
+
+    def redraw(change=None) -> None:
+        with out:
+            out.clear_output(wait=True)
+            draw()
+            plt.show()
+
+    out.outputs = (png_output(draw()),)
+    return out, redraw
