@@ -85,7 +85,24 @@ def _mixture_kl_rows(p: np.ndarray, q: np.ndarray, w: float) -> np.ndarray:
     if w == 0.0 or w == 1.0:
         return np.zeros(p.shape[0], dtype=p.dtype)
     m = w * p + (1.0 - w) * q
-    return w * _kl_rows(p, m) + (1.0 - w) * _kl_rows(q, m)
+    return w * _kl_to_mixture(p, p, q, w, m) + (1.0 - w) * _kl_to_mixture(q, p, q, w, m)
+
+
+def _kl_to_mixture(x: np.ndarray, p: np.ndarray, q: np.ndarray, w: float, m: np.ndarray) -> np.ndarray:
+    """KL(x‖m) for x = p or q and m = w·p + (1-w)·q, finite whenever 0 < w < 1.
+
+    m ≥ w·p > 0 wherever p > 0, but w·p can underflow to 0 (a tiny w or p); such rows are
+    recomputed in float64 with log m = logaddexp(log w + log p, log(1-w) + log q).
+    """
+    out = _kl_rows(x, m)
+    bad = ~np.isfinite(out)
+    if bad.any() and 0.0 < w < 1.0:
+        x64, p64, q64 = (a[bad].astype(np.float64) for a in (x, p, q))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_m = np.logaddexp(np.log(w) + np.log(p64), np.log1p(-w) + np.log(q64))
+            terms = np.where(x64 > 0, x64 * (np.log(x64) - log_m), 0.0)
+        out[bad] = np.maximum(terms.sum(axis=-1), 0.0)
+    return out
 
 
 def _tv_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -319,7 +336,7 @@ def skew_kl_divergence(
     a = v.check_unit_interval(alpha, "alpha")
 
     def kernel(pp: np.ndarray, qq: np.ndarray) -> np.ndarray:
-        return _kl_rows(pp, a * pp + (1.0 - a) * qq)
+        return _kl_to_mixture(pp, pp, qq, a, a * pp + (1.0 - a) * qq)
 
     return _reduce(kernel, {"p": p, "q": q}, axis, base)
 

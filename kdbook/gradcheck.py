@@ -36,6 +36,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: ArrayLike, *, eps: f
     >>> [round(float(g), 4) for g in kdbook.numerical_gradient(lambda x: (x ** 2).sum(), np.array([1.0, -2.0]))]
     [2.0, -4.0]
     """
+    shape = np.shape(x)
     x0 = v.as_float_array(np.atleast_1d(x), "x").astype(np.float64)
     eps = v.check_positive(eps, "eps")
     grad = np.empty_like(x0)
@@ -43,12 +44,12 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: ArrayLike, *, eps: f
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + eps
-        up = _scalar(f(x0.copy()), "f")
+        up = _scalar(f(x0.reshape(shape).copy()), "f")  # f sees x's own shape (a scalar stays 0-d)
         flat[i] = old - eps
-        down = _scalar(f(x0.copy()), "f")
+        down = _scalar(f(x0.reshape(shape).copy()), "f")
         flat[i] = old
         gflat[i] = (up - down) / (2 * eps)
-    return grad.reshape(np.shape(x)) if np.ndim(x) else grad.reshape(())
+    return grad.reshape(shape)
 
 
 def check_gradient(
@@ -65,7 +66,9 @@ def check_gradient(
 
     Introduced in chapter 4. ``f(x)`` returns ``(loss, gradient)``; or pass ``grad`` and let
     ``f(x)`` return the loss alone. An error below ~1e-6 (float64) means the gradient is right;
-    a wrong gradient typically gives 1e-2 or more.
+    a wrong gradient typically gives 1e-2 or more. Check at a generic point: where the true
+    gradient is 0 (e.g. student = teacher), finite differences return rounding noise of about
+    1e-10 and the *relative* error is meaningless.
 
     Parameters
     ----------

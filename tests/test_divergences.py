@@ -212,6 +212,20 @@ def test_mixtures_stay_finite_where_support_is_missing():
     assert kdbook.skew_kl_divergence(p, q, alpha=0.1) == pytest.approx(math.log(10), rel=1e-14)
 
 
+def test_mixtures_stay_finite_when_the_small_weight_underflows():
+    # w·p underflows to 0 in m = w·p + (1-w)·q, yet KL(p‖m) ≤ log(1/w) stays finite: the value is
+    # the exact β·½·log(1/β) (and ½·log(1/α) − ½·log 2 for skew KL), not inf.
+    p, q = [0.5, 0.5], [1.0, 0.0]
+    w = 5e-324
+    g = kdbook.generalized_js_divergence(p, q, beta=w)
+    assert np.isfinite(g) and g >= 0
+    expected = 0.5 * math.log(0.5 / 1.0) + 0.5 * (math.log(0.5) - (math.log(w) + math.log(0.5)))
+    assert kdbook.skew_kl_divergence(p, q, alpha=w) == pytest.approx(expected, rel=1e-14)
+    out = kdbook.skew_kl_divergence(np.float32(p), np.float32(q), alpha=1e-40)  # α·p underflows in float32
+    assert out.dtype == np.float32 and out == pytest.approx(0.5 * math.log(1e40) - 0.5 * math.log(2), rel=1e-6)
+    assert np.isfinite(kdbook.generalized_js_divergence([1.0, 1e-30], q, beta=1e-300))  # 1e-330 underflows
+
+
 def test_float32_tiny_probabilities():
     # p/q overflows float32 (1e-3 / 1e-42 = 1e39) and p holds a subnormal: the result must still
     # be the finite float64 value of the same float32 inputs.
