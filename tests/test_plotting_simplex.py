@@ -217,3 +217,11 @@ def test_state_frame_shows_student_and_values():
     np.testing.assert_allclose(out["simplex"].points["student"].get_offsets()[0], _by_hand(s), atol=1e-14)
     assert [b.get_width() for b in out["bars"].containers.values()] == pytest.approx(list(values.values()))
     assert out["fig"] is out["simplex"].fig is out["bars"].fig
+
+
+def test_point_labels_point_away_from_the_reference():
+    out = plot_simplex_contours(kdbook.kl_divergence, TEACHER, points=STUDENTS, levels=[0, 0.1, 1], resolution=5)
+    centre = _by_hand(TEACHER)
+    for text in out.texts[4:]:  # A, B, C
+        direction = _by_hand(STUDENTS[text.get_text()]) - centre
+        assert np.dot(text.xyann, direction) > 0

@@ -74,8 +74,9 @@ def test_state_rejects_bad_input():
 
 
 def test_student_from_sliders():
-    q = student_from_sliders(0.7, 0.3)
-    assert q.sum() == pytest.approx(1.0) and q[2] >= 0.0
+    q = student_from_sliders(0.7, 0.3)  # 1 - 0.7 - 0.3 is not exactly 0 in floating point
+    assert q.sum() == pytest.approx(1.0) and q[2] == 0.0
+    assert simplex_state(TEACHER, q)["KL(teacher‖student)"] == np.inf
     assert student_from_sliders(0.25, 0.5).tolist() == [0.25, 0.5, 0.25]
     with pytest.raises(ValueError, match="q0 \\+ q1 must be at most 1"):
         student_from_sliders(0.7, 0.4)

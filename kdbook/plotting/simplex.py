@@ -260,20 +260,33 @@ def plot_simplex_points(
     if not isinstance(points, Mapping):
         raise TypeError(f"points must be a mapping name -> distribution, got {type(points).__name__}")
     colors = series_colors([str(k) for k in points], reference_name)
+    xys = {name: simplex_to_cartesian(_check_simplex_points(p, f"points[{name!r}]")) for name, p in points.items()}
+    centre = xys.get(reference_name)
     markers, texts = {}, []
-    for name, p in points.items():
-        xy = simplex_to_cartesian(_check_simplex_points(p, f"points[{name!r}]"))
+    for name, xy in xys.items():
         is_ref = name == reference_name
-        color = colors[str(name)]
         markers[name] = ax.scatter(
             [xy[0]], [xy[1]], s=160 if is_ref else 70, marker="*" if is_ref else "o",
-            color=color, edgecolor="white", linewidth=1.2, zorder=5, label=name,
+            color=colors[str(name)], edgecolor="white", linewidth=1.2, zorder=5, label=name,
         )
+        offset, ha, va = _label_offset(xy, None if is_ref else centre)
         texts.append(ax.annotate(
-            name, xy, xytext=(8, -13) if is_ref else (7, 5), textcoords="offset points", fontsize=9,
+            name, xy, xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize=9,
             color="black", path_effects=_HALO, zorder=6, annotation_clip=True,
         ))
     return markers, texts
+
+
+def _label_offset(xy: np.ndarray, centre: np.ndarray | None) -> tuple[tuple[float, float], str, str]:
+    """Place a point's label away from the reference point (the reference's own label: below left)."""
+    if centre is None:
+        return (-6.0, -6.0), "right", "top"
+    d = xy - centre
+    n = float(np.hypot(*d))
+    u = d / n if n > 1e-9 else np.array([0.7, 0.7])
+    ha = "left" if u[0] > 0.3 else "right" if u[0] < -0.3 else "center"
+    va = "bottom" if u[1] > 0.3 else "top" if u[1] < -0.3 else "center"
+    return (7.0 * u[0], 7.0 * u[1]), ha, va
 
 
 def plot_simplex_contours(
