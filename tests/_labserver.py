@@ -105,23 +105,47 @@ class LabServer:
         except (urllib.error.URLError, OSError):
             pass
 
+    def group_alive(self) -> bool:
+        """Whether any live (non-zombie) process is left in the server's process group."""
+        proc_dir = Path("/proc")
+        if not proc_dir.is_dir():  # not Linux: ask the kernel (zombies count as alive here)
+            try:
+                os.killpg(self.proc.pid, 0)
+                return True
+            except ProcessLookupError:
+                return False
+        for stat in proc_dir.glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended while we looked
+            state, pgrp = fields[0], int(fields[2])
+            if pgrp == self.proc.pid and state != "Z":
+                return True
+        return False
+
+    def _wait_group(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None and not self.group_alive():
+                return True
+            time.sleep(0.2)
+        return False
+
     def stop(self, timeout: float = 20) -> None:
-        """Shut the kernels down, then end the server's process group by its pid."""
+        """Shut the kernels down, then end the server's process group by its pid.
+
+        SIGTERM first (Jupyter shuts down cleanly), SIGKILL whatever is left after ``timeout`` s.
+        """
         if self.proc.poll() is None:
             self.shutdown_kernels()
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        # Children (kernels) may outlive the leader for a moment; make sure the group is gone.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
+            if self.proc.poll() is not None and not self.group_alive():
+                break
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            if self._wait_group(wait):
+                break
         self._log.close()
