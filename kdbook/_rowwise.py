@@ -7,10 +7,12 @@ batch size; numpy's ufuncs release the GIL, so chunks run on all cores in thread
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 #: Target bytes of one input per chunk (keeps a chunk's temporaries in a core's L2 cache).
 CHUNK_BYTES = 1 << 18
@@ -27,6 +29,9 @@ def _workers() -> int:
 def _pool() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
+        # Imported on first use: concurrent.futures pulls in logging, which `import kdbook` skips.
+        from concurrent.futures import ThreadPoolExecutor
+
         _executor = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="kdbook")
     return _executor
 

@@ -1,0 +1,201 @@
+"""Benchmark of the kdbook numerical core against naive numpy, scipy and (if installed) PyTorch.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_core.py            # the (1024, 32000) float32 batch
+    .venv/bin/python benchmarks/bench_core.py --repeat 3 --rows 256
+
+It prints one table of best-of-N wall-clock times, peak extra memory and import time, with the
+ratio each target asks for and PASS/MISS. The targets (issue 2, "Performance"):
+
+* ``kdbook.kl_divergence`` (validated, zero-safe) ≤ 1.2× the naive ``(p*np.log(p/q)).sum(-1)``
+  and ≥ 4× faster than ``scipy.stats.entropy(p, q, axis=-1)``;
+* ``kdbook.kd_loss_and_grad`` at T = 2 ≤ 1.0× the time of torch-CPU's loss alone,
+  ``F.kl_div(F.log_softmax(s/T), F.log_softmax(t/T), log_target=True, reduction="batchmean")·T²``;
+* peak extra memory of ``kl_divergence`` and ``kd_loss_and_grad`` ≤ 2× one input (tracemalloc
+  sees numpy's allocations; outputs such as the gradient count as extra);
+* ``import kdbook`` ≤ 0.2 s in a fresh interpreter, start-up of a bare interpreter subtracted,
+  without importing matplotlib or ipywidgets.
+
+Timings are the minimum over repeats (the least disturbed run); the machine's other load still
+shows, so compare ratios from one run rather than absolute times across runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from typing import Callable
+
+import numpy as np
+import scipy.stats
+
+import kdbook
+
+HEAVY_MODULES = ("matplotlib", "ipywidgets")
+
+
+def best_time(fn: Callable[[], object], repeat: int) -> float:
+    """Minimum wall-clock seconds of ``fn()`` over ``repeat`` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_extra_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated while ``fn()`` runs (its result included), as tracemalloc sees them."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+        del result
+    finally:
+        tracemalloc.stop()
+    return peak - before
+
+
+def _run_python(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def import_seconds(repeat: int) -> float:
+    """Best time of ``import kdbook`` in a fresh interpreter minus the best bare start-up."""
+    bare = min(_run_python("pass") for _ in range(repeat))
+    with_kdbook = min(_run_python("import kdbook") for _ in range(repeat))
+    return with_kdbook - bare
+
+
+def heavy_modules_after_import() -> list[str]:
+    code = f"import sys, kdbook; print(' '.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def torch_loss_only(s: np.ndarray, t: np.ndarray, T: float):
+    """The torch-CPU loss-only callable, or None when torch is not installed."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    ts, tt = torch.from_numpy(s), torch.from_numpy(t)
+
+    def loss() -> float:
+        return float(
+            F.kl_div(F.log_softmax(ts / T, -1), F.log_softmax(tt / T, -1), log_target=True, reduction="batchmean")
+            * T**2
+        )
+
+    return loss
+
+
+class Table:
+    """Rows of (measurement, value, target, result), printed with aligned columns."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def info(self, name: str, value: str) -> None:
+        self.rows.append((name, value, "", ""))
+
+    def check(self, name: str, value: str, target: str, ok: bool | None) -> None:
+        self.rows.append((name, value, target, {True: "PASS", False: "MISS", None: "skipped"}[ok]))
+
+    def print(self) -> None:
+        header = ("measurement", "value", "target", "result")
+        widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(4)]
+        for row in [header, tuple("-" * w for w in widths), *self.rows]:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+    @property
+    def misses(self) -> int:
+        return sum(r[3] == "MISS" for r in self.rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1024, help="batch size N (default 1024)")
+    parser.add_argument("--classes", type=int, default=32000, help="classes K (default 32000)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement; the best counts")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    rng = np.random.default_rng(args.seed)
+    shape = (args.rows, args.classes)
+    student = (3.0 * rng.standard_normal(shape)).astype(np.float32)
+    teacher = (3.0 * rng.standard_normal(shape)).astype(np.float32)
+    p, q = kdbook.softmax(teacher), kdbook.softmax(student)
+    T = 2.0
+    one_input = p.nbytes
+
+    def kl_kdbook():
+        return kdbook.kl_divergence(p, q)
+
+    def kl_naive():
+        return (p * np.log(p / q)).sum(-1)
+
+    def kl_scipy():
+        return scipy.stats.entropy(p, q, axis=-1)
+
+    def kd_kdbook():
+        return kdbook.kd_loss_and_grad(student, teacher, T=T)
+
+    # The three KL implementations must agree before their times mean anything.
+    np.testing.assert_allclose(kl_kdbook(), kl_naive(), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(kl_kdbook(), kl_scipy(), rtol=1e-3, atol=1e-6)
+    torch_loss = torch_loss_only(student, teacher, T)
+    if torch_loss is not None:
+        np.testing.assert_allclose(kd_kdbook()[0], torch_loss(), rtol=1e-4)
+
+    r = args.repeat
+    t_kl, t_naive, t_scipy = best_time(kl_kdbook, r), best_time(kl_naive, r), best_time(kl_scipy, max(2, r // 2))
+    t_kd = best_time(kd_kdbook, r)
+    t_torch = best_time(torch_loss, r) if torch_loss is not None else None
+    mem_kl = peak_extra_bytes(kl_kdbook) / one_input
+    mem_kd = peak_extra_bytes(kd_kdbook) / one_input
+    t_import = import_seconds(r)
+    heavy = heavy_modules_after_import()
+
+    ms = lambda seconds: f"{seconds * 1e3:.1f} ms"  # noqa: E731
+    table = Table()
+    table.info("kdbook.kl_divergence(p, q)", ms(t_kl))
+    table.info("naive numpy (p * np.log(p / q)).sum(-1)", ms(t_naive))
+    table.info("scipy.stats.entropy(p, q, axis=-1)", ms(t_scipy))
+    table.check("KL time / naive time", f"{t_kl / t_naive:.2f}x", "<= 1.2x", t_kl <= 1.2 * t_naive)
+    table.check("KL speed-up over scipy", f"{t_scipy / t_kl:.1f}x", ">= 4x", t_scipy >= 4 * t_kl)
+    table.info(f"kdbook.kd_loss_and_grad(T={T:g}) loss + grad", ms(t_kd))
+    if t_torch is None:
+        table.info("torch F.kl_div loss only", "skipped: torch not installed")
+        table.check("kd_loss_and_grad time / torch loss-only", "n/a", "<= 1.0x", None)
+    else:
+        import torch
+
+        table.info(f"torch {torch.__version__} F.kl_div loss only ({torch.get_num_threads()} threads)", ms(t_torch))
+        table.check("kd_loss_and_grad time / torch loss-only", f"{t_kd / t_torch:.2f}x", "<= 1.0x", t_kd <= t_torch)
+    table.check("peak extra memory, kl_divergence", f"{mem_kl:.3f}x input", "<= 2x input", mem_kl <= 2)
+    table.check("peak extra memory, kd_loss_and_grad", f"{mem_kd:.3f}x input", "<= 2x input", mem_kd <= 2)
+    table.check("import kdbook (fresh interpreter - bare start-up)", f"{t_import:.3f} s", "<= 0.2 s", t_import <= 0.2)
+    table.check("matplotlib/ipywidgets imported by import kdbook", " ".join(heavy) or "none", "none", not heavy)
+
+    print(
+        f"kdbook {kdbook.__version__} core benchmark: {shape} float32 (one input = {one_input / 2**20:.0f} MiB), "
+        f"best of {r}, numpy {np.__version__}, {os.cpu_count()} CPU(s)"
+    )
+    table.print()
+    print("all targets met" if table.misses == 0 else f"{table.misses} target(s) missed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
