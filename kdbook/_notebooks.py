@@ -17,6 +17,19 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 DEFAULT_DIRS = ("notebooks", "solutions")
 
 
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) chunks: how a busy kernel splits them is not content."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")):
+            prev["text"] = prev["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute_notebook(nb, cwd: Path, timeout: int = 600):
     """Execute an in-memory nbformat notebook in ``cwd`` and return it with clean metadata."""
     from nbclient import NotebookClient
@@ -39,6 +52,9 @@ def execute_notebook(nb, cwd: Path, timeout: int = 600):
         store_widget_state=True,  # False makes nbclient crash on Output widgets (KeyError); state is dropped below
     )
     client.execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
     lang = nb.metadata.get("language_info", {})
     lang.pop("version", None)  # differs between machines; not worth a diff
