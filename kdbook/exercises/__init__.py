@@ -60,7 +60,10 @@ def stub_source(src: str) -> str:
             names: list[str] = []
             for stmt in ast.parse(textwrap.dedent("\n".join(block))).body:
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-                names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+                for t in targets:
+                    for node in t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]:
+                        if isinstance(node, ast.Name) and node.id not in names:
+                            names.append(node.id)
             if not names:
                 raise ValueError("a top-level solution block must assign the answer's name(s)")
             out += [f"{name} = ...  # YOUR ANSWER HERE" for name in names]

@@ -1,0 +1,104 @@
+"""The exercise generator: stubs, the staleness check, and never destroying a learner's work."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kdbook.exercises import LearnerEditsError, check, generate, make_exercise_notebook, stub_source
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_exercise_notebooks_are_up_to_date():
+    assert check(ROOT) == []
+    out = subprocess.run([sys.executable, "-m", "kdbook.exercises", "--root", str(ROOT), "check"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_function_body_becomes_a_raising_stub_and_keeps_its_signature():
+    src = 'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    y = 2 * x\n    return y\n    ### END SOLUTION\n'
+    stub = stub_source(src)
+    assert stub.startswith('def f(x):\n    """Doc."""\n') and "2 * x" not in stub
+    ns: dict = {}
+    exec(stub, ns)
+    with pytest.raises(NotImplementedError):
+        ns["f"](1)
+
+
+def test_top_level_block_becomes_ellipsis_per_assigned_name():
+    src = "x = 1\n### BEGIN SOLUTION\na, b = 1, 2\nanswer = (\n    'long text'\n)\nprint(answer)\n### END SOLUTION\n"
+    stub = stub_source(src)
+    assert stub.split("\n") == ["x = 1", "a = ...  # YOUR ANSWER HERE", "b = ...  # YOUR ANSWER HERE",
+                               "answer = ...  # YOUR ANSWER HERE", ""]
+    with pytest.raises(ValueError, match="no matching"):
+        stub_source("### BEGIN SOLUTION\nx = 1\n")
+    with pytest.raises(ValueError, match="must assign"):
+        stub_source("### BEGIN SOLUTION\nprint(1)\n### END SOLUTION")
+
+
+def test_solution_only_cells_are_dropped_and_metadata_records_the_chapter():
+    sol = nbformat.read(ROOT / "solutions/02_divergences.ipynb", as_version=4)
+    ex = make_exercise_notebook(sol, "02", "02_divergences.ipynb")
+    assert not any("solution-only" in c.metadata.get("tags", []) for c in ex.cells)
+    assert not any("BEGIN SOLUTION" in c.source for c in ex.cells)
+    assert ex.metadata["kdbook"]["chapter"] == "02" and set(ex.metadata["kdbook"]["answer_digest"]) >= {"02.kl_scratch"}
+
+
+@pytest.fixture
+def tiny_repo(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    shutil.copy(ROOT / "solutions/02_divergences.ipynb", tmp_path / "solutions")
+    return tmp_path
+
+
+def _answer_cell(nb, exercise_id):
+    return next(c for c in nb.cells if exercise_id in c.metadata.get("tags", []))
+
+
+def test_generation_refuses_to_overwrite_a_learners_edits_and_force_keeps_a_backup(tiny_repo):
+    target = tiny_repo / "exercises/02_divergences.ipynb"
+    assert generate(tiny_repo, execute=False) == [f"wrote {target}"]
+    assert generate(tiny_repo, execute=False) == [f"{target} is up to date"]
+    assert check(tiny_repo) == [f"{target} was not executed (it has code cells without outputs)"]
+
+    nb = nbformat.read(target, as_version=4)
+    _answer_cell(nb, "02.kl_scratch").source = "def kl_scratch(p, q):\n    return 42  # my work"
+    nbformat.write(nb, target)
+    edited = target.read_bytes()
+    with pytest.raises(LearnerEditsError, match="differ from the last generated copy"):
+        generate(tiny_repo, execute=False)
+    assert target.read_bytes() == edited  # nothing overwritten
+
+    lines = generate(tiny_repo, execute=False, force=True)
+    backups = list(target.parent.glob("*.bak.ipynb"))
+    assert len(backups) == 1 and backups[0].read_bytes() == edited and "saved a backup" in lines[0]
+    assert "NotImplementedError" in _answer_cell(nbformat.read(target, as_version=4), "02.kl_scratch").source
+
+
+def test_check_reports_a_stale_exercise_notebook(tiny_repo):
+    generate(tiny_repo, execute=False)
+    sol_path = tiny_repo / "solutions/02_divergences.ipynb"
+    sol = nbformat.read(sol_path, as_version=4)
+    sol.cells[0].source += "\n\nA new sentence."
+    nbformat.write(sol, sol_path)
+    assert check(tiny_repo) == [f"{tiny_repo / 'exercises/02_divergences.ipynb'} is stale: it no longer matches "
+                                f"{sol_path}"]
+    shutil.copy(tiny_repo / "exercises/02_divergences.ipynb", tiny_repo / "exercises/07_orphan.ipynb")
+    assert any("has no solution notebook" in p for p in check(tiny_repo))
+
+
+def test_cli_stops_with_a_clear_message_on_learner_edits(tiny_repo):
+    generate(tiny_repo, execute=False)
+    target = tiny_repo / "exercises/02_divergences.ipynb"
+    nb = nbformat.read(target, as_version=4)
+    _answer_cell(nb, "02.pinsker").source += "\n# my notes"
+    nbformat.write(nb, target)
+    out = subprocess.run([sys.executable, "-m", "kdbook.exercises", "--root", str(tiny_repo), "generate",
+                          "--no-execute"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "stopped:" in out.stderr and "--force" in out.stderr

@@ -1,0 +1,169 @@
+"""In-process tests of the exercise checks: solutions pass every test on many draws, trivial stubs
+score 0 on every test, and ``kdbook.grading.check`` never raises and says what is wrong."""
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import kdbook
+from kdbook import grading
+from kdbook.grading import registry, run_tests
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = registry.all_exercises()
+
+
+def _namespace(folder: str, chapter: str) -> dict:
+    """Run a notebook's code cells (not its check cells) in a fresh namespace, as the grader would."""
+    path = next((ROOT / folder).glob(f"{chapter}_*.ipynb"))
+    ns: dict = {"__name__": "__main__"}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and "check" not in cell.metadata.get("tags", []):
+            exec(compile(cell.source, str(path), "exec"), ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return {ch: _namespace("solutions", ch) for ch in {ex.chapter for ex in EXERCISES}}
+
+
+def _uniform(*args, **kwargs):
+    x = np.asarray(args[0], dtype=float)
+    return np.full_like(x, 1.0 / x.shape[-1]) if x.ndim else 1.0
+
+
+TRIVIAL = {
+    "return 0": lambda *a, **k: 0,
+    "return None": lambda *a, **k: None,
+    "return the input": lambda *a, **k: a[0],
+    "return a uniform distribution": _uniform,
+}
+
+
+def test_registry_has_3_to_6_exercises_per_chapter_across_bloom_levels():
+    ids = [ex.id for ex in EXERCISES]
+    assert len(ids) == len(set(ids))
+    for chapter in registry.CHAPTERS:
+        exercises = registry.chapter_exercises(chapter)
+        if not exercises:
+            continue
+        assert 3 <= len(exercises) <= 6, chapter
+        assert len({ex.level for ex in exercises}) >= 3, chapter
+        for ex in exercises:
+            assert ex.hint and ex.public_points > 0 and ex.chapter == chapter
+
+
+def test_every_answer_cell_is_tagged_once_in_its_solution_notebook():
+    for chapter in registry.CHAPTERS:
+        exercises = registry.chapter_exercises(chapter)
+        if not exercises:
+            continue
+        nb = nbformat.read(next((ROOT / "solutions").glob(f"{chapter}_*.ipynb")), as_version=4)
+        for ex in exercises:
+            tagged = [c for c in nb.cells if ex.id in c.metadata.get("tags", [])]
+            assert len(tagged) == 1 and "### BEGIN SOLUTION" in tagged[0].source, ex.id
+            checks = [c for c in nb.cells if f'kdbook.grading.check("{ex.id}")' in c.source]
+            assert len(checks) == 1, ex.id
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
+def test_solution_passes_every_test_on_many_draws(ex, solved):
+    for seed in range(1, 6):
+        for v in run_tests(ex, solved[ex.chapter], hidden_seed=seed):
+            assert v.status == "pass", f"{ex.id} / {v.test.name} (seed {seed}): {v.message}"
+
+
+@pytest.mark.parametrize("ex", [ex for ex in EXERCISES if ex.kind == "function"], ids=lambda ex: ex.id)
+@pytest.mark.parametrize("stub", TRIVIAL, ids=list(TRIVIAL))
+def test_trivial_stub_scores_zero_on_every_test(ex, stub):
+    verdicts = run_tests(ex, {ex.name: TRIVIAL[stub]}, hidden_seed=3)
+    assert len(verdicts) == len(ex.tests)
+    for v in verdicts:
+        assert v.points == 0, f"{ex.id}: the stub '{stub}' passed '{v.test.name}'"
+
+
+@pytest.mark.parametrize("ex", [ex for ex in EXERCISES if ex.kind != "function"], ids=lambda ex: ex.id)
+@pytest.mark.parametrize("value", [0, None, 0.5, "", "I do not know.", (0.0, 0.0)])
+def test_trivial_value_or_text_scores_zero(ex, value):
+    for v in run_tests(ex, {ex.name: value}, hidden_seed=3):
+        assert v.points == 0, f"{ex.id}: {value!r} passed '{v.test.name}'"
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
+def test_untouched_stub_reports_not_attempted(ex):
+    ns = _namespace("exercises", ex.chapter)
+    verdicts = run_tests(ex, ns, hidden_seed=1)
+    assert {v.status for v in verdicts} == {"not attempted"}
+    text = io.StringIO()
+    with redirect_stdout(text):
+        grading.check(ex.id, namespace=ns)
+    hidden = f"{ex.hidden_points:g} more point" if ex.hidden_points else "No hidden tests"
+    assert "Not attempted yet" in text.getvalue() and hidden in text.getvalue()
+
+
+def _check(exercise_id: str, **ns) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert grading.check(exercise_id, namespace=ns) is None
+    return out.getvalue()
+
+
+def test_check_gives_specific_messages():
+    assert "KL(p‖p) should be 0, got 0.1204" in _check("02.kl_scratch", kl_scratch=lambda p, q: 0.1204)
+    def naive_kl(p, q):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (p * np.log(p / q)).sum(-1)
+
+    no_zero_safety = _check("02.kl_scratch", kl_scratch=naive_kl)
+    assert "gave nan where p has zeros" in no_zero_safety
+    assert "is not defined" in _check("02.kl_scratch")
+    assert "did you forget `return`" in _check("03.softmax_t", softmax_T=lambda z, T=1.0: None)
+    assert "should mention" in _check("02.asymmetry_why", why_infinite="It is infinite because maths says so here.")
+    assert "Stuck? kdbook.grading.hint('02.kl_scratch')" in _check("02.kl_scratch", kl_scratch=lambda p, q: 0.0)
+
+
+class _Hostile:
+    def __call__(self, *a, **k):
+        raise SystemExit(3)
+
+    def __array__(self, *a, **k):
+        raise RuntimeError("no")
+
+
+@pytest.mark.parametrize("obj", [_Hostile(), "text", 42, lambda: 1, lambda p, q: _Hostile(), lambda *a: "x" * 10**6,
+                                 lambda *a: [[1, 2], [3]], lambda *a: {"a": 1}, lambda *a: np.array(["a"])])
+def test_check_never_raises(obj):
+    for ex_id in ("02.kl_scratch", "02.asymmetry", "02.asymmetry_why"):
+        out = _check(ex_id, **{registry.get(ex_id).name: obj})
+        assert "✗" in out or "should" in out or "raised" in out, out
+
+
+def test_check_and_hint_handle_unknown_ids():
+    assert "no exercise '02.nope'" in _check("02.nope")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        grading.hint("02.kl_scratch")
+        grading.hint("99.x")
+        grading.scoreboard("99")
+    text = out.getvalue()
+    assert registry.get("02.kl_scratch").hint in text and "no exercise '99.x'" in text and "no exercises for" in text
+
+
+def test_forbidden_functions_are_restored_after_a_check():
+    original = kdbook.kl_divergence
+    _check("02.kl_scratch", kl_scratch=lambda p, q: kdbook.kl_divergence(p, q))
+    assert kdbook.kl_divergence is original and kdbook.divergences.kl_divergence is original
+
+
+def test_scoreboard_sums_public_points(solved):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        grading.scoreboard("02", namespace=solved["02"])
+    public = sum(ex.public_points for ex in registry.chapter_exercises("02"))
+    assert f"{public:g}/{public:g}" in out.getvalue()
