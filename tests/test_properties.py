@@ -14,8 +14,9 @@ LN2 = math.log(2.0)
 #: Rounding slack for inequalities that are tight at the boundary (e.g. JS = ln 2 exactly).
 SLACK = 1e-12
 
-settings.register_profile("kdbook", max_examples=60, deadline=None)
-settings.load_profile("kdbook")
+#: Modest example counts keep the file at a few seconds; set per test, not as a global profile,
+#: so other test files keep their own hypothesis settings.
+PROPERTY = settings(max_examples=60, deadline=None)
 
 shapes = st.tuples(st.integers(1, 4), st.integers(2, 8))
 logit_values = st.floats(-15, 15, allow_nan=False, allow_infinity=False)
@@ -43,6 +44,7 @@ def distribution_pairs(draw, zeros=True):
     return p, q
 
 
+@PROPERTY
 @given(distribution_pairs())
 def test_divergences_are_non_negative_and_bounded(pq):
     p, q = pq
@@ -62,6 +64,7 @@ def test_divergences_are_non_negative_and_bounded(pq):
     assert np.all((h >= 0) & (h <= math.log(k) + SLACK))
 
 
+@PROPERTY
 @given(distribution_pairs())
 def test_nothing_is_ever_nan(pq):
     p, q = pq
@@ -70,6 +73,7 @@ def test_nothing_is_ever_nan(pq):
         assert not np.any(np.isnan(out))
 
 
+@PROPERTY
 @given(distribution_pairs())
 def test_zero_iff_equal(pq):
     p, q = pq
@@ -80,6 +84,7 @@ def test_zero_iff_equal(pq):
         assert np.all(fn(p, q)[different] > 0)
 
 
+@PROPERTY
 @given(distribution_pairs())
 def test_cross_entropy_is_entropy_plus_kl(pq):
     p, q = pq
@@ -89,6 +94,7 @@ def test_cross_entropy_is_entropy_plus_kl(pq):
     np.testing.assert_allclose(ce[finite], (h + kl)[finite], rtol=1e-9, atol=1e-12)
 
 
+@PROPERTY
 @given(distribution_pairs())
 def test_pinsker(pq):
     p, q = pq
@@ -96,6 +102,7 @@ def test_pinsker(pq):
     assert np.all(tv <= np.sqrt(kl / 2) + SLACK)
 
 
+@PROPERTY
 @given(distribution_pairs(), st.floats(0, 1))
 def test_mixture_families(pq, w):
     p, q = pq
@@ -110,6 +117,7 @@ def test_mixture_families(pq, w):
         assert np.all(np.isfinite(skew))
 
 
+@PROPERTY
 @given(distribution_pairs(zeros=False))
 def test_base_two_is_nats_over_ln2(pq):
     p, q = pq
@@ -117,6 +125,7 @@ def test_base_two_is_nats_over_ln2(pq):
         np.testing.assert_allclose(fn(p, q, base=2), fn(p, q) / LN2, rtol=1e-13)
 
 
+@PROPERTY
 @given(hnp.arrays(np.float64, shapes, elements=logit_values), st.floats(-1e3, 1e3), st.floats(0.05, 50))
 def test_softmax_is_a_shift_invariant_distribution(z, c, T):
     q = kdbook.softmax(z, T=T)
@@ -129,6 +138,7 @@ def test_softmax_is_a_shift_invariant_distribution(z, c, T):
     np.testing.assert_allclose(np.log(q[visible]), log_q[visible], rtol=1e-9, atol=1e-12)
 
 
+@PROPERTY
 @given(hnp.arrays(np.float64, shapes, elements=st.integers(-15, 15).map(float)))
 def test_temperature_limits(z):
     # Whole-number logits: ties are exact and every gap is ≥ 1 ≫ T in the T → 0 limit.
@@ -139,6 +149,7 @@ def test_temperature_limits(z):
     np.testing.assert_allclose(kdbook.softmax(z, T=1e-300), top / top.sum(axis=-1, keepdims=True), atol=1e-300)
 
 
+@PROPERTY
 @given(logit_pairs(), st.sampled_from(["forward", "reverse", "jsd"]), st.floats(0.2, 8))
 def test_kd_loss_properties(zv, divergence, T):
     z, v = zv
@@ -158,7 +169,7 @@ def test_kd_loss_properties(zv, divergence, T):
     np.testing.assert_allclose(loss, T**2 * expected, rtol=1e-8, atol=1e-10)
 
 
-@settings(max_examples=25)
+@settings(PROPERTY, max_examples=25)
 @given(
     logit_pairs(max_batch=2),
     st.sampled_from(["forward", "reverse", "jsd"]),
