@@ -33,6 +33,11 @@ def solved():
     return {ch: _namespace("solutions", ch) for ch in {ex.chapter for ex in EXERCISES}}
 
 
+@pytest.fixture(scope="module")
+def untouched():
+    return {ch: _namespace("exercises", ch) for ch in {ex.chapter for ex in EXERCISES}}
+
+
 def _uniform(*args, **kwargs):
     x = np.asarray(args[0], dtype=float)
     return np.full_like(x, 1.0 / x.shape[-1]) if x.ndim else 1.0
@@ -96,8 +101,8 @@ def test_trivial_value_or_text_scores_zero(ex, value):
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
-def test_untouched_stub_reports_not_attempted(ex):
-    ns = _namespace("exercises", ex.chapter)
+def test_untouched_stub_reports_not_attempted(ex, untouched):
+    ns = untouched[ex.chapter]
     verdicts = run_tests(ex, ns, hidden_seed=1)
     assert {v.status for v in verdicts} == {"not attempted"}
     text = io.StringIO()

@@ -142,8 +142,7 @@ def generate(root: Path, *, chapters: list[str] | None = None, force: bool = Fal
                 backup = target.with_name(f"{target.stem}.{time.strftime('%Y%m%dT%H%M%S')}.bak.ipynb")
                 backup.write_bytes(target.read_bytes())
                 report.append(f"saved a backup of the edited {target} as {backup}")
-            elif _same(old, fresh) and (not execute or all(
-                    c.execution_count for c in old.cells if c.cell_type == "code" and c.source.strip())):
+            elif _same(old, fresh) and not execute:
                 report.append(f"{target} is up to date")
                 continue
         if execute:

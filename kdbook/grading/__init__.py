@@ -126,7 +126,8 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
         print(f"Score board · chapter {chapter} (public tests now; hidden tests at grading)\n"
               f"  {'exercise':<28} {'level':<10} {'public':>7} {'hidden':>7}\n" + "\n".join(rows) +
               f"\n  {'total':<39} {_pts(total) + '/' + _pts(public):>7} {_pts(hidden):>7}\n"
-              f"  Maximum: {_pts(public + hidden)} points; {_pts(hidden)} of them are decided by hidden tests.")
+              f"  Maximum: {_pts(public + hidden)} points; {_pts(hidden)} of them "
+              f"{'is' if hidden == 1 else 'are'} decided by hidden tests.")
     except KeyError as err:
         print(f"kdbook.grading.scoreboard: {err.args[0]}")
     except Exception as err:

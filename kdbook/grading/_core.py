@@ -189,7 +189,8 @@ def _forbidden(names: tuple[str, ...], exercise_id: str) -> Iterator[None]:
             )
         return blocked
 
-    modules = [sys.modules[m] for m in ("kdbook", "kdbook.divergences", "kdbook.softmax", "kdbook.losses")
+    modules = [sys.modules[m] for m in ("kdbook", "kdbook.divergences", "kdbook.softmax", "kdbook.losses",
+                                         "kdbook.calibration")
                if m in sys.modules]
     for fname in names:
         for mod in modules:
