@@ -110,18 +110,17 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
             # d[T²·D(u)]/dz = T²·(1/T)·dD/du = T·dD/du.
             loss = soft * dtype.type((1.0 - hw) * T)
             loss *= dtype.type(T)  # two steps: T * T alone can underflow to 0 at tiny T
-            if g is not None:
-                g *= dtype.type((1.0 - hw) * T * scale)
+            if g is not None:  # scale straight into the output rows (no extra copy pass)
+                g = np.multiply(g, dtype.type((1.0 - hw) * T * scale), out=grad[lo:hi])
             if hw > 0:
                 log_q1, q1 = (log_q, q) if T == 1.0 else _log_softmax_block(s2[lo:hi], 1.0)
                 rows = np.arange(hi - lo)
                 loss -= dtype.type(hw) * log_q1[rows, lab[lo:hi]]
                 if g is not None:
                     q1[rows, lab[lo:hi]] -= 1.0  # softmax − one-hot
-                    g += dtype.type(hw * scale) * q1
+                    q1 *= dtype.type(hw * scale)
+                    g += q1
             per_row[lo:hi] = loss
-            if g is not None:
-                grad[lo:hi] = g
 
     for_row_chunks(n, k * dtype.itemsize, work)
     if not np.all(np.isfinite(per_row)):

@@ -35,17 +35,14 @@ def _divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
     """
     if T == 1.0:
         return u
-    with np.errstate(over="ignore", divide="ignore"):
-        inv = u.dtype.type(1.0 / T) if 1.0 / T < np.inf else u.dtype.type(np.inf)
-        t = u.dtype.type(T)
-    if np.isfinite(inv):
-        with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):
+        inv = u.dtype.type(1.0 / T)  # inf when 1/T is beyond the dtype's range
+        if np.isfinite(inv):
             u *= inv
-    elif t > 0:
-        with np.errstate(over="ignore"):
-            u /= t
-    else:  # T underflows to 0 in this dtype: every non-maximal entry is infinitely far below
-        u[u < 0] = -np.inf
+        elif u.dtype.type(T) > 0:
+            u /= u.dtype.type(T)
+        else:  # T underflows to 0 in this dtype: every non-maximal entry is infinitely far below
+            u[u < 0] = -np.inf
     return u
 
 
