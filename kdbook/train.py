@@ -8,6 +8,8 @@ seed only orders the mini-batches; the model's initial weights come from its own
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -72,6 +74,26 @@ def _teacher(t: ArrayLike, shape: tuple[int, ...], name: str) -> np.ndarray:
     return t
 
 
+_blas_controller = None
+
+
+def _one_blas_thread():
+    """Run BLAS single-threaded while training (a context manager; a no-op without threadpoolctl).
+
+    The toy models' matrices are small: a second BLAS thread gains little on an idle machine,
+    and on a busy one (parallel tests, a notebook kernel's own threads) spinning BLAS threads
+    slowed training ten-fold in our measurements.
+    """
+    global _blas_controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: training is correct either way, only its speed differs
+        return contextlib.nullcontext()
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
 def _in_notebook_kernel() -> bool:
     try:
         from IPython import get_ipython
@@ -82,16 +104,16 @@ def _in_notebook_kernel() -> bool:
 
 
 class _Progress:
-    """An ipywidgets bar while training; afterwards it is replaced by one stable line of text."""
+    """An ipywidgets bar that fills while training and turns green when done."""
 
     def __init__(self, total: int, show: bool):
-        self.total, self.bar, self.handle = total, None, None
+        self.bar = None
         if show:
             import ipywidgets
             from IPython.display import display
 
             self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="training")
-            self.handle = display(self.bar, display_id=True)
+            display(self.bar)
 
     def update(self, epoch: int) -> None:
         if self.bar is not None:
@@ -99,8 +121,7 @@ class _Progress:
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.close()
-            self.handle.update({"text/plain": f"trained {self.total} epochs"}, raw=True)
+            self.bar.bar_style = "success" if self.bar.value == self.bar.max else "danger"
 
 
 def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
@@ -227,7 +248,9 @@ def train(
 
     hist: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     bar = _Progress(n_epochs, show)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(bar.close)
+        stack.enter_context(_one_blas_thread())
         for epoch in range(1, n_epochs + 1):
             order = np.arange(n) if bs == n else rng.permutation(n)
             total = 0.0
@@ -253,6 +276,4 @@ def train(
                     if name in res:
                         hist[key].append(res[name])
             bar.update(epoch)
-    finally:
-        bar.close()
     return {key: np.asarray(val) for key, val in hist.items() if val}

@@ -109,3 +109,19 @@ def test_training_curves_one_panel_per_key_one_line_per_run():
 def test_bad_input_is_named(call, err, msg):
     with pytest.raises(err, match=msg):
         call()
+
+
+def test_runs_keep_their_colour_across_training_curves_and_reliability_diagrams():
+    e = np.arange(1, 3)
+    hist = {"epoch": e, "eval_accuracy": np.array([0.5, 0.6])}
+    names = ["teacher", "hard labels", "soft targets"]
+    curves = plot_training_curves({n: hist for n in names}, keys=["eval_accuracy"])
+    p = np.array([[0.7, 0.3], [0.2, 0.8]])
+    diagram = plot_reliability_diagram({n: p for n in names}, [0, 1], n_bins=4)
+    expected = {"teacher": PALETTE[0], "hard labels": PALETTE[1], "soft targets": PALETTE[2]}
+    for n in names:
+        line_color = matplotlib.colors.to_hex(curves.panels["eval_accuracy"].lines[n].get_color())
+        bar_color = matplotlib.colors.to_hex(diagram.bars[n].patches[-1].get_facecolor(), keep_alpha=False)
+        assert line_color == bar_color == expected[n].lower()
+    legend = curves.panels["eval_accuracy"].ax.get_legend()
+    assert [matplotlib.colors.to_hex(h.get_color()) for h in legend.legend_handles] == [expected[n].lower() for n in names]

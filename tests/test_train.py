@@ -144,3 +144,16 @@ def test_diverging_training_fails_loudly():
     X = np.random.default_rng(0).normal(size=(20, 2)) * 1e3
     with pytest.raises(ValueError, match="training diverged at epoch"):
         train(MLP([2, 64, 3]), X, np.arange(20) % 3, optimizer="sgd", lr=1e6, epochs=50)
+
+
+def test_blas_runs_single_threaded_during_training_and_is_restored_after():
+    threadpoolctl = pytest.importorskip("threadpoolctl")  # optional: without it training only runs slower
+    from kdbook.train import _one_blas_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with _one_blas_thread():
+        assert blas_threads() and all(n == 1 for n in blas_threads())
+    assert blas_threads() == before

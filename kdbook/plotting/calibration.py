@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..calibration import expected_calibration_error, reliability_curve
-from ._style import PALETTE, new_axes
+from ._style import new_axes
+from .distributions import series_colors
 
 __all__ = ["ReliabilityPlot", "plot_reliability_diagram"]
 
@@ -35,7 +36,8 @@ def plot_reliability_diagram(
 ) -> ReliabilityPlot:
     """Bars of per-bin accuracy against confidence, with the diagonal of perfect calibration.
 
-    Introduced in chapter 5. Bars below the diagonal mean over-confidence (the model is right
+    Introduced in chapter 5. A panel named "teacher" is drawn in the teacher's colour, the
+    others in palette order (``series_colors``). Bars below the diagonal mean over-confidence (the model is right
     less often than it claims), bars above it under-confidence. Empty bins draw no bar; the
     title gives the expected calibration error with the same ``n_bins``.
 
@@ -62,12 +64,13 @@ def plot_reliability_diagram(
     items = [(str(k), p, reliability_curve(p, labels, n_bins=n_bins)) for k, p in probs.items()]
     fig, axs = new_axes(ncols=len(items), figsize=(ax_size * len(items), ax_size))
     out = ReliabilityPlot(fig)
+    colors = series_colors([name for name, _, _ in items])
     for i, (ax, (name, p, c)) in enumerate(zip(np.atleast_1d(axs), items)):
         width = np.diff(c.edges)
         filled = c.counts > 0
         heights = np.where(filled, c.accuracy, 0.0)
         out.bars[name] = ax.bar(
-            c.edges[:-1], heights, width=width, align="edge", color=PALETTE[i % len(PALETTE)], alpha=0.8,
+            c.edges[:-1], heights, width=width, align="edge", color=colors[name], alpha=0.8,
             edgecolor="white", label="accuracy",
         )
         ax.plot(c.confidence[filled], c.accuracy[filled], "o", color="0.2", markersize=3, label="(mean confidence, accuracy)")

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .curves import plot_curves
+from .distributions import series_colors
 from ._style import new_axes
 
 __all__ = ["TrainingPlot", "plot_training_curves", "HISTORY_LABELS"]
@@ -44,8 +45,10 @@ def plot_training_curves(
 ) -> TrainingPlot:
     """Plot ``history[key]`` against ``history["epoch"]`` for every run, one panel per key.
 
-    Introduced in chapter 5. Runs are coloured in order (as ``plot_curves`` does), so list them
-    in the same order in every figure. Keys named in ``logy`` get a logarithmic y axis.
+    Introduced in chapter 5. Runs are coloured as ``series_colors`` colours them (a run named
+    "teacher" in the teacher's colour, the others in palette order after it), the same colours
+    as :func:`plot_reliability_diagram` gives the same names. Keys named in ``logy`` get a
+    logarithmic y axis.
 
     Examples
     --------
@@ -68,11 +71,17 @@ def plot_training_curves(
     if len(epochs) != 1:
         raise ValueError(f"every history must cover the same epochs to share an x axis; lengths are {sorted(epochs)}")
     x = next(iter(histories.values()))["epoch"]
+    colors = series_colors([str(name) for name in histories])
     fig, axs = new_axes(ncols=len(keys), figsize=(ax_size * len(keys), ax_size * 0.85))
     out = TrainingPlot(fig)
     for i, (ax, key) in enumerate(zip(np.atleast_1d(axs), keys)):
         series = {str(name): h[key] for name, h in histories.items()}
-        out.panels[key] = plot_curves(x, series, logy=key in logy, xlabel="epoch", title=HISTORY_LABELS.get(key, key), ax=ax)
-        if i > 0 and ax.get_legend() is not None:
-            ax.get_legend().remove()  # one legend (in the first panel) is enough
+        panel = plot_curves(x, series, logy=key in logy, xlabel="epoch", title=HISTORY_LABELS.get(key, key), ax=ax)
+        for name, line in panel.lines.items():
+            line.set_color(colors[name])
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        if i == 0 and len(series) > 1:
+            ax.legend()  # one legend, in the first panel, drawn after recolouring
+        out.panels[key] = panel
     return out
