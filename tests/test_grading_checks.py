@@ -172,3 +172,13 @@ def test_scoreboard_sums_public_points(solved):
         grading.scoreboard("02", namespace=solved["02"])
     public = sum(ex.public_points for ex in registry.chapter_exercises("02"))
     assert f"{public:g}/{public:g}" in out.getvalue()
+
+
+def test_an_endless_answer_fails_its_test_instead_of_hanging_the_notebook():
+    def endless(p, q):
+        while True:
+            pass
+
+    verdicts = run_tests(registry.get("02.kl_scratch"), {"kl_scratch": endless}, timeout=0.2)
+    assert [v.status for v in verdicts] == ["fail"] * 3
+    assert all("did not finish within 0.2 s" in v.message for v in verdicts)

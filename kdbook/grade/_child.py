@@ -1,4 +1,4 @@
-"""The process that runs one submission's code (private; started by the grader as ``python -I``).
+"""The process that runs one submission's code (private; the grader starts it with ``python -I``).
 
 It caps its own memory and CPU time, reads the job the grader left in its temporary folder and
 deletes it, runs the notebook's code cells in one namespace (each under a time limit; a cell
@@ -18,7 +18,7 @@ import sys
 import traceback
 
 from ..grading import registry
-from ..grading._core import TimeLimitExceeded, probe
+from ..grading._core import TimeLimitExceeded, probe, time_limit
 
 PREAMBLE = "import numpy as np\nimport kdbook\n"
 
@@ -30,10 +30,6 @@ def _limit(memory_mb: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 2**20, 16 * 2**20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-
-def _on_alarm(signum, frame):
-    raise TimeLimitExceeded()
 
 
 def _describe(err: BaseException, filename: str) -> str:
@@ -62,7 +58,6 @@ def main(argv: list[str]) -> None:
         flush()
 
     timeout = float(job["step_timeout"])
-    signal.signal(signal.SIGALRM, _on_alarm)
     ns: dict = {"__name__": "__main__"}
     exec(PREAMBLE, ns)
 
@@ -71,15 +66,13 @@ def main(argv: list[str]) -> None:
         send({"start": cell["id"]})
         filename = f"<cell {cell['index']}>"
         result: dict = {"end": cell["id"]}
-        signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            exec(compile(cell["source"], filename, "exec"), ns)
+            with time_limit(timeout):
+                exec(compile(cell["source"], filename, "exec"), ns)
         except TimeLimitExceeded:
             result.update(error=f"did not finish within {timeout:g} s", timeout=True)
         except BaseException as err:  # noqa: BLE001 - a submission can raise anything, SystemExit too
             result.update(error=_describe(err, filename), name_error=isinstance(err, NameError))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
         send(result)
         return bool(result.get("name_error"))
 
@@ -89,13 +82,11 @@ def main(argv: list[str]) -> None:
     for step in job["probes"]:
         send({"start": step["id"]})
         exercise = registry.get(step["exercise"])
-        signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            result = {"end": step["id"], "outputs": probe(ns, exercise, step["calls"])}
+            with time_limit(timeout):
+                result = {"end": step["id"], "outputs": probe(ns, exercise, step["calls"])}
         except TimeLimitExceeded:
             result = {"end": step["id"], "timeout": True}
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
         send(result)
     send({"done": True})
     os._exit(0)  # skip the submission's atexit hooks

@@ -1,6 +1,6 @@
 """Run one submission in an isolated child process and judge what it sends back (private).
 
-The grader draws every test input, starts ``python -I -m kdbook.grade._child`` in a fresh
+The grader draws every test input, starts ``python -I`` on ``kdbook.grade._child`` in a fresh
 temporary folder, and reads step announcements from a private pipe, keeping only lines that
 carry this run's random key. A step (a code cell or one test) that runs past its time limit, or
 during which the process dies (``os._exit``, a crash, a signal), is recorded and the child is
@@ -32,6 +32,10 @@ __all__ = ["Limits", "grade_submission"]
 
 _MAX_LINE = 64 * 2**20
 _GRACE = 2.0  # seconds the grader waits past a step's limit before killing the child
+# The child imports the same kdbook as the grader, even when kdbook is not installed (-I drops cwd and
+# PYTHONPATH from sys.path).
+_BOOT = ("import sys; sys.path.insert(0, {!r}); from kdbook.grade._child import main; main(sys.argv[1:])"
+         .format(str(Path(__file__).resolve().parents[2])))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +81,7 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run)
     cpu = int(max(10, min(limits.submission_timeout, deadline - time.monotonic()) + 5))
     with open(tmp / "stderr.txt", "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "kdbook.grade._child", str(job_path), str(write_fd),
-             str(limits.memory_mb), str(cpu)],
+            [sys.executable, "-I", "-c", _BOOT, str(job_path), str(write_fd), str(limits.memory_mb), str(cpu)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp, env=_child_env(tmp),
             pass_fds=(write_fd,), start_new_session=True,
         )
@@ -212,6 +215,8 @@ def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
     failures = _cell_failures(sub, run)
     for cell_msg in failures.get("", []):
         entry["messages"].append(f"a cell that answers no exercise failed: {cell_msg}")
+    if any(why.startswith("not run:") for why in run.killers.values()) and run.stderr_tail.strip():
+        entry["messages"].append(f"the grading process stopped early; its last error output: {run.stderr_tail[-600:]}")
     if run.forged:
         entry["messages"].append(f"ignored {run.forged} line(s) on the result channel that did not carry this "
                                  "run's key (forged or corrupted output)")

@@ -17,20 +17,30 @@ import sys
 import numpy as np
 
 from . import registry
-from ._core import Call, Exercise, Verdict, case_seed, judge, probe
+from ._core import Call, Exercise, TimeLimitExceeded, Verdict, case_seed, judge, probe, time_limit
 
 __all__ = ["check", "hint", "scoreboard", "run_tests", "registry"]
 
 
-def run_tests(exercise: Exercise, namespace: dict, *, hidden_seed: int | None = None) -> list[Verdict]:
-    """Run an exercise's public tests (and hidden ones with ``hidden_seed``) in this process."""
+def run_tests(exercise: Exercise, namespace: dict, *, hidden_seed: int | None = None,
+              timeout: float | None = 10.0) -> list[Verdict]:
+    """Run an exercise's public tests (and hidden ones with ``hidden_seed``) in this process.
+
+    A test whose calls take longer than ``timeout`` seconds fails (main thread only).
+    """
     verdicts = []
     for test in exercise.tests:
         if test.hidden and hidden_seed is None:
             continue
         rng = np.random.default_rng(case_seed(exercise.id, test.name, hidden_seed if test.hidden else 0))
         calls = test.cases(rng) if exercise.kind == "function" else [Call()]
-        verdicts.append(judge(exercise, test, calls, probe(namespace, exercise, calls)))
+        try:
+            with time_limit(timeout):
+                outcomes = probe(namespace, exercise, calls)
+        except TimeLimitExceeded:
+            verdicts.append(Verdict(test, 0.0, "fail", f"did not finish within {timeout:g} s (an endless loop?)"))
+            continue
+        verdicts.append(judge(exercise, test, calls, outcomes))
     return verdicts
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = [
     "Fail", "TimeLimitExceeded", "Call", "Test", "Exercise", "Opaque", "Verdict", "LEVELS",
-    "encode", "decode", "probe", "judge", "case_seed", "as_array", "expect_close", "key_facts",
+    "encode", "decode", "probe", "time_limit", "judge", "case_seed", "as_array", "expect_close", "key_facts",
 ]
 
 #: Bloom levels an exercise can have, from remembering a formula to defending a choice.
@@ -202,6 +202,35 @@ def _forbidden(names: tuple[str, ...], exercise_id: str) -> Iterator[None]:
     finally:
         for mod, fname, original in reversed(saved):
             setattr(mod, fname, original)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TimeLimitExceeded` after ``seconds`` (main thread with SIGALRM only; else no limit).
+
+    An outer timer (for example the grader's own) is restored afterwards.
+    """
+    import signal
+    import threading
+    import time
+
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TimeLimitExceeded()
+
+    start = time.monotonic()
+    old_handler = signal.signal(signal.SIGALRM, on_alarm)
+    old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_delay > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(old_delay - (time.monotonic() - start), 1e-3))
 
 
 def probe(namespace: dict, exercise: Exercise, calls: list) -> list[dict]:
