@@ -192,7 +192,9 @@ def _cell_failures(sub: Submission, run: _Run) -> dict[str, list[str]]:
         cid = f"c:{cell.index}"
         err = run.killers.get(cid) or run.results.get(cid, {}).get("error")
         if err:
-            out.setdefault(cell.exercise or "", []).append(f"cell {cell.index}: {err}")
+            first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+            first = first if len(first) <= 40 else first[:39] + "…"
+            out.setdefault(cell.exercise or "", []).append(f"cell {cell.index + 1} ({first!r}): {err}")
     return out
 
 
