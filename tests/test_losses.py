@@ -91,6 +91,15 @@ def test_gradient_of_forward_kl_is_t_times_q_minus_p(rng):
     np.testing.assert_allclose(grad, T * (q - p) / 4, rtol=1e-12, atol=1e-16)
 
 
+def test_gradient_of_reverse_kl_matches_the_closed_form(rng):
+    # KD_REFERENCE.md (T = 1): dKL(q‖p)/dz_j = q_j (log(q_j/p_j) − KL(q‖p)).
+    s, t, _ = _batch(rng, (4, 7))
+    p, q = scipy.special.softmax(t, axis=-1), scipy.special.softmax(s, axis=-1)
+    kl = np.sum(q * np.log(q / p), axis=-1, keepdims=True)
+    _, grad = kdbook.kd_loss_and_grad(s, t, divergence="reverse", reduction="sum")
+    np.testing.assert_allclose(grad, q * (np.log(q / p) - kl), rtol=1e-10, atol=1e-15)
+
+
 def test_gradient_of_the_hard_term_is_softmax_minus_one_hot(rng):
     s, t, labels = _batch(rng, (4, 7))
     _, grad = kdbook.kd_loss_and_grad(s, t, T=5.0, labels=labels, hard_weight=1.0, reduction="sum")
