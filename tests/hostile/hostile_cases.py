@@ -183,6 +183,9 @@ CASES = (
     HostileCase("moved, split and reordered cells", "solution", _move_split_reorder, FULL, "✓", "02.asymmetry"),
     HostileCase("setup cell raises", "solution", lambda nb: _append_setup(nb, "raise RuntimeError('boom')"), FULL,
                 "RuntimeError: boom"),
+    HostileCase("IPython magics and shell lines", "solution",
+                lambda nb: _append_setup(nb, "%matplotlib inline\n!echo hello\n%time x = 1"), FULL, "✓",
+                "02.kl_scratch"),
     HostileCase("not a notebook", "solution", lambda nb: b"\x00\xffthis is not json", _ZERO,
                 "not a readable notebook"),
 )
