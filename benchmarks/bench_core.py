@@ -38,15 +38,21 @@ import kdbook
 HEAVY_MODULES = ("matplotlib", "ipywidgets")
 
 
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """Minimum wall-clock seconds of ``fn()`` over ``repeat`` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best_times(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Minimum wall-clock seconds of each ``fn()`` over ``repeat`` rounds, after a warm-up round.
+
+    The functions take turns within each round, so all of them meet the same background load
+    (this machine is shared); their ratios are then more stable than their absolute times.
+    """
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def peak_extra_bytes(fn: Callable[[], object]) -> int:
@@ -159,20 +165,32 @@ def main(argv: list[str] | None = None) -> int:
         np.testing.assert_allclose(kd_kdbook()[0], torch_loss(), rtol=1e-4)
 
     r = args.repeat
-    t_kl, t_naive, t_scipy = best_time(kl_kdbook, r), best_time(kl_naive, r), best_time(kl_scipy, max(2, r // 2))
-    t_kd = best_time(kd_kdbook, r)
-    t_torch, torch_threads = None, None
+    kl = best_times({"kdbook": kl_kdbook, "naive": kl_naive, "scipy": kl_scipy}, r)
+    t_kl, t_naive, t_scipy = kl["kdbook"], kl["naive"], kl["scipy"]
+    kd_group: dict[str, Callable[[], object]] = {"kdbook": kd_kdbook}
     if torch_loss is not None:
         # Give torch its best thread count: OpenMP threads can lose on a busy 2-core machine.
         import torch
 
         default_threads = torch.get_num_threads()
+
+        def with_threads(n_threads: int) -> Callable[[], object]:
+            def run() -> object:
+                torch.set_num_threads(n_threads)
+                return torch_loss()
+
+            return run
+
         for n_threads in sorted({1, default_threads}):
-            torch.set_num_threads(n_threads)
-            elapsed = best_time(torch_loss, r)
-            if t_torch is None or elapsed < t_torch:
-                t_torch, torch_threads = elapsed, n_threads
+            kd_group[f"torch{n_threads}"] = with_threads(n_threads)
+    kd = best_times(kd_group, r)
+    if torch_loss is not None:
         torch.set_num_threads(default_threads)
+    t_kd = kd.pop("kdbook")
+    t_torch, torch_threads = None, None
+    if kd:
+        best = min(kd, key=kd.get)
+        t_torch, torch_threads = kd[best], int(best.removeprefix("torch"))
     mem_kl = peak_extra_bytes(kl_kdbook) / one_input
     mem_kd = peak_extra_bytes(kd_kdbook) / one_input
     t_import = import_seconds(r)
