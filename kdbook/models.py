@@ -88,21 +88,7 @@ class MLP:
     def _act(self, a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0.0) if self.activation == "relu" else np.tanh(a)
 
-    def logits(self, X: ArrayLike) -> np.ndarray:
-        """Logits for ``X`` of shape (n, n_features), without keeping anything for a backward pass."""
-        h = self._check_input(X)
-        n_layers = len(self.params) // 2
-        for layer in range(n_layers):
-            W, b = self.params[2 * layer], self.params[2 * layer + 1]
-            h = h @ W + b
-            if layer < n_layers - 1:
-                h = self._act(h)
-        return h
-
-    __call__ = logits
-
-    def forward(self, X: ArrayLike) -> np.ndarray:
-        """Logits for ``X``, keeping each layer's input for the next :meth:`backward`."""
+    def _run(self, X: ArrayLike, keep: bool) -> np.ndarray:
         h = self._check_input(X)
         cache = [h]
         n_layers = len(self.params) // 2
@@ -111,9 +97,21 @@ class MLP:
             h = h @ W + b
             if layer < n_layers - 1:
                 h = self._act(h)
-                cache.append(h)
-        self._cache = cache
+                if keep:
+                    cache.append(h)
+        if keep:
+            self._cache = cache
         return h
+
+    def logits(self, X: ArrayLike) -> np.ndarray:
+        """Logits for ``X`` of shape (n, n_features), without keeping anything for a backward pass."""
+        return self._run(X, keep=False)
+
+    __call__ = logits
+
+    def forward(self, X: ArrayLike) -> np.ndarray:
+        """Logits for ``X``, keeping each layer's input for the next :meth:`backward`."""
+        return self._run(X, keep=True)
 
     def backward(self, grad_logits: ArrayLike) -> list[np.ndarray]:
         r"""Gradients of the loss w.r.t. ``params``, given ∂L/∂z from the loss.
