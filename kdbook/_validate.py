@@ -72,7 +72,9 @@ def check_probabilities(p: np.ndarray, name: str, axis: int) -> None:
     """Require finite, non-negative entries that sum to 1 along ``axis``.
 
     The message names the first offending row (index over the non-class axes) and its sum.
+    ``axis`` may be negative.
     """
+    axis = check_axis(axis, p.ndim)
     if p.shape[axis] == 0:
         raise ValueError(f"{name} has no classes: axis {axis} has length 0")
     with np.errstate(invalid="ignore", over="ignore"):

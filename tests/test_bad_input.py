@@ -252,6 +252,14 @@ def test_bad_input_raises_a_clear_error(call, exc, match):
     assert type(info.value) is exc  # not a subclass from deeper down (e.g. numpy's AxisError)
 
 
+def test_shared_probability_check_accepts_a_negative_axis():
+    # Callers outside divergences.py (calibration, plotting) pass axis=-1; the message must say -1.
+    from kdbook import _validate
+
+    with pytest.raises(ValueError, match=r"probs must sum to 1 along axis -1 \(row 0 sums to 1\.1\)"):
+        _validate.check_probabilities(np.array([[0.5, 0.6]]), "probs", -1)
+
+
 def test_valid_versions_of_the_catalogue_inputs_pass():
     # The counterpart of the catalogue: the same calls with the faults removed return numbers.
     for fn in PROB_FUNCS.values():
