@@ -104,7 +104,8 @@ def _report_timings(timings: dict, config) -> None:
     TIMINGS_FILE.write_text(json.dumps(timings, indent=2) + "\n")
     lines = ["", "JupyterLab in headless Chromium, seconds per notebook (open + run all + checks):"]
     for path, t in timings.items():
-        lines.append(f"  {path:<45} {t['total_s']:6.1f} s   (run all cells {t['run_all_s']:5.1f} s)")
+        run = "did not finish" if t["run_all_s"] is None else f"{t['run_all_s']:5.1f} s"
+        lines.append(f"  {path:<45} {t['total_s']:6.1f} s   (run all cells {run})")
     lines.append(f"  {'total':<45} {sum(t['total_s'] for t in timings.values()):6.1f} s")
     capture = config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
@@ -160,7 +161,7 @@ _JS_CELLS = f"""
                    typeset: cell.node.querySelectorAll('mjx-container').length}};
     if (m.type === 'code') {{
       const prompt = cell.node.querySelector('.jp-InputPrompt');
-      entry.prompt = prompt ? prompt.innerText.trim() : null;
+      entry.prompt = prompt ? prompt.textContent.trim() : null;  // innerText is '' off screen
       entry.executionCount = m.executionCount;
       entry.outputs = m.outputs.toJSON().map((o) => ({{
         output_type: o.output_type, name: o.name || null,
@@ -174,7 +175,7 @@ _JS_CELLS = f"""
 """
 
 _JS_KERNEL_STATUS = """
-() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].map((e) => e.innerText.trim())
+() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].map((e) => e.textContent.trim())
 """
 
 _JS_COMMAND = "([cmd]) => window.jupyterapp.commands.execute(cmd)"
@@ -186,10 +187,15 @@ _JS_WIDGET_SIGNATURE = """
   const parts = [];
   for (const img of root.querySelectorAll('img')) parts.push('img:' + img.src.length + ':' + img.src.slice(-200));
   for (const el of root.querySelectorAll('.widget-output, .widget-html-content, .widget-label-basic')) {
-    parts.push('txt:' + el.innerText);
+    parts.push('txt:' + el.textContent);
   }
   return parts.join('|');
 }
+"""
+
+# Text of all output areas (textContent: innerText is empty for cells the browser skips off screen).
+_JS_OUTPUT_TEXT = """
+(root) => [...root.querySelectorAll('.jp-Cell-outputArea')].map((e) => e.textContent).join('\\n')
 """
 
 _JS_IMAGES = """
@@ -217,6 +223,10 @@ def _poll(fn, timeout: float, interval: float = 0.25, what: str = "condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def _output_text(page, panel) -> str:
+    return page.evaluate(_JS_OUTPUT_TEXT, panel.element_handle())
 
 
 def _kernel_idle(page) -> bool:
@@ -267,13 +277,17 @@ def _run_all(page, rel: str) -> None:
             raise AssertionError(f"{rel}: error output in {error}")
         return all(_PROMPT_DONE.match(c["prompt"] or "") for c in code) and _kernel_idle(page)
 
-    _poll(finished, RUN_TIMEOUT_S, 0.5, f"every cell of {rel} to finish")
+    try:
+        _poll(finished, RUN_TIMEOUT_S, 0.5, f"every cell of {rel} to finish")
+    except AssertionError as err:
+        prompts = [c["prompt"] for c in _code_cells(page.evaluate(_JS_CELLS, rel))]
+        raise AssertionError(f"{err}; prompts {prompts}; status bar {page.evaluate(_JS_KERNEL_STATUS)}") from None
 
 
 def _settle(page, panel) -> None:
     """Wait (bounded) until widgets stop loading, images have loaded and MathJax has run."""
     def settled():
-        text = panel.inner_text()
+        text = _output_text(page, panel)
         images = page.evaluate(_JS_IMAGES, panel.element_handle())
         return "Loading widget" not in text and all(i["complete"] for i in images)
 
@@ -293,8 +307,8 @@ def _check_outputs(page, panel, rel: str, cells: list[dict], committed) -> None:
                 problems.append(f"cell {i} has {out['output_type']} output: {out['text'][:500]!r}")
     stderr = panel.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
     if stderr.count():
-        problems.append(f"error/stderr output shown (e.g. in a widget): {stderr.first.inner_text()[:500]!r}")
-    text = panel.inner_text()
+        problems.append(f"error/stderr output shown (e.g. in a widget): {stderr.first.text_content()[:500]!r}")
+    text = _output_text(page, panel)
     for phrase in ("Error displaying widget", "Loading widget", "Traceback (most recent call last)"):
         if phrase in text:
             problems.append(f"the notebook shows {phrase!r}")
@@ -323,7 +337,7 @@ def _check_outputs(page, panel, rel: str, cells: list[dict], committed) -> None:
                 problems.append(f"markdown cell {i} has $...$ math but nothing was typeset")
     merror = panel.locator("mjx-merror")
     if merror.count():
-        problems.append(f"MathJax could not typeset: {merror.first.inner_text()[:200]!r}")
+        problems.append(f"MathJax could not typeset: {merror.first.text_content()[:200]!r}")
 
     # Widgets: every widget view output rendered a widget.
     model_views = sum(1 for c in cells for o in c["outputs"] if _WIDGET_MIME in o["mimes"])
@@ -358,7 +372,7 @@ def _widget_responds(page, panel) -> str | None:
         selects = view.locator("select")
         for s in range(selects.count()):
             select = selects.nth(s)
-            options = select.locator("option").all_inner_texts()
+            options = select.locator("option").all_text_contents()
             current = select.evaluate("(e) => e.options[e.selectedIndex] && e.options[e.selectedIndex].text")
             other = next((o for o in options if o != current), None)
             if other is None:
@@ -407,27 +421,27 @@ def test_start_notebook_is_covered():
 @pytest.mark.parametrize("rel", NOTEBOOKS)
 def test_notebook_runs_in_jupyterlab(lab, page, rel):
     start = time.perf_counter()
-    committed = nbformat.read(ROOT / rel, as_version=4)
-    panel_id = _open_notebook(page, lab, rel)
-    panel = page.locator(f"#{panel_id}")
-    run_start = time.perf_counter()
-    _run_all(page, rel)
-    run_all_s = time.perf_counter() - run_start
-    _settle(page, panel)
-    cells = page.evaluate(_JS_CELLS, rel)
+    committed = nbformat.read(lab.served / rel, as_version=4)  # the copy the server serves
+    panel = None
+    run_all_s = None
     try:
-        _check_outputs(page, panel, rel, cells, committed)
+        panel = page.locator(f"#{_open_notebook(page, lab, rel)}")
+        run_start = time.perf_counter()
+        _run_all(page, rel)
+        run_all_s = time.perf_counter() - run_start
+        _settle(page, panel)
+        _check_outputs(page, panel, rel, page.evaluate(_JS_CELLS, rel), committed)
         is_chapter = rel.startswith("notebooks/")
-        has_widget = panel.locator(".jupyter-widgets").count() > 0
-        if is_chapter or has_widget:
+        if is_chapter or panel.locator(".jupyter-widgets").count():
             responded = _widget_responds(page, panel)
             if is_chapter:
                 assert responded, f"{rel}: no widget answered a key press with new output"
             # A callback error shows up only after the interaction: check the outputs again.
             _check_outputs(page, panel, rel, page.evaluate(_JS_CELLS, rel), committed)
     finally:
-        _screenshot(page, panel, rel)
+        if panel is not None:
+            _screenshot(page, panel, rel)
         for session in lab.api("/api/sessions"):
             if session["path"] == rel:
                 lab.api(f"/api/sessions/{session['id']}", "DELETE")
-        lab.timings[rel] = {"total_s": round(time.perf_counter() - start, 1), "run_all_s": round(run_all_s, 1)}
+        lab.timings[rel] = {"total_s": round(time.perf_counter() - start, 1), "run_all_s": run_all_s and round(run_all_s, 1)}
