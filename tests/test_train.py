@@ -157,3 +157,23 @@ def test_blas_runs_single_threaded_during_training_and_is_restored_after():
     with _one_blas_thread():
         assert blas_threads() and all(n == 1 for n in blas_threads())
     assert blas_threads() == before
+
+
+def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
+    from kdbook.train import _in_notebook_kernel, _Progress
+
+    assert not _in_notebook_kernel()  # pytest is not an IPython kernel: train() stays silent
+    done = _Progress(4, True)
+    for epoch in range(1, 5):
+        done.update(epoch)
+    done.close()
+    assert (done.bar.value, done.bar.max, done.bar.bar_style) == (4, 4, "success")
+    stopped = _Progress(4, True)
+    stopped.update(2)
+    stopped.close()  # an exception mid-training leaves the bar red
+    assert stopped.bar.bar_style == "danger"
+    hidden = _Progress(4, False)
+    hidden.update(1)
+    hidden.close()
+    assert hidden.bar is None
+    capsys.readouterr()
