@@ -92,11 +92,16 @@ def test_quick_start_on_a_fresh_clone(tmp_path):
     server = LabServer(cmd, port=port, token=token, cwd=clone, env=env, log_path=tmp_path / "lab.log")
     try:
         server.wait_until_ready(timeout=INSTALL_TIMEOUT_S)
+        # The file browser starts at the repository root, so chapters, exercises and solutions
+        # (and the chapters' relative links between them) are all reachable.
+        top = {item["name"] for item in server.api("/api/contents")["content"]}
+        assert {"workbook.py", "notebooks", "exercises", "solutions"} <= top, (
+            f"JupyterLab's root is not the repository (it shows {sorted(top)})"
+        )
         listing = server.api("/api/contents/notebooks")
         assert listing["type"] == "directory"
         served = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
         assert served == committed
-        assert "workbook.py" in {item["name"] for item in server.api("/api/contents")["content"]}
         # The server runs from the clone's .venv, not from the environment running this test.
         assert f"+ {clone / '.venv' / 'bin' / 'python'} -m jupyter lab" in server.log_path.read_text()
     finally:
