@@ -90,6 +90,9 @@ def test_explorer_wires_a_log_slider_to_the_output(monkeypatch):
     slider, out = box.children
     assert isinstance(slider, widgets.FloatLogSlider) and isinstance(out, widgets.Output)
     assert slider.value == pytest.approx(2.0)
+    # The first frame (at T = 2) is stored in the Output widget as a PNG, before any move.
+    assert len(out.outputs) == 1 and out.outputs[0]["data"]["image/png"]
+    assert out.outputs[0]["data"]["text/plain"].endswith("with 2 Axes>")
     assert 10**slider.min == pytest.approx(0.25) and 10**slider.max == pytest.approx(20.0)
     n = len(shown)
     slider.value = 8.0  # a move redraws: the callback runs and calls plt.show()
