@@ -206,6 +206,16 @@ _JS_IMAGES = """
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # A cell's own outputs (not those inside an Output widget) whose content is a rendered widget.
 _WIDGET_VIEWS = ".jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output:has(> .jupyter-widgets)"
+# Height of the cells (scrollHeight also counts the blank "scroll past the end" padding, which
+# grows with the viewport).
+_JS_CONTENT_HEIGHT = """
+(e) => {
+  const cells = e.querySelectorAll('.jp-Cell');
+  if (!cells.length) return e.clientHeight;
+  const bottom = cells[cells.length - 1].getBoundingClientRect().bottom;
+  return Math.ceil(bottom - e.getBoundingClientRect().top + e.scrollTop + 24);
+}
+"""
 _PROMPT_DONE = re.compile(r"^\[\d+\]:?$")
 _PROMPT_BUSY_OR_DONE = re.compile(r"^\[(\*|\d+)\]:?$")
 _KERNEL_IDLE = re.compile(r"^(?!No Kernel).*\| Idle$")
@@ -393,11 +403,16 @@ def _screenshot(page, panel, rel: str) -> list[Path]:
     for old in SCREENSHOT_DIR.glob(f"{stem}*.png"):
         old.unlink()
     scroller = panel.locator(".jp-WindowedPanel-outer").first
-    height = scroller.evaluate("(e) => e.scrollHeight")
     chrome = VIEWPORT["height"] - scroller.evaluate("(e) => e.clientHeight")
-    part_height = min(height, SHOT_MAX_HEIGHT)
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": part_height + chrome})
-    page.wait_for_timeout(1000)
+    height = 0
+    for _ in range(4):  # off-screen cells are laid out at their real height once visible: re-measure
+        measured = scroller.evaluate(_JS_CONTENT_HEIGHT)
+        if measured == height:
+            break
+        height = measured
+        part_height = min(height, SHOT_MAX_HEIGHT)
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": part_height + chrome})
+        page.wait_for_timeout(1000)
     shots = []
     parts = -(-height // part_height)
     for part in range(parts):
