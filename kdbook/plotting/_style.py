@@ -6,6 +6,8 @@ new figure from :func:`new_axes`, and return the matplotlib objects they made.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import matplotlib
 
 import matplotlib.pyplot as plt
@@ -34,9 +36,18 @@ RC = {
 }
 
 
+@contextmanager
 def style():
     """Context manager applying kdbook's matplotlib style (``with style(): ...``)."""
-    return plt.rc_context(RC)
+    with plt.rc_context(RC):
+        try:
+            yield
+        finally:
+            # If the session's first figure is made in here, pyplot resolves the backend and
+            # the inline backend switches interactive mode on; rc_context's restore would undo
+            # that, and later figures would silently never display. Keep what was resolved.
+            interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
 
 
 def new_axes(ax=None, *, figsize=None, ncols: int = 1, nrows: int = 1):
