@@ -48,8 +48,8 @@ def ensure_venv(extra: str | None) -> Path:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
     stamp = venv_dir() / f".kdbook-installed-{extra or 'base'}"
     if not (stamp.exists() and stamp.read_text() == digest):
-        run([py, "-m", "pip", "install", "--upgrade", "pip"])
-        run([py, "-m", "pip", "install", "-e", spec], cwd=ROOT)
+        run([py, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        run([py, "-m", "pip", "install", "--quiet", "-e", spec], cwd=ROOT)
         stamp.write_text(digest)
     return py
 
