@@ -185,7 +185,7 @@ _JS_COMMAND = "([cmd]) => window.jupyterapp.commands.execute(cmd)"
 _JS_WIDGET_SIGNATURE = """
 (root) => {
   const parts = [];
-  for (const img of root.querySelectorAll('img')) parts.push('img:' + img.src.length + ':' + img.src.slice(-200));
+  for (const img of root.querySelectorAll('img')) parts.push('img:' + img.src);
   for (const el of root.querySelectorAll('.widget-output, .widget-html-content, .widget-label-basic')) {
     parts.push('txt:' + el.textContent);
   }
