@@ -75,7 +75,10 @@ def cmd_lab(args: argparse.Namespace, rest: list[str]) -> int:
     py = ensure_venv(None)
     if args.install_only:
         return 0
-    cmd = [str(py), "-m", "jupyter", "lab", START_NOTEBOOK, *rest]
+    # Serve the whole repository (chapters, exercises, solutions) and open the start notebook.
+    # (Passing the notebook's path instead would make its folder the server's root.)
+    cmd = [str(py), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
+           f"--LabApp.default_url=/lab/tree/{START_NOTEBOOK}", *rest]
     print("+", " ".join(cmd), flush=True)
     os.chdir(ROOT)
     return subprocess.call(cmd)
