@@ -34,8 +34,8 @@ def execute_notebook(nb, cwd: Path, timeout: int = 600):
     """Execute an in-memory nbformat notebook in ``cwd`` and return it with clean metadata."""
     from nbclient import NotebookClient
 
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # Only the kernel gets these (a fixed hash seed; the backend a notebook front end uses).
+    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="module://matplotlib_inline.backend_inline")
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -51,7 +51,7 @@ def execute_notebook(nb, cwd: Path, timeout: int = 600):
         record_timing=False,
         store_widget_state=True,  # False makes nbclient crash on Output widgets (KeyError); state is dropped below
     )
-    client.execute()
+    client.execute(env=env)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = _merge_streams(cell.outputs)

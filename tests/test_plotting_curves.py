@@ -14,12 +14,6 @@ from kdbook.plotting import PALETTE, plot_curves  # noqa: E402
 from kdbook.plotting._style import new_axes  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def test_each_series_is_one_line_with_its_data_label_and_colour():
     T = np.array([0.5, 1.0, 2.0, 4.0])
     z = [2.0, 1.0, 0.0]

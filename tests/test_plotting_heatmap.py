@@ -12,12 +12,6 @@ import pytest  # noqa: E402
 from kdbook.plotting import plot_heatmap  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def _grid():
     T = np.array([1.0, 2.0, 4.0, 8.0])
     w = np.array([0.0, 0.5, 1.0])
