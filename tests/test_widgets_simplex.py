@@ -127,3 +127,17 @@ def test_explorer_rejects_a_teacher_off_the_simplex():
         simplex_explorer([0.25] * 4, [0.25] * 4)
     with pytest.raises(ValueError, match="student must sum to 1"):
         simplex_explorer(TEACHER, [0.5, 0.5, 0.5])
+
+
+def test_explorer_starts_on_the_chosen_contour_map():
+    w = simplex_explorer(TEACHER, (0.9, 0.05, 0.05), contour="KL(x‖teacher)")
+    menu = w.children[1]
+    assert menu.value == "KL(x‖teacher)"
+    s0 = w.children[0].children[0]
+    s0.value = 0.85  # the redraw follows the menu's starting value
+    fig = plt.figure(plt.get_fignums()[-1])
+    assert "KL(x‖teacher)" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="contour must be one of"):
+        simplex_explorer(contour="KL")
+    with pytest.raises(ValueError, match="contour must be one of"):
+        simplex_explorer(contour=["KL(teacher‖x)"])

@@ -88,13 +88,21 @@ def student_from_sliders(q0: float, q1: float) -> np.ndarray:
 
 
 def simplex_explorer(
-    teacher: ArrayLike = (0.7, 0.2, 0.1), student: ArrayLike = (0.5, 0.3, 0.2)
+    teacher: ArrayLike = (0.7, 0.2, 0.1), student: ArrayLike = (0.5, 0.3, 0.2), *,
+    contour: str = "KL(teacher‖x)",
 ) -> widgets.VBox:
     """Sliders for a student's class-0 and class-1 probabilities, a contour choice, and the live figure.
 
-    Introduced in chapter 1. Each change recomputes :func:`simplex_state` and redraws
-    :func:`kdbook.plotting.plot_simplex_state`, then calls ``plt.show()`` inside the widget's
-    output area.
+    Introduced in chapter 1; chapter 2 uses it to compare forward and reverse KL. Each change
+    recomputes :func:`simplex_state` and redraws :func:`kdbook.plotting.plot_simplex_state`,
+    then calls ``plt.show()`` inside the widget's output area.
+
+    Parameters
+    ----------
+    teacher, student : array_like, shape (3,)
+        The teacher and the student the sliders start at.
+    contour : str
+        The contour map shown first: one of the keys of :data:`CONTOURS`.
 
     Returns
     -------
@@ -108,13 +116,15 @@ def simplex_explorer(
     if p.shape != (3,):
         raise ValueError(f"teacher must have 3 classes (a point of the simplex), got shape {p.shape}")
     simplex_state(p, q)  # validates both distributions before any widget is built
+    if not isinstance(contour, str) or contour not in CONTOURS:
+        raise ValueError(f"contour must be one of {list(CONTOURS)}, got {contour!r}")
     style = {"description_width": "initial"}
     s0 = widgets.FloatSlider(value=round(float(q[0]), 2), min=0.0, max=1.0, step=0.01,
                              description="student q0", style=style, continuous_update=False)
     s1 = widgets.FloatSlider(value=round(float(q[1]), 2), min=0.0, max=round(1.0 - s0.value, 2), step=0.01,
                              description="student q1", style=style, continuous_update=False)
     rest = widgets.Label()
-    menu = widgets.Dropdown(options=list(CONTOURS), value="KL(teacher‖x)", description="contours of")
+    menu = widgets.Dropdown(options=list(CONTOURS), value=contour, description="contours of")
 
     def follow_q0(change) -> None:
         s1.max = round(1.0 - change["new"], 2)
