@@ -103,3 +103,15 @@ def test_explorer_wires_a_log_slider_to_the_output(monkeypatch):
         temperature_explorer(LOGITS, T=100.0)
     with pytest.raises(ValueError, match="class_labels must have 5 entries"):
         temperature_explorer(LOGITS, class_labels=["a"])
+
+
+@pytest.mark.parametrize(
+    "T, shown",
+    [(10**0.02, "1.05"), (4.0, "4"), (0.25, "0.25"), (2.5, "2.5"), (12.589254117941675, "12.59"), (0.001234, "0.0012")],
+)
+def test_titles_and_legend_show_t_with_at_most_two_decimals(T, shown):
+    # A log slider's values are like 1.0471285: the figure must not print them in full.
+    fig, bars, curve = plot_temperature_state(temperature_state(LOGITS, T))
+    assert f"T = {shown}" in list(bars.containers)
+    assert bars.ax.get_title() == f"soft targets at T = {shown}"
+    assert curve.ax.get_title().startswith(f"entropy at T = {shown}:")

@@ -102,6 +102,12 @@ def temperature_state(
     )
 
 
+def _t_text(T: float) -> str:
+    """T for a title or legend: at most 2 decimals, no trailing zeros (4, 1.05, 0.25)."""
+    text = f"{T:.2f}".rstrip("0").rstrip(".")
+    return text if text != "0" else f"{T:.2g}"  # a T below 0.005 keeps two significant digits
+
+
 def plot_temperature_state(state: TemperatureState, *, class_labels: Sequence[str] | None = None):
     """Draw a :class:`TemperatureState`: bars of p_T beside p_1, and H(p_T) against T.
 
@@ -125,7 +131,7 @@ def plot_temperature_state(state: TemperatureState, *, class_labels: Sequence[st
     if not isinstance(state, TemperatureState):
         raise TypeError(f"state must be a TemperatureState (from temperature_state), got {type(state).__name__}")
     fig, (left, right) = new_axes(ncols=2, figsize=(10.0, 3.6))
-    label = f"T = {state.T:g}"
+    label = f"T = {_t_text(state.T)}"
     series = {"T = 1": state.reference, label: state.probabilities} if state.T != 1.0 else {label: state.probabilities}
     bars = plot_distributions(series, class_labels=class_labels, reference_name="T = 1", ax=left,
                               title=f"soft targets at {label}")
