@@ -59,6 +59,19 @@ def test_regions_image_holds_each_models_argmax_on_the_grid():
     np.testing.assert_array_equal(scatter.get_offsets(), X)
 
 
+@pytest.mark.parametrize("n, rows, cols", [(1, 1, 1), (3, 1, 3), (4, 2, 2), (5, 2, 3)])
+def test_regions_wrap_into_rows_no_wider_than_ten_inches(n, rows, cols):
+    # Chapter 5 draws four panels: in one 12-inch row the last one ran past the cell in JupyterLab.
+    X = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    models = {f"m{i}": _quadrant_model for i in range(n)}
+    out = plot_decision_regions(models, X, [0, 1, 2, 0], resolution=5)
+    width, height = out.fig.get_size_inches()
+    assert width <= 10.0 and (width, height) == pytest.approx((3.0 * cols, 3.0 * rows))
+    assert len(out.fig.axes) == n  # no empty spare panel
+    spec = [out.axes[f"m{i}"].get_subplotspec() for i in range(n)]
+    assert [(s.rowspan.start, s.colspan.start) for s in spec] == [(i // cols, i % cols) for i in range(n)]
+
+
 def test_reliability_diagram_bars_are_the_curve_and_the_title_the_ece():
     rng = np.random.default_rng(0)
     p = rng.dirichlet(np.ones(3) * 0.5, size=200)
@@ -94,6 +107,7 @@ def test_training_curves_one_panel_per_key_one_line_per_run():
         (lambda: plot_decision_regions({"m": 3}, np.eye(2), [0, 1]), TypeError, "callable"),
         (lambda: plot_decision_regions({"m": lambda P: P[:, 0]}, np.eye(2), [0, 1]), ValueError, "must return logits of shape"),
         (lambda: decision_grid(np.eye(2), resolution=1), ValueError, "resolution must be >= 2"),
+        (lambda: plot_decision_regions({"m": _quadrant_model}, np.eye(2), [0, 1], ax_size=0), ValueError, "ax_size must be > 0"),
         (lambda: plot_reliability_diagram([[0.5, 0.5]], [0]), TypeError, "non-empty mapping"),
         (lambda: plot_reliability_diagram({"a": [[0.5, 0.6]]}, [0]), ValueError, "probs must sum to 1"),
         (lambda: plot_training_curves({"a": {"epoch": [1, 2]}}), ValueError, "has no 'train_loss'"),

@@ -1,4 +1,4 @@
-"""Decision regions of one or several classifiers on 2-D data, side by side.
+"""Decision regions of one or several classifiers on 2-D data, side by side (wrapped into rows).
 
 Introduced in chapter 5 (``notebooks/05_training_a_toy_student.ipynb``): the teacher and the
 students trained three ways, drawn over the same grid, so the learner sees where a small or
@@ -18,6 +18,16 @@ from .. import _validate as v
 from ._style import PALETTE, new_axes
 
 __all__ = ["RegionsPlot", "decision_grid", "plot_decision_regions"]
+
+#: Widest row of panels, in inches: wider figures run past a notebook cell (JupyterLab at 1280 px).
+MAX_ROW_WIDTH = 10.0
+
+
+def _grid_shape(n: int, ax_size: float) -> tuple[int, int]:
+    """(rows, columns) for n panels: as few rows as fit MAX_ROW_WIDTH, the rows evenly filled."""
+    most = max(1, int(MAX_ROW_WIDTH // ax_size))
+    rows = -(-n // most)
+    return rows, -(-n // rows)
 
 
 @dataclass
@@ -75,7 +85,8 @@ def plot_decision_regions(
 ) -> RegionsPlot:
     """Draw each model's predicted class over a grid, one panel per model, with the data on top.
 
-    Introduced in chapter 5. Region colours are kdbook's palette by class (class c in
+    Introduced in chapter 5. Panels run left to right and wrap into rows evenly filled, so no
+    row is wider than 10 inches (four panels of 3 inches make a 2 × 2 grid). Region colours are kdbook's palette by class (class c in
     ``PALETTE[c]``), pale; the points ``X`` are drawn in the same colours, so a point sitting in
     a region of another colour is misclassified.
 
@@ -92,7 +103,7 @@ def plot_decision_regions(
     point_size : float, default 6.0
         Marker size of the data points.
     ax_size : float, default 3.0
-        Width and height of each panel, in inches.
+        Width and height of each panel, in inches (> 0).
 
     Returns
     -------
@@ -111,6 +122,7 @@ def plot_decision_regions(
     if not isinstance(models, Mapping) or not models:
         raise TypeError(f"models must be a non-empty mapping title -> model, got {type(models).__name__}")
     X = v.check_features(X, "X")
+    size = v.check_positive(ax_size, "ax_size")
     xs, ys, grid = decision_grid(X, resolution=resolution)
     predicted, k = {}, None
     for name, model in models.items():
@@ -124,8 +136,11 @@ def plot_decision_regions(
     if k > len(PALETTE):
         raise ValueError(f"at most {len(PALETTE)} classes can be coloured, got {k}")
     cmap = ListedColormap(PALETTE[:k])
-    fig, axs = new_axes(ncols=len(predicted), figsize=(ax_size * len(predicted), ax_size))
-    axs = np.atleast_1d(axs)
+    rows, cols = _grid_shape(len(predicted), size)
+    fig, axs = new_axes(nrows=rows, ncols=cols, figsize=(size * cols, size * rows))
+    axs = np.atleast_1d(axs).ravel()
+    for spare in axs[len(predicted):]:  # e.g. five panels on a 2 × 3 grid
+        spare.remove()
     out = RegionsPlot(fig)
     extent = (xs[0], xs[-1], ys[0], ys[-1])
     for ax, (name, pred) in zip(axs, predicted.items()):
