@@ -60,16 +60,20 @@ def test_regions_image_holds_each_models_argmax_on_the_grid():
 
 
 @pytest.mark.parametrize("n, rows, cols", [(1, 1, 1), (3, 1, 3), (4, 2, 2), (5, 2, 3)])
-def test_regions_wrap_into_rows_no_wider_than_ten_inches(n, rows, cols):
+def test_panels_wrap_into_rows_no_wider_than_ten_inches(n, rows, cols):
     # Chapter 5 draws four panels: in one 12-inch row the last one ran past the cell in JupyterLab.
     X = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-    models = {f"m{i}": _quadrant_model for i in range(n)}
-    out = plot_decision_regions(models, X, [0, 1, 2, 0], resolution=5)
-    width, height = out.fig.get_size_inches()
-    assert width <= 10.0 and (width, height) == pytest.approx((3.0 * cols, 3.0 * rows))
-    assert len(out.fig.axes) == n  # no empty spare panel
-    spec = [out.axes[f"m{i}"].get_subplotspec() for i in range(n)]
-    assert [(s.rowspan.start, s.colspan.start) for s in spec] == [(i // cols, i % cols) for i in range(n)]
+    names = [f"m{i}" for i in range(n)]
+    regions = plot_decision_regions({m: _quadrant_model for m in names}, X, [0, 1, 2, 0], resolution=5)
+    diagram = plot_reliability_diagram({m: np.full((4, 3), 1 / 3) for m in names}, [0, 1, 2, 0], n_bins=3)
+    for out in (regions, diagram):
+        width, height = out.fig.get_size_inches()
+        assert width <= 10.0 and (width, height) == pytest.approx((3.0 * cols, 3.0 * rows))
+        assert len(out.fig.axes) == n  # no empty spare panel
+        spec = [out.axes[m].get_subplotspec() for m in names]
+        assert [(s.rowspan.start, s.colspan.start) for s in spec] == [(i // cols, i % cols) for i in range(n)]
+    # the y label on the first panel of each row only
+    assert [diagram.axes[m].get_ylabel() for m in names] == ["accuracy" if i % cols == 0 else "" for i in range(n)]
 
 
 def test_reliability_diagram_bars_are_the_curve_and_the_title_the_ece():
@@ -109,6 +113,7 @@ def test_training_curves_one_panel_per_key_one_line_per_run():
         (lambda: decision_grid(np.eye(2), resolution=1), ValueError, "resolution must be >= 2"),
         (lambda: plot_decision_regions({"m": _quadrant_model}, np.eye(2), [0, 1], ax_size=0), ValueError, "ax_size must be > 0"),
         (lambda: plot_reliability_diagram([[0.5, 0.5]], [0]), TypeError, "non-empty mapping"),
+        (lambda: plot_reliability_diagram({"a": [[0.5, 0.5]]}, [0], ax_size=-1.0), ValueError, "ax_size must be > 0"),
         (lambda: plot_reliability_diagram({"a": [[0.5, 0.6]]}, [0]), ValueError, "probs must sum to 1"),
         (lambda: plot_training_curves({"a": {"epoch": [1, 2]}}), ValueError, "has no 'train_loss'"),
         (
@@ -139,3 +144,14 @@ def test_runs_keep_their_colour_across_training_curves_and_reliability_diagrams(
         assert line_color == bar_color == expected[n].lower()
     legend = curves.panels["eval_accuracy"].ax.get_legend()
     assert [matplotlib.colors.to_hex(h.get_color()) for h in legend.legend_handles] == [expected[n].lower() for n in names]
+
+
+def test_panel_grid_fits_every_panel_in_rows_within_the_width():
+    from kdbook.plotting._style import MAX_ROW_WIDTH, panel_grid
+
+    for ax_size in (2.0, 3.0, 3.2, 4.5, 12.0):
+        for n in range(1, 13):
+            rows, cols = panel_grid(n, ax_size)
+            assert rows * cols >= n and (rows - 1) * cols < n  # room for all, no empty row
+            assert cols == 1 or cols * ax_size <= MAX_ROW_WIDTH  # one over-wide panel still fits alone
+            assert cols - (n - (rows - 1) * cols) < rows or rows == 1  # rows evenly filled

@@ -50,6 +50,18 @@ def style():
     matplotlib.interactive(interactive)
 
 
+#: Widest row of panels, in inches: a wider figure runs past a notebook cell (JupyterLab at 1280 px).
+MAX_ROW_WIDTH = 10.0
+
+
+def panel_grid(n: int, ax_size: float) -> tuple[int, int]:
+    """(rows, columns) for n square panels of ``ax_size`` inches: as few rows as keep each row
+    within MAX_ROW_WIDTH, the rows evenly filled (four 3-inch panels make a 2 × 2 grid)."""
+    most = max(1, int(MAX_ROW_WIDTH // ax_size))
+    rows = -(-n // most)
+    return rows, -(-n // rows)
+
+
 def new_axes(ax=None, *, figsize=None, ncols: int = 1, nrows: int = 1):
     """Return ``(fig, ax)``: the given axes and its figure, or a new figure in kdbook's style."""
     if ax is not None:

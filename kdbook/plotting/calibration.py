@@ -14,8 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import _validate as v
 from ..calibration import expected_calibration_error, reliability_curve
-from ._style import new_axes
+from ._style import new_axes, panel_grid
 from .distributions import series_colors
 
 __all__ = ["ReliabilityPlot", "plot_reliability_diagram"]
@@ -36,7 +37,8 @@ def plot_reliability_diagram(
 ) -> ReliabilityPlot:
     """Bars of per-bin accuracy against confidence, with the diagonal of perfect calibration.
 
-    Introduced in chapter 5. A panel named "teacher" is drawn in the teacher's colour, the
+    Introduced in chapter 5. Panels wrap into evenly filled rows no wider than 10 inches
+    (four 3-inch panels make a 2 × 2 grid). A panel named "teacher" is drawn in the teacher's colour, the
     others in palette order (``series_colors``). Bars below the diagonal mean over-confidence (the model is right
     less often than it claims), bars above it under-confidence. Empty bins draw no bar; the
     title gives the expected calibration error with the same ``n_bins``.
@@ -50,7 +52,7 @@ def plot_reliability_diagram(
     n_bins : int, default 10
         Equal-width confidence bins.
     ax_size : float, default 3.0
-        Width and height of each panel, in inches.
+        Width and height of each panel, in inches (> 0).
 
     Examples
     --------
@@ -61,11 +63,16 @@ def plot_reliability_diagram(
     """
     if not isinstance(probs, Mapping) or not probs:
         raise TypeError(f"probs must be a non-empty mapping title -> probabilities, got {type(probs).__name__}")
+    size = v.check_positive(ax_size, "ax_size")
     items = [(str(k), p, reliability_curve(p, labels, n_bins=n_bins)) for k, p in probs.items()]
-    fig, axs = new_axes(ncols=len(items), figsize=(ax_size * len(items), ax_size))
+    rows, cols = panel_grid(len(items), size)
+    fig, axs = new_axes(nrows=rows, ncols=cols, figsize=(size * cols, size * rows))
+    axs = np.atleast_1d(axs).ravel()
+    for spare in axs[len(items):]:  # e.g. five panels on a 2 × 3 grid
+        spare.remove()
     out = ReliabilityPlot(fig)
     colors = series_colors([name for name, _, _ in items])
-    for i, (ax, (name, p, c)) in enumerate(zip(np.atleast_1d(axs), items)):
+    for i, (ax, (name, p, c)) in enumerate(zip(axs, items)):
         width = np.diff(c.edges)
         filled = c.counts > 0
         heights = np.where(filled, c.accuracy, 0.0)
@@ -77,7 +84,7 @@ def plot_reliability_diagram(
         ax.plot([0, 1], [0, 1], "--", color="0.35", linewidth=1.2, label="perfect calibration")
         out.ece[name] = expected_calibration_error(p, labels, n_bins=n_bins)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{name}\nECE = {out.ece[name]:.3f}")
-        if i == 0:
+        if i % cols == 0:  # first panel of each row
             ax.set_ylabel("accuracy")
         out.axes[name] = ax
     return out

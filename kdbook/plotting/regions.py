@@ -15,19 +15,9 @@ from matplotlib.colors import ListedColormap
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from ._style import PALETTE, new_axes
+from ._style import PALETTE, new_axes, panel_grid
 
 __all__ = ["RegionsPlot", "decision_grid", "plot_decision_regions"]
-
-#: Widest row of panels, in inches: wider figures run past a notebook cell (JupyterLab at 1280 px).
-MAX_ROW_WIDTH = 10.0
-
-
-def _grid_shape(n: int, ax_size: float) -> tuple[int, int]:
-    """(rows, columns) for n panels: as few rows as fit MAX_ROW_WIDTH, the rows evenly filled."""
-    most = max(1, int(MAX_ROW_WIDTH // ax_size))
-    rows = -(-n // most)
-    return rows, -(-n // rows)
 
 
 @dataclass
@@ -136,7 +126,7 @@ def plot_decision_regions(
     if k > len(PALETTE):
         raise ValueError(f"at most {len(PALETTE)} classes can be coloured, got {k}")
     cmap = ListedColormap(PALETTE[:k])
-    rows, cols = _grid_shape(len(predicted), size)
+    rows, cols = panel_grid(len(predicted), size)
     fig, axs = new_axes(nrows=rows, ncols=cols, figsize=(size * cols, size * rows))
     axs = np.atleast_1d(axs).ravel()
     for spare in axs[len(predicted):]:  # e.g. five panels on a 2 × 3 grid
