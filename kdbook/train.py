@@ -104,24 +104,37 @@ def _in_notebook_kernel() -> bool:
 
 
 class _Progress:
-    """An ipywidgets bar that fills while training and turns green when done."""
+    """An ipywidgets bar that fills while training; when training ends it is replaced by a line
+    of text ("training: 400 of 400 epochs done"), so a saved notebook shows the finished run and
+    not a widget stuck at its initial state in viewers that cannot render widgets."""
 
     def __init__(self, total: int, show: bool):
         self.bar = None
+        self.handle = None
         if show:
             import ipywidgets
             from IPython.display import display
 
             self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="training")
-            display(self.bar)
+            self.handle = display(self.bar, display_id=True)
 
     def update(self, epoch: int) -> None:
         if self.bar is not None:
             self.bar.value = epoch
 
+    def summary(self) -> str:
+        """The text that replaces the bar when training ends (or stops early)."""
+        done, total = self.bar.value, self.bar.max
+        if done == total:
+            return f"training: {total} of {total} epochs done"
+        return f"training stopped after {done} of {total} epochs"
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.bar_style = "success" if self.bar.value == self.bar.max else "danger"
+            if self.handle is not None:
+                self.handle.update({"text/plain": self.summary()}, raw=True)
+            self.bar.close()
 
 
 def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
@@ -192,7 +205,9 @@ def train(
         after every epoch with :func:`evaluate`.
     progress : bool, optional
         Show an ipywidgets progress bar. ``None``: only inside a notebook kernel and only for
-        runs of at least ``PROGRESS_MIN_STEPS`` optimiser steps. Nothing is ever printed.
+        runs of at least ``PROGRESS_MIN_STEPS`` optimiser steps. When training ends the bar is
+        replaced by a one-line summary ("training: 400 of 400 epochs done"), so a saved
+        notebook shows the finished run. Nothing is ever printed.
 
     Returns
     -------

@@ -177,3 +177,40 @@ def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
     hidden.close()
     assert hidden.bar is None
     capsys.readouterr()
+
+
+class _RecordingHandle:
+    """Stands in for IPython's DisplayHandle: records what the displayed output is replaced by."""
+
+    def __init__(self):
+        self.updates = []
+
+    def update(self, obj, **kwargs):
+        self.updates.append((obj, kwargs))
+
+
+def test_progress_bar_is_replaced_by_a_summary_of_the_finished_run(monkeypatch):
+    import IPython.display
+
+    from kdbook.train import _Progress
+
+    shown = []
+
+    def fake_display(obj, display_id=None):
+        handle = _RecordingHandle()
+        shown.append((obj, display_id, handle))
+        return handle
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    done = _Progress(3, True)
+    (bar, display_id, handle), = shown
+    assert bar is done.bar and display_id is True  # shown with a display id, so it can be replaced
+    for epoch in range(1, 4):
+        done.update(epoch)
+    assert handle.updates == []  # the bar stays while training runs
+    done.close()
+    assert handle.updates == [({"text/plain": "training: 3 of 3 epochs done"}, {"raw": True})]
+    stopped = _Progress(5, True)
+    stopped.update(2)
+    stopped.close()
+    assert shown[-1][2].updates[0][0] == {"text/plain": "training stopped after 2 of 5 epochs"}
