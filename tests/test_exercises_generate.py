@@ -102,3 +102,44 @@ def test_cli_stops_with_a_clear_message_on_learner_edits(tiny_repo):
     out = subprocess.run([sys.executable, "-m", "kdbook.exercises", "--root", str(tiny_repo), "generate",
                           "--no-execute"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "stopped:" in out.stderr and "--force" in out.stderr
+
+
+def test_loop_and_comprehension_variables_of_a_solution_block_get_no_stub():
+    src = ("### BEGIN SOLUTION\nacc = np.zeros(3)\nfor i, T in enumerate(ts):\n    acc[i] = T\n"
+           "total = sum(x for x in acc)\nwith open('f') as fh:\n    pass\nfor T, a in zip(ts, acc):\n"
+           "    print(T, a)\n### END SOLUTION")
+    assert stub_source(src).split("\n") == ["acc = ...  # YOUR ANSWER HERE", "total = ...  # YOUR ANSWER HERE"]
+    # Given the cell's answer names, helper variables of the solution get no stub either.
+    helper = "### BEGIN SOLUTION\norder = [1, 0]\ngap = order[0] - order[1]\n### END SOLUTION"
+    assert stub_source(helper, frozenset({"gap"})) == "gap = ...  # YOUR ANSWER HERE"
+
+
+def test_every_stub_in_the_committed_exercise_notebooks_is_an_exercise_answer():
+    from kdbook.grading import registry
+
+    for path in sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        names = {ex.name for ex in registry.chapter_exercises(path.name[:2])}
+        for cell in nb.cells:
+            for line in cell.source.split("\n"):
+                if line.endswith("# YOUR ANSWER HERE"):
+                    name = line.split(" = ...")[0]
+                    assert name in names and name in [registry.get(t).name for t in cell.metadata["tags"]], (
+                        f"{path.name}: stub {line!r} is not the answer of its cell")
+
+
+def test_a_new_exercise_in_the_registry_is_not_mistaken_for_a_learners_edit(tiny_repo):
+    target = tiny_repo / "exercises/02_divergences.ipynb"
+    generate(tiny_repo, execute=False)
+    # As if 02.pinsker had been added to the registry after this file was generated:
+    nb = nbformat.read(target, as_version=4)
+    pinsker = _answer_cell(nb, "02.pinsker")
+    nb.cells.remove(pinsker)
+    del nb.metadata["kdbook"]["answer_digest"]["02.pinsker"]
+    nbformat.write(nb, target)
+    assert generate(tiny_repo, execute=False) == [f"wrote {target}"]
+    # ... but a cell tagged with an exercise the file did not record is the learner's.
+    nb.cells.append(pinsker)
+    nbformat.write(nb, target)
+    with pytest.raises(LearnerEditsError):
+        generate(tiny_repo, execute=False)

@@ -17,6 +17,8 @@ def f(x):
     raise NotImplementedError("replace this line with your code")
 >>> print(stub_source("### BEGIN SOLUTION\\nanswer = 42\\n### END SOLUTION"))
 answer = ...  # YOUR ANSWER HERE
+>>> print(stub_source("### BEGIN SOLUTION\\nacc = [t for t in ts]\\nfor T, a in zip(ts, acc):\\n    print(T, a)\\n### END SOLUTION"))
+acc = ...  # YOUR ANSWER HERE
 """
 from __future__ import annotations
 
@@ -40,8 +42,12 @@ class LearnerEditsError(RuntimeError):
     """An exercise notebook's answer cells differ from the last generated copy."""
 
 
-def stub_source(src: str) -> str:
-    """Replace every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` block of a cell with a stub."""
+def stub_source(src: str, answers: frozenset[str] = frozenset()) -> str:
+    """Replace every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` block of a cell with a stub.
+
+    At top level, a block that assigns one of the ``answers`` (the names the cell's exercises
+    define) is stubbed as just those names; helper variables of the solution are not.
+    """
     lines, out, i = src.split("\n"), [], 0
     while i < len(lines):
         if lines[i].strip() != BEGIN:
@@ -57,13 +63,8 @@ def stub_source(src: str) -> str:
         if indent:
             out += [f"{indent}# YOUR CODE HERE", f'{indent}raise NotImplementedError("replace this line with your code")']
         else:
-            names: list[str] = []
-            for stmt in ast.parse(textwrap.dedent("\n".join(block))).body:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-                for t in targets:
-                    for node in t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]:
-                        if isinstance(node, ast.Name) and node.id not in names:
-                            names.append(node.id)
+            names = _answer_names(block)
+            names = [n for n in names if n in answers] or names
             if not names:
                 raise ValueError("a top-level solution block must assign the answer's name(s)")
             out += [f"{name} = ...  # YOUR ANSWER HERE" for name in names]
@@ -71,26 +72,62 @@ def stub_source(src: str) -> str:
     return "\n".join(out)
 
 
+def _answer_names(block: list[str]) -> list[str]:
+    """Names a top-level solution block assigns as answers: targets of its top-level assignments.
+
+    Names bound only by a ``for`` loop, a ``with``, a comprehension or inside a nested block (the
+    loop variables of a print loop, say) are not answers and get no stub.
+    """
+    names: list[str] = []
+    for stmt in ast.parse(textwrap.dedent("\n".join(block))).body:
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            targets = [stmt.target]
+        else:
+            continue
+        for t in targets:
+            for node in t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]:
+                if isinstance(node, ast.Name) and node.id not in names:
+                    names.append(node.id)
+    return names
+
+
 def _tags(cell) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def answer_digest(nb, chapter: str) -> dict[str, str]:
-    """SHA-256 of the answer cells of each exercise of ``chapter`` (cells tagged with its id)."""
+def answer_digest(nb, chapter: str, ids=None) -> dict[str, str]:
+    """SHA-256 of the answer cells of each exercise of ``chapter`` (or of ``ids``): cells tagged with its id."""
     out = {}
-    for ex in registry.chapter_exercises(chapter):
-        text = "\n\x00".join(c.source for c in nb.cells if ex.id in _tags(c))
-        out[ex.id] = hashlib.sha256(text.encode()).hexdigest()
+    for ex_id in ids if ids is not None else [ex.id for ex in registry.chapter_exercises(chapter)]:
+        text = "\n\x00".join(c.source for c in nb.cells if ex_id in _tags(c))
+        out[ex_id] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+def _edited(old, chapter: str) -> bool:
+    """Whether an exercise notebook's answer cells differ from those it was generated with.
+
+    Only the exercises recorded at generation count, so adding an exercise to the registry does not
+    look like a learner's edit; a cell tagged with an exercise the file did not have does.
+    """
+    recorded = old.metadata.get("kdbook", {}).get("answer_digest")
+    if not isinstance(recorded, dict):
+        return True
+    new_ids = [ex.id for ex in registry.chapter_exercises(chapter) if ex.id not in recorded]
+    return (answer_digest(old, chapter, list(recorded)) != recorded
+            or any(ex_id in _tags(c) for c in old.cells for ex_id in new_ids))
 
 
 def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
     """The exercise notebook for a solution notebook (not executed, outputs cleared)."""
     nb = copy.deepcopy(solution_nb)
     nb.cells = [c for c in nb.cells if SOLUTION_ONLY not in _tags(c)]
+    names = {ex.id: ex.name for ex in registry.chapter_exercises(chapter)}
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = stub_source(cell.source)
+            cell.source = stub_source(cell.source, frozenset(names[t] for t in _tags(cell) if t in names))
             cell.outputs, cell.execution_count = [], None
         elif BEGIN in cell.source:
             raise ValueError(f"{source_name}: solution markers in a markdown cell; tag it {SOLUTION_ONLY!r} instead")
@@ -131,8 +168,7 @@ def generate(root: Path, *, chapters: list[str] | None = None, force: bool = Fal
         fresh = make_exercise_notebook(nbformat.read(sol, as_version=4), chapter, sol.name)
         if target.exists():
             old = nbformat.read(target, as_version=4)
-            recorded = old.metadata.get("kdbook", {}).get("answer_digest")
-            if recorded != answer_digest(old, chapter):
+            if _edited(old, chapter):
                 if not force:
                     raise LearnerEditsError(
                         f"{target} has answer cells that differ from the last generated copy (someone edited it "
