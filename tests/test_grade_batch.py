@@ -15,7 +15,7 @@ from kdbook.grade import Limits, grade
 from kdbook.grading import registry
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
-from hostile_cases import CASES  # noqa: E402
+from hostile_cases import CASES, FULL  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -82,7 +82,7 @@ def test_hostile_submission(graded, i):
     case = CASES[i]
     entry = entries[tmp / "hostile" / f"02_hostile_{i:02d}.ipynb"]
     dump = json.dumps(entry, indent=1, ensure_ascii=False)
-    assert entry["max_score"] == 12, dump
+    assert entry["max_score"] == sum(FULL.values()) == 13, dump
     assert _points(entry) == {k: float(v) for k, v in case.points.items()}, dump
     messages = entry["messages"] if not case.where else next(
         e["messages"] for e in entry["exercises"] if e["id"] == case.where)
@@ -110,7 +110,8 @@ def test_command_line_writes_json_csv_and_markdown(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["seed"] == 7 and report["submissions"][0]["score"] == 9
+    full = sum(ex.points for ex in registry.chapter_exercises("01"))
+    assert report["seed"] == 7 and report["submissions"][0]["score"] == full == 10
     rows = (tmp_path / "r.csv").read_text().splitlines()
-    assert rows[0].startswith("submission,score,max_score,01.kl_contributions") and ",9,9," in rows[1]
+    assert rows[0].startswith("submission,score,max_score,01.kl_contributions") and f",{full:g},{full:g}," in rows[1]
     assert "01.rank_students: 3 / 3" in (tmp_path / "r.md").read_text()

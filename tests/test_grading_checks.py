@@ -129,7 +129,8 @@ def test_check_gives_specific_messages():
     assert "gave nan where p has zeros" in no_zero_safety
     assert "is not defined" in _check("02.kl_scratch")
     assert "did you forget `return`" in _check("03.softmax_t", softmax_T=lambda z, T=1.0: None)
-    assert "should mention" in _check("02.asymmetry_why", why_infinite="It is infinite because maths says so here.")
+    assert "does not yet say which direction" in _check("02.asymmetry_why",
+                                                        why_infinite="It is infinite because maths says so here.")
     assert "Stuck? kdbook.grading.hint('02.kl_scratch')" in _check("02.kl_scratch", kl_scratch=lambda p, q: 0.0)
 
 

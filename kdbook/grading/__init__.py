@@ -75,12 +75,13 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
     got = sum(v.points for v in verdicts)
     head = f"{ex.id} · {ex.title}  [{ex.level}, {_plural(ex.points, 'point')}]"
     statuses = {v.status for v in verdicts}
+    stuck = f"  Stuck? kdbook.grading.hint({ex.id!r})"
     if statuses == {"not attempted"}:
         return (f"{head}\n  Not attempted yet: {verdicts[0].message.split('(', 1)[-1].rstrip(')')}.\n"
-                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
     if "missing" in statuses:
         return (f"{head}\n  {verdicts[0].message}.\n"
-                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
     lines = [head]
     for v in verdicts:
         mark = "✓" if v.status == "pass" else "✗"
@@ -90,7 +91,7 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
     verdict = "All public tests pass" if got == ex.public_points else "Public tests"
     lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
     if got < ex.public_points:
-        lines.append(f"  Stuck? kdbook.grading.hint({ex.id!r})")
+        lines.append(stuck)
     return "\n".join(lines)
 
 

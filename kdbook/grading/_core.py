@@ -25,7 +25,8 @@ import numpy as np
 
 __all__ = [
     "Fail", "TimeLimitExceeded", "Call", "Test", "Exercise", "Opaque", "Verdict", "LEVELS",
-    "encode", "decode", "probe", "time_limit", "judge", "case_seed", "as_array", "expect_close", "key_facts",
+    "encode", "decode", "probe", "time_limit", "judge", "case_seed", "as_array", "expect_close",
+    "factor_suspects",
 ]
 
 #: Bloom levels an exercise can have, from remembering a formula to defending a choice.
@@ -314,26 +315,53 @@ def as_array(got: Any, what: str, shape: tuple | None = None) -> np.ndarray:
     return arr
 
 
-def expect_close(got: Any, want: Any, what: str, *, rtol: float = 1e-6, atol: float = 1e-9) -> None:
-    """Fail unless ``got`` matches ``want`` in shape and value (inf must match inf)."""
+def expect_close(got: Any, want: Any, what: str, *, rtol: float = 1e-6, atol: float = 1e-9,
+                 suspects: tuple = ()) -> None:
+    """Fail unless ``got`` matches ``want`` in shape and value (inf must match inf).
+
+    ``suspects`` are ``(value, diagnosis)`` pairs: the values a common bug produces. When a wrong
+    answer matches one of them everywhere, the diagnosis is added to the message.
+    """
     want = np.asarray(want, dtype=np.float64)
     arr = as_array(got, what, want.shape)
-    with np.errstate(invalid="ignore"):
-        ok = np.where(np.isinf(want), arr == want, np.isclose(arr, want, rtol=rtol, atol=atol))
-    ok &= ~np.isnan(arr)
+    ok = _close(arr, want, rtol, atol)
     if not ok.all():
         idx = tuple(int(i) for i in np.argwhere(~ok)[0])
         where = f"{what}[{', '.join(map(str, idx))}]" if idx else what
-        raise Fail(f"{where} should be {_fmt(float(want[idx]))}, got {_fmt(float(arr[idx]))}")
+        message = f"{where} should be {_fmt(float(want[idx]))}, got {_fmt(float(arr[idx]))}"
+        for value, diagnosis in suspects:
+            alt = np.broadcast_to(np.asarray(value, dtype=np.float64), want.shape)
+            if _close(arr, alt, rtol, atol).all() and not _close(want, alt, rtol, atol).all():
+                message += f": {diagnosis}"
+                break
+        raise Fail(message)
 
 
-def key_facts(answer: Any, facts: list[tuple[str, str]], *, min_words: int = 8) -> None:
-    """Fail unless the text answer mentions every key fact (each a description and a regex)."""
-    if not isinstance(answer, str):
-        raise Fail(f"the answer should be a string of one or two sentences, got {type(answer).__name__}")
-    words = len(answer.split())
-    if words < min_words:
-        raise Fail(f"write a full sentence or two (at least {min_words} words); got {words}")
-    missing = [desc for desc, pattern in facts if not re.search(pattern, answer, re.IGNORECASE)]
-    if missing:
-        raise Fail("your answer should mention " + "; and ".join(missing))
+def _close(arr: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        ok = np.where(np.isinf(want), arr == want, np.isclose(arr, want, rtol=rtol, atol=atol))
+    return ok & ~np.isnan(arr)
+
+
+def factor_suspects(want: Any, what: str, factors: tuple) -> tuple:
+    """Suspect values for answers off by a known factor, for :func:`expect_close`.
+
+    ``factors`` holds ``(name, value, if_too_small, if_too_large)``: ``name`` is how the message
+    writes the factor ("T²"), ``if_too_small`` the likely cause when the answer is that factor
+    too small (``None``: not a likely bug), ``if_too_large`` likewise.
+
+    >>> [d for _, d in factor_suspects(1.0, "your loss", (("T²", 4.0, "did you forget the T² factor?", None),))]
+    ['your loss is exactly T² = 4 times too small: did you forget the T² factor?']
+    """
+    want = np.asarray(want, dtype=np.float64)
+    out = []
+    for name, value, if_small, if_large in factors:
+        value = float(value)
+        if value in (0.0, 1.0) or not math.isfinite(value):
+            continue
+        label = name if name == f"{value:g}" else f"{name} = {value:g}"
+        if if_small:
+            out.append((want / value, f"{what} is exactly {label} times too small: {if_small}"))
+        if if_large:
+            out.append((want * value, f"{what} is exactly {label} times too large: {if_large}"))
+    return tuple(out)

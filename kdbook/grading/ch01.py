@@ -9,11 +9,12 @@ import numpy as np
 
 from .. import divergences as _div
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close, key_facts
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+from ._text import key_facts, says
 
 __all__ = ["EXERCISES", "TEACHER", "STUDENT_A", "STUDENT_B"]
 
-#: The chapter's worked example (also printed in the exercise notebook's given cell).
+#: A new example in the style of chapter 1 (also in the exercise notebook's given cell).
 TEACHER = np.array([0.70, 0.20, 0.08, 0.02])
 STUDENT_A = np.array([0.90, 0.05, 0.03, 0.02])
 STUDENT_B = np.array([0.60, 0.25, 0.10, 0.05])
@@ -45,7 +46,10 @@ def _contrib_hidden(rng):
 def _judge_contrib(calls, outs):
     p, q = calls[0].args
     got = as_array(outs[0], "kl_contributions(p, q)", p.shape)
-    expect_close(got, _contributions(p, q), "kl_contributions(p, q)")
+    expect_close(got, _contributions(p, q), "kl_contributions(p, q)", suspects=(
+        (_contributions(q, p), "these are the terms of KL(q‖p): are p and q swapped?"),
+        (-_contributions(p, q), "every term has the wrong sign: log(p/q), not log(q/p)"),
+    ))
     if not np.isclose(got.sum(), _div.kl_divergence(p, q).sum()):
         raise Fail("the contributions of a row should add up to KL(p‖q)")
 
@@ -90,14 +94,36 @@ def _judge_worst_class(calls, outs):
                    f"contributes more")
 
 
+def _judge_closer(calls, outs):
+    got = outs[0]
+    if not isinstance(got, str) or got.strip().upper().removeprefix("STUDENT").strip() not in ("A", "B"):
+        raise Fail(f'closer should be the string "A" or "B", got {got!r}')
+    if got.strip().upper()[-1] != "B":
+        raise Fail("that student is not the closer one in KL(teacher‖student): compare the two divergences")
+
+
+# Student A or B as a subject: a capital letter (not the article "a"), not inside KL(teacher‖A).
+_A = r"\b(?:student )?(?-i:A)\b(?!\))"
+_B = r"\b(?:student )?(?-i:B)\b(?!\))"
+_A_WINS = r"closer|nearer|better|smaller|lower|preferable|wins|matches"
+_B_LOSES = r"farther|further|worse|larger|bigger|higher|loses"
+
+
 def _judge_justify(calls, outs):
     key_facts(outs[0], [
-        ("which student is closer (B)", r"\bB\b"),
-        ("that both students pick the teacher's top class, so accuracy cannot tell them apart",
-         r"top|argmax|most likely|same (class|prediction|answer)|accura"),
-        ("where A loses: the probability it gives the teacher's other classes (class 1 above all)",
-         r"other class|second|runner|class 1|tail|remaining|non-top|secondary|dark knowledge|0\.05"),
-    ])
+        ("your answer does not yet say what the two students have in common (why accuracy alone cannot "
+         "separate them)", r"top|argmax|most likely|same (class|prediction|answer|label)|accura|both[^.;]*class 0"),
+        ("your answer does not yet say where the farther student loses most of its divergence",
+         says(_A, r"only 0\.05|too little|too low|underestimat|under-?weight|misses|ignores|neglects|starves|"
+                  r"loses|costs?|pays|penali[sz]|squeez|0\.277|0\.28") + "|" +
+         says(r"class 1|second class|runner.up", r"(?-i:\bA\b)[^.;]*(only|too little|0\.05)|costs?|penali")),
+    ], wrong=(
+        ("your answer's claim about which student is closer contradicts the divergences: compare "
+          "KL(teacher‖A) with KL(teacher‖B)",
+         says(_A, _A_WINS, stop=_B) + "|" + says(_B, _B_LOSES, stop=_A)
+         + r"|(?:keep|choose|prefer|pick|select|recommend)\s+(?:student\s+)?(?-i:A)\b"
+         + r"|(?:closer|nearer|better) than (?:student )?B\b"),
+    ))
 
 
 EXERCISES = (
@@ -129,9 +155,15 @@ EXERCISES = (
         tests=(Test("the class with the largest KL term", 1, _judge_worst_class),),
     ),
     Exercise(
+        id="01.closer", title="Which student is closer?", name="closer",
+        kind="value", level="evaluate",
+        hint="Compute KL(teacher‖student) for both students; the smaller divergence is the closer student.",
+        tests=(Test("the closer student in KL", 1, _judge_closer),),
+    ),
+    Exercise(
         id="01.justify", title="Justify the ranking", name="justify_ranking",
         kind="text", level="evaluate",
         hint="Both students put most mass on class 0. Compare what each says about class 1.",
-        tests=(Test("names the closer student and the key fact", 2, _judge_justify),),
+        tests=(Test("gives the reason behind the ranking", 2, _judge_justify),),
     ),
 )

@@ -8,23 +8,40 @@ import numpy as np
 
 from .. import divergences as _div
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close, key_facts
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
+from ._text import key_facts, normalise, says
 
-__all__ = ["EXERCISES", "P_ASYM", "Q_ASYM"]
+__all__ = ["EXERCISES", "P_ASYM", "Q_ASYM", "TEACHER_TOPK", "STUDENTS_TOPK"]
 
 #: The asymmetry example: p has no mass on class 2, q has.
 P_ASYM = np.array([0.5, 0.5, 0.0])
 Q_ASYM = np.array([0.8, 0.1, 0.1])
 
+#: The monitoring example: a top-3 teacher (exact zero on class 3) and three students, one of
+#: them with a zero where the teacher is positive, one with mass where the teacher has none.
+TEACHER_TOPK = np.array([0.6, 0.3, 0.1, 0.0])
+STUDENTS_TOPK = np.array([[0.5, 0.3, 0.2, 0.0], [0.7, 0.3, 0.0, 0.0], [0.4, 0.3, 0.2, 0.1]])
 
-def _batched(fname, reference):
-    """A judge comparing ``fname(p, q)`` with ``reference(p, q)`` on every call."""
+
+def _batched(fname, reference, suspects=None):
+    """A judge comparing ``fname(p, q)`` with ``reference(p, q)`` on every call.
+
+    ``suspects(p, q, want)`` gives the values of common bugs (see :func:`expect_close`).
+    """
     def judge(calls, outs):
         for call, out in zip(calls, outs):
             p, q = call.args
             want = np.asarray(reference(p, q))
-            expect_close(as_array(out, f"{fname}(p, q)", want.shape), want, f"{fname}(p, q)")
+            expect_close(as_array(out, f"{fname}(p, q)", want.shape), want, f"{fname}(p, q)",
+                         suspects=suspects(p, q, want) if suspects else ())
     return judge
+
+
+def _kl_suspects(p, q, want):
+    """KL with the arguments swapped, averaged over classes, or in bits."""
+    return ((_div.kl_divergence(q, p), "this is KL(q‖p): are p and q swapped?"),) + factor_suspects(
+        want, "your KL", (("K", p.shape[-1], "did you average over the classes instead of summing?", None),
+                          ("1/ln 2", 1 / np.log(2), None, "did you use log2? KL here is in nats (natural log)")))
 
 
 # --------------------------------------------------------------------------- kl_scratch
@@ -44,7 +61,8 @@ def _judge_kl_self(calls, outs):
     if not abs(got) < 1e-9:
         raise Fail(f"KL(p‖p) should be 0, got {got:.4f}")
     p, q = calls[1].args
-    expect_close(outs[1], _div.kl_divergence(p, q), "kl_scratch(p, q) for p ≠ q")
+    expect_close(outs[1], _div.kl_divergence(p, q), "kl_scratch(p, q) for p ≠ q",
+                 suspects=_kl_suspects(p, q, _div.kl_divergence(p, q)))
 
 
 def _kl_zeros(rng):
@@ -58,7 +76,8 @@ def _judge_kl_zeros(calls, outs):
     got = as_array(outs[0], "kl_scratch(p, q)", (len(p),))
     if np.isnan(got).any():
         raise Fail("kl_scratch gave nan where p has zeros: terms with p_i = 0 must count as 0 (0·log 0 = 0)")
-    expect_close(got, _div.kl_divergence(p, q), "kl_scratch(p, q) with zeros in p")
+    expect_close(got, _div.kl_divergence(p, q), "kl_scratch(p, q) with zeros in p",
+                 suspects=_kl_suspects(p, q, _div.kl_divergence(p, q)))
     inf = float(as_array(outs[1], "kl_scratch(p, q)", ()))
     if inf != np.inf:
         raise Fail(f"KL(p‖q) should be inf when q_i = 0 where p_i > 0, got {inf:.4f}")
@@ -107,13 +126,37 @@ def _judge_asym(calls, outs):
     expect_close(got[1], _div.kl_divergence(Q_ASYM, P_ASYM), "kl_both[1] = KL(q‖p)")
 
 
+_FORWARD = r"KL\(p‖q\)|forward (?:KL|direction)"
+_REVERSE = r"KL\(q‖p\)|reverse (?:KL|direction)"
+_INFINITE = r"infinit|∞|\+?\binf\b|blows? up|unbounded|diverges"
+
+
 def _judge_asym_why(calls, outs):
     key_facts(outs[0], [
-        ("which direction is infinite: KL(q‖p)", r"KL\s*\(\s*q\s*(‖|\|\||\||,)\s*p|reverse|q\s*(‖|\|\|)\s*p|second"),
-        ("that p is zero on a class where q is positive (p lacks support there)",
+        ("your answer does not yet say which direction is infinite", says(_REVERSE, _INFINITE)),
+        ("your answer does not yet say what about the two distributions causes it",
          r"zero|\b0\b|support|no mass|no probability"),
-        ("that the log-ratio log(q/p) blows up (divides by zero)", r"inf|log|divid|blow|unbounded"),
-    ])
+        ("your answer does not yet say what happens to that class's term", r"inf|log|divid|blow|unbounded"),
+    ], wrong=(
+        ("your answer's claim about which direction is infinite contradicts kl_both: look at the two values again",
+         says(_FORWARD, _INFINITE) + "|" + says(_REVERSE, r"\bfinite\b|\bbounded\b|small")),
+        ("your answer's claim about which distribution has the zero contradicts the numbers: look at class 2",
+         says(r"\bq\b(?!_)", r"(?:is|are|stays) (?:exactly )?(?:zero|0)\b|has no (?:mass|probability)|puts (?:no|zero)",
+              stop=r"\bp\b")),
+    ))
+
+
+def _judge_monitor(calls, outs):
+    got = outs[0]
+    names = {"KL(p‖q)": "KL(p‖q)", "KL(q‖p)": "KL(q‖p)", "JS": "JS", "JSD": "JS", "JENSEN-SHANNON": "JS",
+             "JENSEN–SHANNON": "JS"}
+    choice = names.get(normalise(got).strip().replace(" ", "").upper().replace("KL(P‖Q)", "KL(p‖q)")
+                       .replace("KL(Q‖P)", "KL(q‖p)")) if isinstance(got, str) else None
+    if choice is None:
+        raise Fail(f'monitor should be one of the strings "KL(p‖q)", "KL(q‖p)" or "JS", got {got!r}')
+    if choice != "JS":
+        raise Fail("with that divergence at least one of the students scores inf, so it cannot rank them all: "
+                   "compute it for every student")
 
 
 # --------------------------------------------------------------------------- pinsker
@@ -154,10 +197,10 @@ EXERCISES = (
              "invalid='ignore') and use np.where(p > 0, term, 0.0) so 0·log 0 = 0; where q_i = 0 < p_i "
              "the term is +inf by itself.",
         tests=(
-            Test("matches KL on a random batch", 1, _batched("kl_scratch", _div.kl_divergence), _kl_random),
+            Test("matches KL on a random batch", 1, _batched("kl_scratch", _div.kl_divergence, _kl_suspects), _kl_random),
             Test("KL(p‖p) = 0 and KL(p‖q) > 0", 1, _judge_kl_self, _kl_self),
             Test("zeros in p count 0; q_i = 0 < p_i gives inf", 1, _judge_kl_zeros, _kl_zeros),
-            Test("3-D batch with zeros, and one unbatched pair", 1, _batched("kl_scratch", _div.kl_divergence),
+            Test("3-D batch with zeros, and one unbatched pair", 1, _batched("kl_scratch", _div.kl_divergence, _kl_suspects),
                  _kl_hidden, hidden=True),
         ),
     ),
@@ -184,6 +227,12 @@ EXERCISES = (
         kind="text", level="analyse",
         hint="Look at class 2: which distribution gives it probability and which gives it none?",
         tests=(Test("states the direction and the cause", 2, _judge_asym_why),),
+    ),
+    Exercise(
+        id="02.pick_divergence", title="Choose a divergence to monitor", name="monitor",
+        kind="value", level="evaluate",
+        hint="Compute all three divergences for every student. Which ones are finite for all three students?",
+        tests=(Test("a divergence that ranks every student", 1, _judge_monitor),),
     ),
     Exercise(
         id="02.pinsker", title="How tight is Pinsker's inequality?", name="pinsker_slack",

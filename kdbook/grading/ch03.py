@@ -10,7 +10,8 @@ import numpy as np
 from .. import divergences as _div
 from ..softmax import softmax as _softmax
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close, key_facts
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+from ._text import key_facts, says
 
 __all__ = ["EXERCISES", "TEACHER_LOGITS", "STUDENT_LOGITS", "TEMPERATURES"]
 
@@ -81,16 +82,34 @@ def _grad_norms() -> np.ndarray:
 
 
 def _judge_grad_norms(calls, outs):
-    expect_close(outs[0], _grad_norms(), "grad_norms", rtol=1e-4)
+    want = _grad_norms()
+    expect_close(outs[0], want, "grad_norms", rtol=1e-4, suspects=(
+        (want * TEMPERATURES, "exactly T times too large in every column: the gradient of KL(p_T‖q_T) with "
+                              "respect to z carries a factor 1/T"),
+        (np.stack([want[0], want[0] * TEMPERATURES]), "row 1 is exactly T times row 0, not T² times"),
+        (np.stack([want[0], want[0]]), "row 1 equals row 0: did you forget the T² factor?"),
+    ))
+
+
+_GRADIENT = r"gradients?|it|signal|soft (?:term|loss)|norms?"
 
 
 def _judge_why_t2(calls, outs):
     key_facts(outs[0], [
-        ("that the soft term's gradient shrinks like 1/T² as T grows",
-         r"1\s*/\s*T\s*(\^\s*2|²|\*\*\s*2)|T\s*(\^\s*-\s*2|⁻²)|shrink|smaller|decreas|vanish|fall|drop"),
-        ("that multiplying by T² restores the scale (so the soft and hard terms stay balanced)",
-         r"T\s*(\^\s*2|²|\*\*\s*2)|T squared|scale|balanc|magnitude|constant|same size|comparable"),
-    ])
+        ("your answer does not yet say how the soft gradient changes as T grows",
+         r"1\s*/\s*T²|T\s*(?:\^\s*-\s*2|⁻²)|shrink|smaller|decreas|vanish|falls?\b|drops?\b|tiny|too small|weaker"),
+        ("your answer does not yet say what multiplying by T² does to it",
+         r"restor|compensat|undo|undoes|cancel|counteract|offset|rescal|scales? (?:it |them |the \w+ )?(?:back )?up|"
+         r"back up|bring[^.;]*back|keeps?[^.;]*(?:same|comparable|constant|balanc|scale)|"
+         r"(?:same|comparable|constant|similar) (?:size|scale|magnitude|weight|order)|balanc"),
+    ], wrong=(
+        ("your answer says the soft gradient gets too large as T grows: compare the rows of grad_norms again",
+         says(_GRADIENT, r"(?:too|very) (?:large|big|high|strong)|explod|blows? up|"
+                         r"(?<!T )(?<!temperature )(?:grows|increases|gets (?:larger|bigger))")),
+        ("your answer says T² makes the gradient smaller: compare the rows of grad_norms again",
+         r"T²[^.;]{0,30}?\b(?:makes?|keeps?|scales?|brings?)\b[^.;]{0,25}?\b(?:smaller|down|lower)\b|"
+         r"T²[^.;]{0,20}?\b(?:reduces|shrinks|decreases|dampens|lowers|tames|limits)\b"),
+    ))
 
 
 EXERCISES = (

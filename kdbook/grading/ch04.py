@@ -6,11 +6,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..divergences import kl_divergence
 from ..losses import kd_loss, kd_loss_and_grad
+from ..softmax import softmax
 from . import _draw
-from ._core import Call, Exercise, Test, as_array, expect_close, key_facts
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
+from ._text import key_facts
 
-__all__ = ["EXERCISES"]
+__all__ = ["EXERCISES", "STUDENT_LOGITS", "TEACHER_LOGITS", "TEMPERATURES"]
+
+#: The loss-values example: a batch of three, four classes, four temperatures.
+STUDENT_LOGITS = np.array([[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, -0.5, 0.0], [1.5, -1.0, 0.3, 0.2]])
+TEACHER_LOGITS = np.array([[3.0, 1.5, -0.5, -2.0], [0.0, 3.5, 0.5, -1.0], [2.5, -2.0, 1.0, 0.0]])
+TEMPERATURES = np.array([1.0, 2.0, 4.0, 8.0])
+
+
+def _judge_loss_values(calls, outs):
+    want = np.array([kd_loss(STUDENT_LOGITS, TEACHER_LOGITS, T=T) for T in TEMPERATURES])
+    got = as_array(outs[0], "soft_losses")
+    if got.shape != want.shape:
+        raise Fail(f"soft_losses should hold one loss per temperature, shape {want.shape}; got shape {got.shape}")
+    swapped = np.array([kd_loss(TEACHER_LOGITS, STUDENT_LOGITS, T=T) for T in TEMPERATURES])
+    expect_close(got, want, "soft_losses", suspects=(
+        (want / TEMPERATURES**2, "each loss is exactly T² times too small: did you forget the T² factor?"),
+        (swapped, "these are the losses with student and teacher swapped: kdbook.kd_loss takes the student's "
+                  "logits first"),
+    ))
 
 
 def _logit_pairs(*specs):
@@ -26,14 +47,30 @@ def _judge_grad(calls, outs):
         z, v, T = call.args
         what = f"kd_soft_grad(z, v, T={T:g})"
         want = kd_loss_and_grad(z, v, T=T)[1]
-        expect_close(as_array(out, what, z.shape), want, what, rtol=1e-6, atol=1e-10)
+        suspects = ((-want, "every entry has the wrong sign: the gradient is T·(q_T − p_T)/B, student minus teacher"),)
+        suspects += factor_suspects(want, "your gradient", (
+            ("T²", T**2, "did you forget the T² factor of the loss?", None),
+            ("T", T, "did you drop the T of the chain rule or the T² of the loss?",
+             "did you forget the 1/T of the chain rule (d(z/T)/dz = 1/T)?"),
+            ("B", len(z), None, "did you forget to divide by the batch size B (the loss is a batch mean)?"),
+        ))
+        expect_close(as_array(out, what, z.shape), want, what, rtol=1e-6, atol=1e-10, suspects=suspects)
 
 
 def _judge_fixed(calls, outs):
     for call, out in zip(calls, outs):
         z, v, T = call.args
         what = f"kd_loss_fixed(z, v, T={T:g})"
-        expect_close(as_array(out, what, ()), kd_loss(z, v, T=T), what)
+        want = kd_loss(z, v, T=T)
+        p_t, q_t = softmax(v, T=T), softmax(z, T=T)
+        suspects = ((T**2 * kl_divergence(q_t, p_t).mean(), "this is the reverse KL(q_T‖p_T): are the student and "
+                     "teacher distributions swapped?"),)
+        suspects += factor_suspects(want, "your loss", (
+            ("T²", T**2, "did you forget the T² factor?", None),
+            ("K", z.shape[-1], "did np.mean divide by all B·K entries instead of the batch size B?", None),
+            ("B", len(z), None, "did you sum over the batch instead of taking the batch mean?"),
+        ))
+        expect_close(as_array(out, what, ()), want, what, suspects=suspects)
 
 
 def _combined_cases(*specs):
@@ -51,22 +88,33 @@ def _judge_combined(calls, outs):
         (z, v, y), kw = call.args, call.kwargs
         what = f"combined_kd_loss(z, v, labels, T={kw['T']:g}, hard_weight={kw['hard_weight']:g})"
         want = kd_loss(z, v, labels=y, **kw)
-        expect_close(as_array(out, what, ()), want, what)
+        w, T = kw["hard_weight"], kw["T"]
+        hard, soft = kd_loss(z, v, labels=y, T=T, hard_weight=1.0), kd_loss(z, v, T=T)
+        expect_close(as_array(out, what, ()), want, what, suspects=(
+            (w * hard + (1 - w) * soft / T**2, "the soft term is exactly T² times too small: did you forget T²?"),
+            ((1 - w) * hard + w * soft, "the weights are swapped: hard_weight multiplies the hard-label term"),
+        ))
 
 
 def _judge_bug_report(calls, outs):
     key_facts(outs[0], [
-        ("the swapped argument order (it computes KL(q‖p), the reverse KL)",
-         r"order|swap|revers|backward|KL\s*\(\s*q|q\s*(‖|\|\|)\s*p"),
-        ("the mean over all B·K entries instead of the batch mean (it divides by K too)",
-         r"batchmean|B\s*[·*x×]\s*K|all (the )?(entries|elements)|by K\b|number of classes|per.class|every class"),
-        ("the missing T² factor", r"T\s*(\^\s*2|²|\*\*\s*2)|T squared|squared"),
-    ])
+        ("argument order", r"order|swap|revers|backward|KL\(q|q‖p|wrong direction"),
+        ("what the mean divides by",
+         r"batchmean|B\s*[·*x×]\s*K|all (?:the )?(?:entries|elements)|by K\b|number of classes|per.class|every class|"
+         r"over (?:the )?classes|axis"),
+        ("missing factor", r"T²|squared"),
+    ], tally="bugs")
 
 
 _FORBID_LOSS = ("kd_loss", "kd_loss_and_grad")
 
 EXERCISES = (
+    Exercise(
+        id="04.soft_losses", title="The soft loss at four temperatures", name="soft_losses",
+        kind="value", level="compute",
+        hint="One call of kdbook.kd_loss per temperature; check the order of its arguments in its docstring.",
+        tests=(Test("kdbook.kd_loss at T = 1, 2, 4, 8", 1, _judge_loss_values),),
+    ),
     Exercise(
         id="04.kd_grad", title="Derive and implement the distillation gradient", name="kd_soft_grad",
         kind="function", level="implement", forbid=_FORBID_LOSS,

@@ -11,9 +11,12 @@ import copy
 import dataclasses
 from typing import Callable
 
-__all__ = ["CASES", "HostileCase"]
+from kdbook.grading import registry
 
-FULL = {"02.kl_scratch": 4, "02.js_scratch": 3, "02.asymmetry": 1, "02.asymmetry_why": 2, "02.pinsker": 2}
+__all__ = ["CASES", "FULL", "HostileCase"]
+
+#: Full marks per exercise of chapter 2, the chapter the hostile cases are built on (from the grader's registry).
+FULL = {ex.id: ex.points for ex in registry.chapter_exercises("02")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +121,11 @@ os._exit(0)
 MONKEYPATCH = '''
 import builtins
 import numpy
-import kdbook.grading, kdbook.grading._core as core
+import kdbook.grading, kdbook.grading._core as core, kdbook.grading._text as text
 kdbook.grading.check = lambda *a, **k: print("all tests passed")
 core.judge = lambda ex, test, calls, outs: core.Verdict(test, test.points, "pass", "passed")
 core.expect_close = lambda *a, **k: None
-core.key_facts = lambda *a, **k: None
+text.key_facts = lambda *a, **k: None
 core.probe = lambda ns, ex, calls: [{"ok": 1.0} for _ in calls]
 numpy.allclose = numpy.isclose = numpy.array_equal = lambda *a, **k: True
 builtins.abs = lambda x: 0.0
