@@ -104,26 +104,30 @@ def _in_notebook_kernel() -> bool:
 
 
 class _Progress:
-    """An ipywidgets bar that fills while training; when training ends it is replaced by a line
-    of text ("training: 400 of 400 epochs done"), so a saved notebook shows the finished run and
-    not a widget stuck at its initial state in viewers that cannot render widgets."""
+    """An ipywidgets bar that fills while training and turns green when done, followed by a line
+    of text ("training: 400 of 400 epochs done") when training ends.
+
+    The bar is displayed with an empty text fallback, so a saved notebook opened where widgets
+    do not render shows only the summary of the finished run, not a bar stuck at its first
+    state. (A display update replacing the bar would be stored by nbclient but not seen by
+    nbval, so the two would never agree.)
+    """
 
     def __init__(self, total: int, show: bool):
         self.bar = None
-        self.handle = None
         if show:
             import ipywidgets
             from IPython.display import display
 
             self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="training")
-            self.handle = display(self.bar, display_id=True)
+            display({**self.bar._repr_mimebundle_(), "text/plain": ""}, raw=True)
 
     def update(self, epoch: int) -> None:
         if self.bar is not None:
             self.bar.value = epoch
 
     def summary(self) -> str:
-        """The text that replaces the bar when training ends (or stops early)."""
+        """The line shown under the bar when training ends (or stops early)."""
         done, total = self.bar.value, self.bar.max
         if done == total:
             return f"training: {total} of {total} epochs done"
@@ -131,10 +135,10 @@ class _Progress:
 
     def close(self) -> None:
         if self.bar is not None:
+            from IPython.display import display
+
             self.bar.bar_style = "success" if self.bar.value == self.bar.max else "danger"
-            if self.handle is not None:
-                self.handle.update({"text/plain": self.summary()}, raw=True)
-            self.bar.close()
+            display({"text/plain": self.summary()}, raw=True)
 
 
 def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
@@ -205,9 +209,10 @@ def train(
         after every epoch with :func:`evaluate`.
     progress : bool, optional
         Show an ipywidgets progress bar. ``None``: only inside a notebook kernel and only for
-        runs of at least ``PROGRESS_MIN_STEPS`` optimiser steps. When training ends the bar is
-        replaced by a one-line summary ("training: 400 of 400 epochs done"), so a saved
-        notebook shows the finished run. Nothing is ever printed.
+        runs of at least ``PROGRESS_MIN_STEPS`` optimiser steps. When training ends a one-line
+        summary ("training: 400 of 400 epochs done") is displayed under the bar, and the bar
+        itself has no text fallback, so a saved notebook shows the finished run where widgets
+        do not render. Nothing is ever printed.
 
     Returns
     -------

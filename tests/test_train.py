@@ -179,38 +179,24 @@ def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
     capsys.readouterr()
 
 
-class _RecordingHandle:
-    """Stands in for IPython's DisplayHandle: records what the displayed output is replaced by."""
 
-    def __init__(self):
-        self.updates = []
-
-    def update(self, obj, **kwargs):
-        self.updates.append((obj, kwargs))
-
-
-def test_progress_bar_is_replaced_by_a_summary_of_the_finished_run(monkeypatch):
+def test_progress_bar_ends_with_a_summary_of_the_run_and_has_no_stale_text(monkeypatch):
     import IPython.display
 
     from kdbook.train import _Progress
 
     shown = []
-
-    def fake_display(obj, display_id=None):
-        handle = _RecordingHandle()
-        shown.append((obj, display_id, handle))
-        return handle
-
-    monkeypatch.setattr(IPython.display, "display", fake_display)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
     done = _Progress(3, True)
-    (bar, display_id, handle), = shown
-    assert bar is done.bar and display_id is True  # shown with a display id, so it can be replaced
+    ((bundle, raw),) = shown
+    assert raw and bundle["text/plain"] == ""  # no "IntProgress(value=0 ...)" left in saved notebooks
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == done.bar.model_id
     for epoch in range(1, 4):
         done.update(epoch)
-    assert handle.updates == []  # the bar stays while training runs
+    assert len(shown) == 1  # nothing more while training runs
     done.close()
-    assert handle.updates == [({"text/plain": "training: 3 of 3 epochs done"}, {"raw": True})]
+    assert shown[-1] == ({"text/plain": "training: 3 of 3 epochs done"}, True)
     stopped = _Progress(5, True)
     stopped.update(2)
     stopped.close()
-    assert shown[-1][2].updates[0][0] == {"text/plain": "training stopped after 2 of 5 epochs"}
+    assert shown[-1] == ({"text/plain": "training stopped after 2 of 5 epochs"}, True)
