@@ -28,6 +28,7 @@ WRONG = [
     ("03.why_t_squared", "At high T the soft gradients explode, and multiplying by T^2 keeps them smaller so the "
                          "scale stays balanced."),
     ("03.why_t_squared", "The gradient grows as T increases; T² reduces it to keep a comparable magnitude."),
+    ("05.defend_temperature", "T = 1: I picked it by test accuracy, 0.79 over three seeds; the tiny student is small."),
     ("05.defend_temperature", "T = 1: I picked it on the test set, where it reaches 0.79 accuracy over three seeds; "
                               "the tiny student has little capacity."),
     ("05.defend_temperature", "T = 1, because it reaches 0.97 validation accuracy over all seeds and the tiny "
@@ -40,6 +41,12 @@ RIGHT = [
                    "gives class 1 only 0.05 against the teacher's 0.20."),
     ("01.justify", "I keep student B: the two share the teacher's argmax, while A starves class 1, which costs "
                    "it most of its 0.18 nats."),
+    ("01.justify", "B is the closer student: A gives a lower probability to class 1 (0.05 against the teacher's "
+                   "0.20), although both pick class 0 as their top class."),
+    ("01.justify", "Both share the top class; A matches it even more confidently (0.90), but it gives class 1 only "
+                   "0.05, so B is closer."),
+    ("05.defend_temperature", "I chose T = 1 on the validation part, 0.79 mean accuracy over the seeds, and its test "
+                              "accuracy confirms it; the tiny student has too little capacity for soft targets."),
     ("02.asymmetry_why", "The reverse direction KL(q||p) is infinite: p puts no mass on class 2 while q gives it "
                          "0.1, so log(q/p) divides by zero there."),
     ("02.asymmetry_why", "KL(p‖q) is not infinite, but KL(q‖p) = inf because p is zero where q is positive and "
@@ -218,3 +225,46 @@ def test_the_hint_pointer_follows_every_result_short_of_full_marks(ex):
     wrong = (lambda *a, **k: 0.0) if ex.kind == "function" else 0.123
     for ns in ({ex.name: stub}, {}, {ex.name: wrong}):
         assert stuck in _check_output(ex.id, **ns), (ex.id, ns)
+
+
+def _solution_blocks() -> dict[str, list[str]]:
+    """Lines of each exercise's solution block, by exercise id."""
+    from pathlib import Path
+
+    import nbformat
+
+    out: dict[str, list[str]] = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            src = cell.source
+            for tag in cell.metadata.get("tags", []):
+                if "### BEGIN SOLUTION" in src:
+                    block = src.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+                    out[tag] = [line.strip() for line in block.splitlines()]
+    return out
+
+
+def test_hints_are_nudges_not_the_solution_code():
+    blocks = _solution_blocks()
+    for ex in registry.all_exercises():
+        hint = " ".join(ex.hint.split())
+        for line in blocks[ex.id]:
+            if len(line) >= 25 and not line.startswith(("#", '"', "'")):
+                assert line not in hint, f"{ex.id}: the hint contains the solution line {line!r}"
+
+
+def test_exercise_texts_state_the_sources_correctly():
+    from pathlib import Path
+
+    import nbformat
+
+    root = Path(__file__).resolve().parents[1]
+
+    def text(name):
+        return "\n".join(c.source for c in nbformat.read(root / "solutions" / name, as_version=4).cells)
+
+    ch1 = text("01_teacher_and_student.ipynb")
+    # Chapter 1's running example has three classes and students A, B, C; this one is new.
+    assert "running example" not in ch1 and "A new example in the style of chapter 1" in ch1
+    ch5 = text("05_training_a_toy_student.ipynb")
+    assert "30 units per hidden layer" in ch5 and "2.5–4" in ch5 and "smallest students" not in ch5

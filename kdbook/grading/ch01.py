@@ -105,8 +105,8 @@ def _judge_closer(calls, outs):
 # Student A or B as a subject: a capital letter (not the article "a"), not inside KL(teacher‖A).
 _A = r"\b(?:student )?(?-i:A)\b(?!\))"
 _B = r"\b(?:student )?(?-i:B)\b(?!\))"
-_A_WINS = r"closer|nearer|better|smaller|lower|preferable|wins|matches"
-_B_LOSES = r"farther|further|worse|larger|bigger|higher|loses"
+_A_WINS = r"closer|nearer|better|preferable|\bwins\b|(?:smaller|lower) (?:KL|divergence)"
+_B_LOSES = r"farther|further|worse|(?:larger|bigger|higher) (?:KL|divergence)"
 
 
 def _judge_justify(calls, outs):
@@ -114,9 +114,8 @@ def _judge_justify(calls, outs):
         ("your answer does not yet say what the two students have in common (why accuracy alone cannot "
          "separate them)", r"top|argmax|most likely|same (class|prediction|answer|label)|accura|both[^.;]*class 0"),
         ("your answer does not yet say where the farther student loses most of its divergence",
-         says(_A, r"only 0\.05|too little|too low|underestimat|under-?weight|misses|ignores|neglects|starves|"
-                  r"loses|costs?|pays|penali[sz]|squeez|0\.277|0\.28") + "|" +
-         says(r"class 1|second class|runner.up", r"(?-i:\bA\b)[^.;]*(only|too little|0\.05)|costs?|penali")),
+         r"class 1|second(?:-most likely| most likely)? class|runner.up|0\.05\b|0\.277|0\.28\b|dark knowledge|"
+         r"other class|remaining class"),
     ], wrong=(
         ("your answer's claim about which student is closer contradicts the divergences: compare "
           "KL(teacher‖A) with KL(teacher‖B)",

@@ -118,8 +118,8 @@ EXERCISES = (
     Exercise(
         id="04.kd_grad", title="Derive and implement the distillation gradient", name="kd_soft_grad",
         kind="function", level="implement", forbid=_FORBID_LOSS,
-        hint="For L = T²·mean over the batch of KL(p_T‖q_T), dL/dz = T·(q_T − p_T)/B with "
-             "p_T = softmax(v/T), q_T = softmax(z/T) and B the number of rows.",
+        hint="Two steps: the gradient of KL(p‖softmax(u)) with respect to u is softmax(u) − p; then the "
+             "chain rule through u = z/T, and keep the T² in front and the 1/B of the batch mean.",
         tests=(
             Test("matches the gradient at T = 1 and T = 3", 2, _judge_grad, _logit_pairs((4, 5, 1, 2), (4, 5, 3, 2))),
             Test("one row, T = 0.5, large logits", 1, _judge_grad, _logit_pairs((1, 7, 0.5, 6)), hidden=True),

@@ -15,7 +15,7 @@ import numpy as np
 from ..calibration import expected_calibration_error
 from . import _draw
 from ._core import Call, Exercise, Fail, Test, as_array, expect_close
-from ._text import key_facts, says
+from ._text import key_facts
 
 __all__ = ["EXERCISES", "TEMPERATURES", "SEEDS", "STUDENT_SIZES", "reference_sweep"]
 
@@ -143,7 +143,8 @@ def _judge_defend(calls, outs):
          r"small|tiny|capacity|hidden units|few (units|parameters|neurons)|cannot|can't|too simple|limited"),
     ], wrong=(
         ("choose the temperature on the validation split, not on the test set",
-         says(r"chose|choose|pick|select|decid", r"test (?:set|split|accuracy|data)")),
+         r"\b(?:chose|choose|chosen|pick|picked|select|selected|decided)\b[^.;]{0,40}?\b(?:on|by|from|using|with) "
+         r"(?:the |my )?test (?:set|split|accuracy|data|points)"),
     ))
     quoted = [float(m.group(1)) / (100 if m.group(2) else 1)
               for m in re.finditer(r"(?<![\d.])(\d{1,3}(?:\.\d+)?|0?\.\d+)\s*(%)?", outs[0])]
@@ -156,9 +157,9 @@ EXERCISES = (
     Exercise(
         id="05.ece_scratch", title="Expected calibration error from scratch", name="ece_scratch",
         kind="function", level="implement", forbid=("expected_calibration_error", "reliability_curve"),
-        hint="conf = probs.max(1), correct = probs.argmax(1) == labels. With edges = np.linspace(0, 1, n_bins + 1), "
-             "bin b holds edges[b] < conf ≤ edges[b+1] (np.searchsorted(edges, conf) - 1, clipped to "
-             "[0, n_bins − 1]). ECE = Σ_b (count_b / n)·|mean(correct_b) − mean(conf_b)| over non-empty bins.",
+        hint="Sort the predictions into bins by their confidence (np.searchsorted on the bin edges does it in "
+             "one call; mind the convention for a confidence exactly on an edge). In each non-empty bin compare "
+             "the fraction correct with the mean confidence, and weight by the bin's share of the predictions.",
         tests=(
             Test("matches ECE on random predictions, 10 and 5 bins", 2, _judge_ece, _ece_random),
             Test("always confidently wrong gives 1; calibrated gives 0", 1, _judge_ece, _ece_extremes),
