@@ -55,6 +55,8 @@ RIGHT = [
                          "multiplying by T² scales it back up so both terms keep the same size."),
     ("03.why_t_squared", "The soft gradients fall from 0.58 at T = 1 to 0.008 at T = 8, and T squared "
                          "compensates, keeping their magnitude constant across temperatures."),
+    ("03.why_t_squared", "T² is needed because the soft gradient becomes too small at high temperature, and T² "
+                         "makes it larger again."),
     ("04.bug_report", "p and q are swapped, so it is the reverse KL; np.mean divides by all B·K entries instead of "
                       "B; and the T^2 factor is missing."),
     ("05.defend_temperature", "I chose T = 1 on the validation split: 0.79 mean accuracy over three seeds against "

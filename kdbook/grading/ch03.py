@@ -101,7 +101,8 @@ def _judge_why_t2(calls, outs):
         ("your answer does not yet say what multiplying by T² does to it",
          r"restor|compensat|undo|undoes|cancel|counteract|offset|rescal|scales? (?:it |them |the \w+ )?(?:back )?up|"
          r"back up|bring[^.;]*back|keeps?[^.;]*(?:same|comparable|constant|balanc|scale)|"
-         r"(?:same|comparable|constant|similar) (?:size|scale|magnitude|weight|order)|balanc"),
+         r"(?:same|comparable|constant|similar) (?:size|scale|magnitude|weight|order)|balanc|"
+         r"makes? (?:it|them|the \w+) (?:larger|bigger)|amplif|boost"),
     ], wrong=(
         ("your answer says the soft gradient gets too large as T grows: compare the rows of grad_norms again",
          says(_GRADIENT, r"(?:too|very) (?:large|big|high|strong)|explod|blows? up|"
