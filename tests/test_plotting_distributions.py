@@ -79,6 +79,20 @@ def test_grouped_bars_accept_negative_values():
     assert out.ax.get_ylim()[0] < -0.02 and out.ax.get_ylabel() == "nats"
 
 
+def test_no_bar_reaches_into_the_legend():
+    # chapter 2's case: a tall middle bar of the last series sits right under the legend
+    teacher = np.array([0.005, 0.12, 0.34, 0.12, 0.006, 0.004, 0.08, 0.23, 0.08, 0.015])
+    narrow = np.array([0.009, 0.202, 0.578, 0.202, 0.009, 0.0, 0.0, 0.0, 0.0, 0.0])
+    out = plot_distributions({"teacher": teacher, "forward-KL fit": np.full(10, 0.1), "reverse-KL fit": narrow})
+    renderer = out.fig.canvas.get_renderer()
+    legend = out.ax.get_legend().get_window_extent(renderer)
+    bars = [bar for c in out.containers.values() for bar in c]
+    assert not any(bar.get_window_extent(renderer).overlaps(legend) for bar in bars)
+    assert out.ax.get_ylim()[1] > 0.578  # the axis grew instead of the bars being cut
+    low_right = plot_distributions({"teacher": [0.9, 0.05, 0.05], "B": [0.9, 0.05, 0.05]})
+    assert low_right.ax.get_ylim()[1] == pytest.approx(0.945)  # matplotlib's own 5% margin, nothing added
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match=r"distributions\['A'\] must sum to 1"):
         plot_distributions({"teacher": [0.7, 0.2, 0.1], "A": [0.5, 0.2, 0.2]})

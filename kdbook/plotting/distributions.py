@@ -126,7 +126,7 @@ def plot_grouped_bars(
     ax.set_xticks(x, labels)
     ax.axhline(0.0, color="0.3", linewidth=0.8, zorder=3)
     ax.grid(axis="x", visible=False)
-    ax.legend(ncols=min(n, 4), loc="upper right")
+    legend = ax.legend(ncols=min(n, 4), loc="upper right")
     if ylabel:
         ax.set_ylabel(ylabel)
     if title:
@@ -134,7 +134,19 @@ def plot_grouped_bars(
     if texts:  # leave head-room for the labels
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo - (0.12 * (hi - lo) if lo < 0 else 0.0), hi + 0.15 * (hi - lo))
+    _make_room_for_legend(ax, legend, containers)
     return BarPlot(fig, ax, containers, texts)
+
+
+def _make_room_for_legend(ax, legend, containers: dict, *, tries: int = 8) -> None:
+    """Raise the top of the y axis until no bar reaches into the legend (upper right)."""
+    renderer = ax.figure.canvas.get_renderer()
+    for _ in range(tries):
+        box = legend.get_window_extent(renderer)
+        if not any(bar.get_window_extent(renderer).overlaps(box) for bars in containers.values() for bar in bars):
+            return
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.15 * (hi - lo))
 
 
 def plot_distributions(
