@@ -162,7 +162,7 @@ CASES = (
                                                            prepend=True),
                 {**FULL, "02.js_scratch": 0}, "ModuleNotFoundError", "02.js_scratch"),
     HostileCase("memory hog", "solution",
-                _append("02.pinsker", "hog = [bytearray(2**27) for _ in range(10**5)]"),
+                _append("02.pinsker", "hog = [bytearray(2**30) for _ in range(10**3)]"),
                 _NO_PINSKER, "MemoryError", "02.pinsker"),
     HostileCase("memory hog in a function", "solution",
                 _append("02.pinsker", "def pinsker_slack(p, q):\n    return np.ones((10**6, 10**6))"),
