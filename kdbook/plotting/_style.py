@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import matplotlib
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 #: Okabe–Ito colours, in the order kdbook uses them (teacher first).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -69,3 +70,18 @@ def new_axes(ax=None, *, figsize=None, ncols: int = 1, nrows: int = 1):
     with style():
         fig, axes = plt.subplots(nrows, ncols, figsize=figsize or RC["figure.figsize"], layout="constrained")
     return fig, axes
+
+
+def panel_axes(n: int, ax_size: float) -> tuple:
+    """A new figure of ``n`` square panels of ``ax_size`` inches laid out by :func:`panel_grid`.
+
+    Returns ``(fig, axes)`` with ``axes`` a list of exactly ``n`` axes (unused grid cells, as
+    for five panels on a 2 × 3 grid, are removed).
+    """
+    rows, cols = panel_grid(n, ax_size)
+    fig, axs = new_axes(nrows=rows, ncols=cols, figsize=(ax_size * cols, ax_size * rows))
+    axs = list(np.atleast_1d(axs).ravel())
+    for spare in axs[n:]:
+        spare.remove()
+    return fig, axs[:n]
+

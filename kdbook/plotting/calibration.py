@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from .. import _validate as v
 from ..calibration import expected_calibration_error, reliability_curve
-from ._style import new_axes, panel_grid
+from ._style import panel_axes
 from .distributions import series_colors
 
 __all__ = ["ReliabilityPlot", "plot_reliability_diagram"]
@@ -65,14 +65,10 @@ def plot_reliability_diagram(
         raise TypeError(f"probs must be a non-empty mapping title -> probabilities, got {type(probs).__name__}")
     size = v.check_positive(ax_size, "ax_size")
     items = [(str(k), p, reliability_curve(p, labels, n_bins=n_bins)) for k, p in probs.items()]
-    rows, cols = panel_grid(len(items), size)
-    fig, axs = new_axes(nrows=rows, ncols=cols, figsize=(size * cols, size * rows))
-    axs = np.atleast_1d(axs).ravel()
-    for spare in axs[len(items):]:  # e.g. five panels on a 2 × 3 grid
-        spare.remove()
+    fig, axs = panel_axes(len(items), size)
     out = ReliabilityPlot(fig)
     colors = series_colors([name for name, _, _ in items])
-    for i, (ax, (name, p, c)) in enumerate(zip(axs, items)):
+    for ax, (name, p, c) in zip(axs, items):
         width = np.diff(c.edges)
         filled = c.counts > 0
         heights = np.where(filled, c.accuracy, 0.0)
@@ -84,7 +80,7 @@ def plot_reliability_diagram(
         ax.plot([0, 1], [0, 1], "--", color="0.35", linewidth=1.2, label="perfect calibration")
         out.ece[name] = expected_calibration_error(p, labels, n_bins=n_bins)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{name}\nECE = {out.ece[name]:.3f}")
-        if i % cols == 0:  # first panel of each row
+        if ax.get_subplotspec().is_first_col():  # first panel of each row
             ax.set_ylabel("accuracy")
         out.axes[name] = ax
     return out

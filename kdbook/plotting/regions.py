@@ -15,7 +15,7 @@ from matplotlib.colors import ListedColormap
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from ._style import PALETTE, new_axes, panel_grid
+from ._style import PALETTE, panel_axes
 
 __all__ = ["RegionsPlot", "decision_grid", "plot_decision_regions"]
 
@@ -126,11 +126,7 @@ def plot_decision_regions(
     if k > len(PALETTE):
         raise ValueError(f"at most {len(PALETTE)} classes can be coloured, got {k}")
     cmap = ListedColormap(PALETTE[:k])
-    rows, cols = panel_grid(len(predicted), size)
-    fig, axs = new_axes(nrows=rows, ncols=cols, figsize=(size * cols, size * rows))
-    axs = np.atleast_1d(axs).ravel()
-    for spare in axs[len(predicted):]:  # e.g. five panels on a 2 × 3 grid
-        spare.remove()
+    fig, axs = panel_axes(len(predicted), size)
     out = RegionsPlot(fig)
     extent = (xs[0], xs[-1], ys[0], ys[-1])
     for ax, (name, pred) in zip(axs, predicted.items()):
