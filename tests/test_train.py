@@ -147,7 +147,10 @@ def test_diverging_training_fails_loudly():
 
 
 def test_blas_runs_single_threaded_during_training_and_is_restored_after():
-    threadpoolctl = pytest.importorskip("threadpoolctl")  # optional: without it training only runs slower
+    # threadpoolctl is a declared dependency (pyproject.toml), so import it outright: a missing
+    # install must fail here, not skip the only check that training pins BLAS to one thread.
+    import threadpoolctl
+
     from kdbook.train import _one_blas_thread
 
     def blas_threads():
