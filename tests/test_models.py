@@ -90,7 +90,7 @@ def test_softmax_regression_is_one_affine_layer_and_counts_parameters():
     assert model.sizes == (3, 4) and len(model.params) == 2
     assert parameter_count(model) == 3 * 4 + 4
     assert parameter_count(MLP([2, 64, 64, 3])) == (2 + 1) * 64 + (64 + 1) * 64 + (64 + 1) * 3
-    assert MLP([2, 8, 3]).n_params == sum(p.size for p in MLP([2, 8, 3]).params)
+    assert MLP([2, 8, 3]).n_params == (2 + 1) * 8 + (8 + 1) * 3  # weights and biases of both layers, by hand
 
 
 def test_seed_fixes_the_initial_weights_and_flat_round_trip():

@@ -140,6 +140,10 @@ def test_float_dtype_is_preserved(rng, fn, dtype):
 def test_lists_and_integers_become_float64(fn):
     out = fn([[1, 2, 3], [0, 0, 0]])
     assert out.dtype == np.float64 and out.shape == (2, 3)
+    reference = scipy.special.softmax if fn is kdbook.softmax else scipy.special.log_softmax
+    np.testing.assert_allclose(out, reference(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), axis=-1), rtol=1e-14)
+    # Integer logits are not divided by T in integer arithmetic: T = 2 halves the gaps exactly.
+    np.testing.assert_allclose(fn([4, 2, 0], T=2), reference(np.array([2.0, 1.0, 0.0])), rtol=1e-14)
 
 
 def test_axis_zero_equals_transpose(rng):
