@@ -318,8 +318,9 @@ def test_many_small_chunks_on_threads_give_the_single_pass_result(monkeypatch, r
     p[150, :20] = 0.0
     p[150] /= p[150].sum()
     reference = fn(p, q, **kw)
-    monkeypatch.setattr(_rowwise, "CHUNK_BYTES", 3 * 40 * 8)  # 3 rows per chunk: 100 chunks
-    monkeypatch.setattr(_rowwise, "PARALLEL_MIN_BYTES", 0)  # and dispatch them to the thread pool
+    monkeypatch.setattr(_rowwise, "CHUNK_BYTES", 7 * 40 * 8)  # 7 rows per chunk: 43 chunks, the last of 6 rows
+    monkeypatch.setattr(_rowwise, "PARALLEL_MIN_BYTES", 0)  # and dispatch them to the thread pool,
+    monkeypatch.setattr(_rowwise, "_workers", lambda: 4)  # which is used even on a one-core machine
     np.testing.assert_array_equal(fn(p, q, **kw), reference)
 
 
