@@ -102,3 +102,9 @@ def test_gradient_check_works_on_float32_functions(rng):
         return kdbook.kd_loss_and_grad(z.astype(np.float32), t, T=2.0)
 
     assert kdbook.check_gradient(f32, s, eps=1e-3) < 1e-2
+
+    def forgot_the_t_factor(z):
+        loss, g = f32(z)
+        return loss, g / 2.0
+
+    assert kdbook.check_gradient(forgot_the_t_factor, s, eps=1e-3) > 0.3  # relative error 1/2 for g/T, T = 2

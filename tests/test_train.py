@@ -6,6 +6,7 @@ import pytest
 
 import kdbook
 import kdbook.data as kd
+from kdbook.calibration import expected_calibration_error
 from kdbook.models import MLP, softmax_regression
 from kdbook.optim import SGD
 from kdbook.train import evaluate, train
@@ -94,7 +95,9 @@ def test_evaluate_matches_direct_computations(blobs, teacher):
     assert res["accuracy"] == pytest.approx(np.mean(z.argmax(1) == y_te))
     p, q = kdbook.softmax(teacher.logits(X_te)), kdbook.softmax(z)
     assert res["kl_to_teacher"] == pytest.approx(float(np.mean(kdbook.kl_divergence(p, q))), rel=1e-10)
-    assert 0.0 <= res["ece"] <= 1.0
+    # The ECE of the model's own softmax over 15 bins (the ECE itself is checked by hand in test_calibration.py).
+    assert res["ece"] == pytest.approx(expected_calibration_error(kdbook.softmax(z), y_te, n_bins=15), rel=1e-12)
+    assert res["ece"] != pytest.approx(expected_calibration_error(kdbook.softmax(z, T=2.0), y_te, n_bins=15))
 
 
 def test_training_prints_nothing_outside_a_notebook(blobs, capsys):
