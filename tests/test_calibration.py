@@ -1,6 +1,8 @@
 """kdbook.calibration: the expected calibration error and the reliability-curve bins."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -53,6 +55,17 @@ def test_one_bin_is_the_gap_between_accuracy_and_mean_confidence():
     assert expected_calibration_error(probs, labels, n_bins=1) == pytest.approx(abs(acc - probs.max(axis=1).mean()))
 
 
+def _ece_by_loops(probs, labels, n_bins):
+    """Guo et al.'s ECE from its definition, in plain Python: bins (b/M, (b+1)/M], the first also takes 0."""
+    bins = [[] for _ in range(n_bins)]
+    for row, y in zip(probs.tolist(), labels.tolist()):
+        conf = max(row)
+        b = max(0, math.ceil(conf * n_bins) - 1)  # conf in (b/M, (b+1)/M]
+        bins[b].append((conf, row.index(conf) == y))
+    n = len(labels)
+    return sum(len(B) / n * abs(sum(c for _, c in B) / len(B) - sum(f for f, _ in B) / len(B)) for B in bins if B)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 40), st.integers(2, 5), st.integers(1, 20), st.integers(0, 2**31))
 def test_ece_is_between_0_and_1_and_counts_add_up(n, k, n_bins, seed):
@@ -61,6 +74,7 @@ def test_ece_is_between_0_and_1_and_counts_add_up(n, k, n_bins, seed):
     labels = rng.integers(k, size=n)
     ece = expected_calibration_error(probs, labels, n_bins=n_bins)
     assert 0.0 <= ece <= 1.0
+    assert ece == pytest.approx(_ece_by_loops(probs, labels, n_bins), rel=1e-9, abs=1e-12)
     curve = reliability_curve(probs, labels, n_bins=n_bins)
     assert curve.counts.sum() == n
     filled = curve.counts > 0
