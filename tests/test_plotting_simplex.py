@@ -222,6 +222,7 @@ def test_state_frame_shows_student_and_values():
 def test_point_labels_point_away_from_the_reference():
     out = plot_simplex_contours(kdbook.kl_divergence, TEACHER, points=STUDENTS, levels=[0, 0.1, 1], resolution=5)
     centre = _by_hand(TEACHER)
+    assert [t.get_text() for t in out.texts[4:]] == list(STUDENTS)  # the loop below sees every student
     for text in out.texts[4:]:  # A, B, C
         direction = _by_hand(STUDENTS[text.get_text()]) - centre
         assert np.dot(text.xyann, direction) > 0
