@@ -59,6 +59,7 @@ def test_chapter_file_naming_scheme(path: Path):
 
 def test_every_chapter_has_exercises_and_solutions():
     chapters = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00_"))
+    assert chapters, "no chapter notebooks found: the loop below would check nothing"
     for name in chapters:
         assert (ROOT / "solutions" / name).exists(), f"solutions/{name} is missing"
         assert (ROOT / "exercises" / name).exists(), f"exercises/{name} is missing"
