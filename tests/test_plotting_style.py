@@ -29,8 +29,8 @@ def test_style_applies_kdbook_rc_and_restores_it():
 
     from kdbook.plotting import PALETTE, style
 
-    before = matplotlib.rcParams["axes.spines.top"]
-    with style():
-        assert matplotlib.rcParams["axes.spines.top"] is False
-        assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"][0] == PALETTE[0]
-    assert matplotlib.rcParams["axes.spines.top"] == before
+    with matplotlib.rc_context({"axes.spines.top": True}):  # a known starting value, whatever ran before
+        with style():
+            assert matplotlib.rcParams["axes.spines.top"] is False
+            assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"][0] == PALETTE[0]
+        assert matplotlib.rcParams["axes.spines.top"] is True  # restored, so the check above changed something
