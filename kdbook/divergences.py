@@ -1,6 +1,7 @@
 """Entropy and the divergences between two categorical distributions.
 
-Introduced in chapter 2 (``notebooks/02_divergences.ipynb``). Every function reduces over the
+Introduced in chapter 2 (``notebooks/02_divergences.ipynb``; the generalised JSD and the skew KL
+come with chapter 7). Every function reduces over the
 class axis only (``axis=-1`` by default), broadcasts over the other axes, measures in nats
 unless ``base=2`` (bits), follows 0·log 0 = 0, and returns ``inf`` -- never NaN -- where the
 second distribution is missing support that the first one has.
@@ -291,7 +292,9 @@ def generalized_js_divergence(
     .. math:: \mathrm{JSD}(\beta)(p \| q) = \beta\, \mathrm{KL}(p \| m) + (1-\beta)\, \mathrm{KL}(q \| m),
               \quad m = \beta p + (1-\beta) q
 
-    Introduced in chapter 2. ``beta=0.5`` is :func:`js_divergence`. The value tends to 0 as
+    Introduced in chapter 7 (distilling language models, where GKD uses it as the per-token
+    loss; ``kdbook.kd_loss(..., divergence="gjsd", beta=...)`` is its distillation loss with an
+    analytic gradient). ``beta=0.5`` is :func:`js_divergence`. The value tends to 0 as
     β → 0 and as β → 1 (it is exactly 0 there); only after dividing by β (resp. 1 − β) does it
     approach forward (resp. reverse) KL. Always finite.
 
@@ -318,7 +321,9 @@ def skew_kl_divergence(
 
     .. math:: \mathrm{SKL}_\alpha(p \| q) = \mathrm{KL}(p \,\|\, \alpha p + (1-\alpha) q)
 
-    Introduced in chapter 2. ``alpha=0`` is :func:`kl_divergence`; for ``alpha > 0`` it is
+    Introduced in chapter 7 (distilling language models; ``kdbook.kd_loss(...,
+    divergence="skew_forward" or "skew_reverse", alpha=...)`` is its distillation loss with an
+    analytic gradient). ``alpha=0`` is :func:`kl_divergence`; for ``alpha > 0`` it is
     finite even where q has no support, and ``alpha=1`` gives 0. For the skew *reverse* KL,
     KL(q ‖ (1-α)p + αq), call ``skew_kl_divergence(q, p, alpha=alpha)``.
 

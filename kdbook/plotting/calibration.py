@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from ..calibration import expected_calibration_error, reliability_curve
+from ..calibration import reliability_curve
 from ._style import panel_axes
 from .distributions import series_colors
 
@@ -78,7 +78,7 @@ def plot_reliability_diagram(
         )
         ax.plot(c.confidence[filled], c.accuracy[filled], "o", color="0.2", markersize=3, label="(mean confidence, accuracy)")
         ax.plot([0, 1], [0, 1], "--", color="0.35", linewidth=1.2, label="perfect calibration")
-        out.ece[name] = expected_calibration_error(p, labels, n_bins=n_bins)
+        out.ece[name] = c.ece
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{name}\nECE = {out.ece[name]:.3f}")
         if ax.get_subplotspec().is_first_col():  # first panel of each row
             ax.set_ylabel("accuracy")

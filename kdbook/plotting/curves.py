@@ -35,7 +35,7 @@ def _check_x(x: ArrayLike, logx: bool) -> np.ndarray:
     arr = v.as_float_array(x, "x")
     if arr.ndim != 1 or arr.shape[0] < 2:
         raise ValueError(f"x must be a 1-D array of at least 2 points, got shape {arr.shape}")
-    v.check_logits(arr, "x")
+    v.check_finite(arr, "x")
     if logx and arr.min() <= 0:
         raise ValueError(f"x must be > 0 for a logarithmic x axis (logx=True); found {float(arr.min()):.4g}")
     return arr
@@ -50,7 +50,7 @@ def _check_curves(series: Mapping[str, ArrayLike], n: int, logy: bool) -> dict[s
         arr = v.as_float_array(y, name)
         if arr.shape != (n,):
             raise ValueError(f"{name} must have one value per x point, shape ({n},); got {arr.shape}")
-        v.check_logits(arr, name)
+        v.check_finite(arr, name)
         if logy and arr.min() <= 0:
             raise ValueError(f"{name} must be > 0 for a logarithmic y axis (logy=True); found {float(arr.min()):.4g}")
         out[str(key)] = arr
@@ -60,7 +60,7 @@ def _check_curves(series: Mapping[str, ArrayLike], n: int, logy: bool) -> dict[s
 def _check_reference(value, name: str, log: bool) -> float | None:
     if value is None:
         return None
-    return v.check_positive(value, name) if log else v._as_real(value, name)
+    return v.check_positive(value, name) if log else v.as_real(value, name)
 
 
 def plot_curves(

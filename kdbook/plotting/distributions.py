@@ -61,7 +61,7 @@ def _check_series(values: Mapping[str, ArrayLike], name: str, probabilities: boo
         if probabilities:
             v.check_probabilities(arr, f"{name}[{key!r}]", 0)
         else:
-            v.check_logits(arr, f"{name}[{key!r}]")
+            v.check_finite(arr, f"{name}[{key!r}]")
         out[str(key)] = arr
     return out
 

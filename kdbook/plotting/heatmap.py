@@ -33,7 +33,7 @@ def _check_axis_values(values: ArrayLike, name: str, n: int) -> np.ndarray:
     arr = v.as_float_array(values, name)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have {n} values (one per {'column' if name == 'x' else 'row'}), got shape {arr.shape}")
-    v.check_logits(arr, name)
+    v.check_finite(arr, name)
     return arr
 
 
@@ -94,7 +94,7 @@ def plot_heatmap(
     grid = v.as_float_array(values, "values")
     if grid.ndim != 2 or 0 in grid.shape:
         raise ValueError(f"values must be a non-empty 2-D array (rows = y, columns = x), got shape {grid.shape}")
-    v.check_logits(grid, "values")
+    v.check_finite(grid, "values")
     ny, nx = grid.shape
     xs = _check_axis_values(x, "x", nx)
     ys = _check_axis_values(y, "y", ny)

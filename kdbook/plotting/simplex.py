@@ -98,7 +98,7 @@ def cartesian_to_simplex(xy: ArrayLike) -> np.ndarray:
     arr = v.as_float_array(xy, "xy")
     if arr.shape[-1] != 2:
         raise ValueError(f"xy must have 2 coordinates (x, y) along axis -1, got {arr.shape[-1]}")
-    v.check_logits(arr, "xy")
+    v.check_finite(arr, "xy")
     p2 = 2.0 * arr[..., 1] / np.sqrt(3.0)
     p1 = arr[..., 0] - p2 / 2.0
     return np.stack([1.0 - p1 - p2, p1, p2], axis=-1)

@@ -87,14 +87,14 @@ def bias_shift_state(
     c = v.check_int(label, "label")
     if c >= k:
         raise ValueError(f"label must be in [0, {k - 1}] for {k} classes, got {c}")
-    s = v._as_real(shift, "shift")
+    s = v.as_real(shift, "shift")
     if shifts is None:
         grid = np.linspace(*SHIFT_RANGE, 61)
     else:
         grid = v.as_float_array(shifts, "shifts")
         if grid.ndim != 1:
             raise ValueError(f"shifts must be 1-D, got shape {grid.shape}")
-        v.check_logits(grid, "shifts")
+        v.check_finite(grid, "shifts")
     curve, class_curve = _errors(z, y, c, grid)
     here, class_here = _errors(z, y, c, np.array([s]))
     pred = (z + s * (np.arange(k) == c)).argmax(axis=-1)

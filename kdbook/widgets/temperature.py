@@ -83,11 +83,7 @@ def temperature_state(
             raise ValueError("temperatures must be a 1-D array of finite temperatures > 0")
     log_base = v.check_base(base)
     probs = softmax(z, T=T)
-    # One row per grid temperature: softmax(v / t) for every t at once (shift by max for stability).
-    u = z[None, :] / grid[:, None]
-    u -= u.max(axis=1, keepdims=True)
-    curve = np.exp(u)
-    curve /= curve.sum(axis=1, keepdims=True)
+    curve = softmax(z[None, :] / grid[:, None])  # one row per grid temperature: softmax(v / t)
     k = z.shape[0]
     max_h = float(np.log(k) / (np.log(log_base) if log_base else 1.0))
     return TemperatureState(
