@@ -6,29 +6,23 @@ and the error of the high-temperature (logit-matching) approximation.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import Plot, artist_fields
 from ._style import PALETTE, new_axes
 
 __all__ = ["CurvePlot", "plot_curves"]
 
 
-@dataclass
-class CurvePlot:
-    """What :func:`plot_curves` made: the figure, the axes, one line per series, the reference lines."""
-
-    fig: plt.Figure
-    ax: plt.Axes
-    lines: dict = field(default_factory=dict)  # name -> Line2D
-    hline: object = None  # Line2D of the horizontal reference line, if any
-    vline: object = None  # Line2D of the vertical reference line, if any
+@artist_fields("lines", "hline", "vline")
+class CurvePlot(Plot):
+    """What :func:`plot_curves` made: ``lines`` (name -> Line2D) and the reference lines
+    ``hline`` / ``vline`` (Line2D or None), in ``artists``."""
 
 
 def _check_x(x: ArrayLike, logx: bool) -> np.ndarray:
@@ -143,4 +137,4 @@ def plot_curves(
         ax.set_title(title)
     if len(curves) > 1 or hline_label or vline_label:
         ax.legend()
-    return CurvePlot(fig, ax, lines, href, vref)
+    return CurvePlot(fig, (ax,), {"lines": lines, "hline": href, "vline": vref})

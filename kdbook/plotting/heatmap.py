@@ -5,7 +5,6 @@ teacher–student pair over the temperature T and the hard-label weight.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
@@ -13,20 +12,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import Plot, artist_fields
 from ._style import CMAP, new_axes
 
 __all__ = ["HeatmapPlot", "plot_heatmap"]
 
 
-@dataclass
-class HeatmapPlot:
-    """What :func:`plot_heatmap` made: figure, axes, the image, its colour bar, the cell labels."""
-
-    fig: plt.Figure
-    ax: plt.Axes
-    image: object  # AxesImage; image.get_array() holds the values, rows = y
-    colorbar: object  # Colorbar
-    texts: list = field(default_factory=list)  # one Text per cell when annotate=True, row by row
+@artist_fields("image", "colorbar", "texts")
+class HeatmapPlot(Plot):
+    """What :func:`plot_heatmap` made: the ``image`` (AxesImage; ``get_array()`` holds the values,
+    rows = y), its ``colorbar`` and the cell ``texts`` (row by row, with ``annotate=True``)."""
 
 
 def _check_axis_values(values: ArrayLike, name: str, n: int) -> np.ndarray:
@@ -122,4 +117,4 @@ def plot_heatmap(
                 ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
                 texts.append(ax.text(j, i, fmt.format(float(grid[i, j])), ha="center", va="center",
                                      color=ink, fontsize=7))
-    return HeatmapPlot(fig, ax, image, colorbar, texts)
+    return HeatmapPlot(fig, (ax, colorbar.ax), {"image": image, "colorbar": colorbar, "texts": texts})
