@@ -18,7 +18,7 @@ CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3.0) / 2.0]])
 DIRECTIONS = ("forward", "reverse")
 
 
-def _check_simplex_points(p: ArrayLike, name: str) -> np.ndarray:
+def check_simplex_points(p: ArrayLike, name: str) -> np.ndarray:
     arr = v.as_float_array(p, name)
     if arr.shape[-1] != 3:
         raise ValueError(f"{name} must have 3 classes along axis -1 (a point of the 3-class simplex), got {arr.shape[-1]}")
@@ -40,7 +40,7 @@ def simplex_to_cartesian(p: ArrayLike) -> np.ndarray:
     >>> [round(float(c), 4) for c in simplex_to_cartesian([1/3, 1/3, 1/3])]
     [0.5, 0.2887]
     """
-    return _check_simplex_points(p, "p") @ CORNERS
+    return check_simplex_points(p, "p") @ CORNERS
 
 
 def cartesian_to_simplex(xy: ArrayLike) -> np.ndarray:
@@ -66,7 +66,7 @@ def cartesian_to_simplex(xy: ArrayLike) -> np.ndarray:
     return np.stack([1.0 - p1 - p2, p1, p2], axis=-1)
 
 
-def _lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+def lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer lattice (i, j, k), i + j + k = n, and its triangles (indices into the lattice)."""
     n = resolution
     ij = [(i, j) for i in range(n + 1) for j in range(n + 1 - i)]
@@ -107,7 +107,7 @@ def simplex_grid(resolution: int = 60, *, margin: float = 1e-3) -> np.ndarray:
     m = v.check_unit_interval(margin, "margin")
     if m >= 1.0 / 3.0:
         raise ValueError(f"margin must be < 1/3 (every class keeps at least margin), got {m}")
-    ijk, _ = _lattice(n)
+    ijk, _ = lattice(n)
     return m + (1.0 - 3.0 * m) * ijk / n
 
 
@@ -152,7 +152,7 @@ def simplex_divergence_grid(
     if not callable(divergence):
         raise TypeError(f"divergence must be a function f(p, q), got {type(divergence).__name__}")
     v.check_choice(direction, "direction", DIRECTIONS)
-    ref = _check_simplex_points(reference, "reference")
+    ref = check_simplex_points(reference, "reference")
     if ref.ndim != 1:
         raise ValueError(f"reference must be one distribution of shape (3,), got shape {ref.shape}")
     grid = simplex_grid(resolution, margin=margin)

@@ -22,9 +22,9 @@ from ._result import Plot, artist_fields
 from ._simplex_geometry import (
     CORNERS,
     DIRECTIONS,
-    _check_simplex_points,
-    _lattice,
     cartesian_to_simplex,
+    check_simplex_points,
+    lattice,
     simplex_divergence_grid,
     simplex_grid,
     simplex_to_cartesian,
@@ -147,7 +147,7 @@ def plot_simplex_points(
     if not isinstance(points, Mapping):
         raise TypeError(f"points must be a mapping name -> distribution, got {type(points).__name__}")
     colors = series_colors([str(k) for k in points], reference_name)
-    xys = {name: simplex_to_cartesian(_check_simplex_points(p, f"points[{name!r}]")) for name, p in points.items()}
+    xys = {name: simplex_to_cartesian(check_simplex_points(p, f"points[{name!r}]")) for name, p in points.items()}
     centre = xys.get(reference_name)
     markers, texts = {}, []
     for name, xy in xys.items():
@@ -231,7 +231,7 @@ def plot_simplex_contours(
     >>> out.levels.tolist()
     [0.0, 0.1, 0.5]
     """
-    ref = _check_simplex_points(reference, "reference")
+    ref = check_simplex_points(reference, "reference")
     grid, values = simplex_divergence_grid(divergence, ref, direction=direction, resolution=resolution)
     if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
         if levels < 2:
@@ -243,7 +243,7 @@ def plot_simplex_contours(
             raise ValueError("levels must be an int or an increasing sequence of at least 2 numbers")
     base = plot_simplex(ax, class_labels=class_labels)
     fig, ax, texts = base.fig, base.ax, base.texts
-    _, tris = _lattice(resolution)
+    _, tris = lattice(resolution)
     xy = grid @ CORNERS
     tri = mtri.Triangulation(xy[:, 0], xy[:, 1], tris)
     cmap = plt.get_cmap(CMAP)
