@@ -102,7 +102,8 @@ def _judge_js_props(calls, outs):
     qp = float(as_array(outs[1], "js_scratch(q, p)", ()))
     want = _div.js_divergence(*calls[0].args)
     expect_close(pq, want, "js_scratch(p, q)", suspects=_js_suspects(*calls[0].args, want))
-    if not np.isclose(pq, qp, rtol=1e-9, atol=1e-12):
+    low = str(getattr(outs[0], "dtype", "")) in ("float32", "float16")  # single precision rounds the order
+    if not np.isclose(pq, qp, rtol=1e-5 if low else 1e-9, atol=1e-7 if low else 1e-12):
         raise Fail(f"JS is symmetric: js_scratch(p, q) = {pq:.4f} but js_scratch(q, p) = {qp:.4f}")
     disjoint = float(as_array(outs[2], "js_scratch(p, q)", ()))
     if not np.isclose(disjoint, np.log(2)):
