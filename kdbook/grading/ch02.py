@@ -216,7 +216,7 @@ EXERCISES = (
              "the term is +inf by itself.",
         tests=(
             Test("matches KL on a random batch", 1, _batched("kl_scratch", _div.kl_divergence, _kl_suspects), _kl_random),
-            Test("KL(p‖p) = 0 and KL(p‖q) > 0", 1, _judge_kl_self, _kl_self),
+            Test("KL(p‖p) = 0, and the right value for p ≠ q", 1, _judge_kl_self, _kl_self),
             Test("zeros in p count 0; q_i = 0 < p_i gives inf", 1, _judge_kl_zeros, _kl_zeros),
             Test("3-D batch with zeros, and one unbatched pair", 1, _batched("kl_scratch", _div.kl_divergence, _kl_suspects),
                  _kl_hidden, hidden=True),
@@ -228,7 +228,7 @@ EXERCISES = (
         hint="m = (p + q) / 2, then JS = ½ KL(p‖m) + ½ KL(q‖m). Your kl_scratch already handles zeros, "
              "and m is positive wherever p or q is.",
         tests=(
-            Test("symmetric, and ln 2 for disjoint supports", 1, _judge_js_props, _js_props),
+            Test("matches JS, symmetric, and ln 2 for disjoint supports", 1, _judge_js_props, _js_props),
             Test("matches JS on a random batch", 1, _batched("js_scratch", _div.js_divergence, _js_suspects), _js_random),
             Test("3-D batch with zeros in both", 1, _batched("js_scratch", _div.js_divergence, _js_suspects), _js_hidden,
                  hidden=True),
