@@ -96,10 +96,10 @@ def test_every_generated_exercise_notebook_scores_zero(graded):
             assert any("not attempted" in m or "still `...`" in m for m in ex["messages"]), ex
 
 
-@pytest.mark.parametrize("i", range(len(CASES)), ids=[c.name for c in CASES])
+@pytest.mark.parametrize("i", range(len(ALL_CASES)), ids=[c.name for c in ALL_CASES])
 def test_hostile_submission(graded, i):
     tmp, entries, *_ = graded
-    case = CASES[i]
+    case = ALL_CASES[i]
     entry = entries[tmp / "hostile" / f"02_hostile_{i:02d}.ipynb"]
     dump = json.dumps(entry, indent=1, ensure_ascii=False)
     assert entry["max_score"] == sum(FULL.values()) == 13, dump

@@ -277,7 +277,7 @@ def _replayed_public_answer() -> str:
 
 SIBLING_KILLER = '''
 import glob, os, signal, time
-seen, me, end = [], os.getpid(), time.time() + 3
+seen, found, me, end = [], set(), os.getpid(), time.time() + 3
 while time.time() < end:
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == me:
@@ -287,6 +287,7 @@ while time.time() < end:
         except OSError:
             continue
         if b"kdbook.grade" in cmd or b"pytest" in cmd:
+            found.add(pid)
             try:
                 os.kill(int(pid), signal.SIGKILL)
                 seen.append(("killed", pid))
@@ -294,7 +295,8 @@ while time.time() < end:
                 pass
     seen += [p for p in glob.glob("/tmp/kdbook-grade-*/*") if not p.startswith(os.getcwd())]
     time.sleep(0.05)
-assert not seen, f"LEAKED {seen[:3]}"
+# It must have found the grader at least (else this attack tested nothing), and harmed nothing.
+assert found and not seen, f"LEAKED: found {len(found)} grading processes, harmed or read {seen[:3]}"
 '''
 
 DAEMON = '''
@@ -313,7 +315,14 @@ if os.fork() == 0:
     os._exit(0)
 '''
 
-_LETTERS = "abcdefg"
+FORK_BOMB = """
+import os, time
+while True:
+    try:
+        os.fork()
+    except OSError:
+        time.sleep(0.5)
+"""
 #: Written-answer attacks on 02.asymmetry_why, through the grader: none may earn a point.
 WRITTEN_ATTACKS = (
     ("every statement ticked", 'why_infinite_claims = set("abcdefg")'),
@@ -351,6 +360,9 @@ CASES += tuple(
     HostileCase("closes the result pipe, ignores the alarm, sleeps 45 s", "solution",
                 _append("02.js_scratch", CLOSE_PIPE_AND_SLEEP), {**FULL, "02.js_scratch": 0},
                 "closed the result channel", "02.js_scratch", max_seconds=30.0),
+    HostileCase("stops itself with SIGSTOP", "solution",
+                _append("02.asymmetry", "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"),
+                {**FULL, "02.asymmetry": 0}, "did not finish", "02.asymmetry", max_seconds=40.0),
     HostileCase("float32 answer", "solution", _replace("02.kl_scratch", FLOAT32_KL), FULL, "✓", "02.kl_scratch"),
     HostileCase("pair given as a numpy array, and display()", "solution",
                 _append("02.asymmetry", "kl_both = np.array(kl_both)\ndisplay(kl_both)"), FULL, "✓", "02.asymmetry"),
@@ -368,4 +380,6 @@ ROOT_CASES = (
                 "✓", "02.kl_scratch", absent="LEAKED"),
     HostileCase("a double-forked setsid daemon rewrites the report", "solution", _insert(DAEMON), FULL, "✓",
                 "02.kl_scratch"),
+    HostileCase("a fork bomb in an answer cell", "solution", _append("02.pinsker", FORK_BOMB), _NO_PINSKER,
+                "did not finish", "02.pinsker", max_seconds=60.0),
 )
