@@ -98,8 +98,8 @@ def main(argv: list[str]) -> None:
     with open(job_path, "rb") as f:
         job = pickle.load(f)
     os.remove(job_path)
-    _preload()
     if uid is not None:
+        _preload()
         _drop_to(uid, gid)
     channel = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
     dumps, write, flush = json.dumps, channel.write, channel.flush
