@@ -25,17 +25,16 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
-import re
 import textwrap
 import time
 from pathlib import Path
 
 from ..grading import registry
+from ..grading.spec import SOLUTION_ONLY, cell_tags, chapter_from_filename
 
 __all__ = ["stub_source", "make_exercise_notebook", "answer_digest", "generate", "check", "LearnerEditsError"]
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-SOLUTION_ONLY = "solution-only"
 
 
 class LearnerEditsError(RuntimeError):
@@ -93,8 +92,7 @@ def _answer_names(block: list[str]) -> list[str]:
     return names
 
 
-def _tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
+_tags = cell_tags
 
 
 def answer_digest(nb, chapter: str, ids=None) -> dict[str, str]:
@@ -124,10 +122,10 @@ def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
     """The exercise notebook for a solution notebook (not executed, outputs cleared)."""
     nb = copy.deepcopy(solution_nb)
     nb.cells = [c for c in nb.cells if SOLUTION_ONLY not in _tags(c)]
-    names = {ex.id: ex.name for ex in registry.chapter_exercises(chapter)}
+    names = {ex.id: ex.names for ex in registry.chapter_exercises(chapter)}
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = stub_source(cell.source, frozenset(names[t] for t in _tags(cell) if t in names))
+            cell.source = stub_source(cell.source, frozenset(n for t in _tags(cell) if t in names for n in names[t]))
             cell.outputs, cell.execution_count = [], None
         elif BEGIN in cell.source:
             raise ValueError(f"{source_name}: solution markers in a markdown cell; tag it {SOLUTION_ONLY!r} instead")
@@ -137,10 +135,10 @@ def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
 
 
 def _chapter_of(path: Path) -> str:
-    m = re.match(r"(\d\d)_", path.name)
-    if not m or m.group(1) not in registry.CHAPTERS:
+    chapter = chapter_from_filename(path.name, registry.CHAPTERS)
+    if chapter is None:
         raise ValueError(f"{path}: solution notebooks are named NN_topic.ipynb with NN a chapter in the registry")
-    return m.group(1)
+    return chapter
 
 
 def _solutions(root: Path, chapters: list[str] | None) -> list[Path]:

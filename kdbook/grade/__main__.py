@@ -1,11 +1,20 @@
-"""Command line of the batch grader: ``python -m kdbook.grade SUBMISSION.ipynb [...] --out report.json``."""
+"""Command line of the batch grader: ``python -m kdbook.grade SUBMISSION.ipynb [...] --out report.json``.
+
+SIGINT and SIGTERM stop grading cleanly: running submissions are killed and a complete, valid
+report (marked ``"interrupted": true``) is still written; the exit status is then 130.
+"""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
-from . import Limits, grade, write_csv, write_json, write_markdown
+from . import Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
+
+
+def _on_term(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,9 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("submissions", nargs="+", type=Path, help="submitted exercise notebooks (never modified)")
     parser.add_argument("--out", type=Path, default=Path("report.json"), help="JSON report (default report.json)")
     parser.add_argument("--csv", type=Path, help="also write one CSV row per submission")
-    parser.add_argument("--md", type=Path, help="also write a Markdown report")
+    parser.add_argument("--md", type=Path, help="also write a Markdown report (with the written reasoning to read)")
+    parser.add_argument("--manual", type=Path,
+                        help="merge the instructor's points for written reasoning from this CSV "
+                             "(columns submission,exercise,points[,comment]; see docs/grading.md)")
     parser.add_argument("--chapter", help="grade every submission as this chapter (01..05) instead of detecting it")
-    parser.add_argument("--seed", type=int, help="seed of the hidden tests' inputs (default: fresh, recorded)")
+    parser.add_argument("--seed", type=int, help="seed of the tests' inputs (default: fresh, recorded)")
     parser.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of cores)")
     parser.add_argument("--step-timeout", type=float, default=Limits.step_timeout,
                         help="seconds for one code cell or one test (default %(default)s)")
@@ -30,8 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     outputs = [p.resolve() for p in (args.out, args.csv, args.md) if p]
     if any(p.resolve() in outputs for p in args.submissions):
         parser.error("a report path is one of the submissions; submissions are never overwritten")
+    try:
+        manual = read_manual(args.manual) if args.manual else None
+    except (OSError, ValueError) as err:
+        parser.error(f"--manual: {err}")
     limits = Limits(args.step_timeout, args.submission_timeout, args.memory_mb)
-    report = grade(args.submissions, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs)
+    previous = signal.signal(signal.SIGTERM, _on_term)
+    try:
+        report = grade(args.submissions, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if manual is not None:
+        for problem in merge_manual(report, manual):
+            print(f"--manual: {problem}", file=sys.stderr)
     write_json(report, args.out)
     if args.csv:
         write_csv(report, args.csv)
@@ -40,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     for entry in report["submissions"]:
         print(f"{entry['score']:g}/{entry['max_score']:g}  {entry['submission']}")
     print(f"wrote {args.out}" + "".join(f", {p}" for p in (args.csv, args.md) if p))
-    return 0
+    return 130 if report.get("interrupted") else 0
 
 
 if __name__ == "__main__":

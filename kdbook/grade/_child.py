@@ -1,64 +1,122 @@
 """The process that runs one submission's code (private; the grader starts it with ``python -I``).
 
-It caps its own memory and CPU time, reads the job the grader left in its temporary folder and
-deletes it, runs the notebook's code cells in one namespace (each under a time limit; a cell
-that fails with NameError is retried once after the others, so reordered cells still work),
-then calls the learner's objects on the grader's inputs. Every step is announced on a pipe the
-grader passed in, each line prefixed with the run's random key; the grader judges the outputs
-itself. Nothing here decides a score.
+It caps its own memory, CPU time, file size and (as a dedicated user) process count, reads the
+job the grader left in its temporary folder and deletes it, loads the modules notebooks use,
+and, when the grader runs as root, drops to the submission's own unprivileged user. Only then
+does it run the notebook's code cells in one namespace (each under a time limit; a cell that
+fails with NameError is retried once after the others, so reordered cells still work), call the
+learner's objects on the grader's inputs and read the written reasoning. Every step is announced
+on a pipe the grader passed in, each line prefixed with the run's random key; the grader judges
+the outputs itself. Nothing here decides a score.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pickle
+import pkgutil
 import resource
 import signal
 import sys
 import traceback
 
 from ..grading import registry
-from ..grading._core import TimeLimitExceeded, probe, time_limit
+from ..grading._core import TimeLimitExceeded, encode, probe, time_limit
+from ..grading.spec import describe_error
 
 PREAMBLE = "import numpy as np\nimport kdbook\n"
 
+#: Loaded before the process drops to the submission's user, who may not be able to read the
+#: Python installation (for example one under /root).
+_PRELOAD = ("math", "cmath", "json", "re", "itertools", "functools", "collections", "random", "statistics", "time",
+            "copy", "typing", "dataclasses", "warnings", "string", "fractions", "decimal", "operator", "textwrap",
+            "pathlib", "io", "contextlib", "heapq", "bisect", "pprint", "numbers", "enum", "abc", "datetime",
+            "traceback", "inspect", "csv", "numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing",
+            "numpy.polynomial", "matplotlib", "matplotlib.pyplot")
+_SKIP = ("kdbook.widgets", "kdbook.grade", "kdbook.exercises", "kdbook._notebooks")
 
-def _limit(memory_mb: int, cpu_seconds: int) -> None:
+
+def _limit(memory_mb: int, cpu_seconds: int, isolated: bool) -> None:
     mem = memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 2**20, 16 * 2**20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if isolated:  # counted per user: only a dedicated user makes this a per-submission cap
+        resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+def _preload(package: str = "kdbook") -> None:
+    """Import the common modules, and every module of ``package`` but the widgets and the tools."""
+    for name in _PRELOAD if package == "kdbook" else ():
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional module that is not installed
+            pass
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__, f"{package}."):
+        if info.name.startswith(_SKIP):
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001
+            continue
+        if info.ispkg:
+            _preload(info.name)
+
+
+def _drop_to(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)  # as root this sets the real, effective and saved ids: no way back
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise SystemExit("could not drop privileges")
+
+
 def _describe(err: BaseException, filename: str) -> str:
-    text = str(err).strip().splitlines()
-    msg = f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
+    """The error's first line, and the line of the cell it came from."""
+    msg = describe_error(err)
     if isinstance(err, SystemExit):
-        msg = f"SystemExit (the code called sys.exit({err.code!r}))"
+        msg = f"SystemExit (the code called sys.exit({str(err.code)[:40]!r}))"
     lines = [f.lineno for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
     if isinstance(err, SyntaxError) and err.lineno:
         lines = [err.lineno]
     return f"{msg} (line {lines[-1]})" if lines else msg
 
 
+class _Shell:
+    """What ``get_ipython()`` returns at grading: magics and shell lines do nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def _display(*objs, **kwargs) -> None:
+    """IPython's ``display`` at grading: prints the objects (the grader discards the output)."""
+    print(*objs)
+
+
 def main(argv: list[str]) -> None:
     job_path, fd, memory_mb, cpu_seconds = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    uid, gid = (int(argv[4]), int(argv[5])) if len(argv) > 5 else (None, None)
     key = sys.stdin.readline().strip()
-    _limit(memory_mb, cpu_seconds)
+    _limit(memory_mb, cpu_seconds, uid is not None)
     with open(job_path, "rb") as f:
         job = pickle.load(f)
     os.remove(job_path)
-    channel = os.fdopen(fd, "w", encoding="utf-8")
+    if uid is not None:
+        _preload()
+        _drop_to(uid, gid)
+    channel = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
     dumps, write, flush = json.dumps, channel.write, channel.flush
 
     def send(msg: dict) -> None:
-        write(key + " " + dumps(msg) + "\n")
+        write(key + " " + dumps(msg, ensure_ascii=True) + "\n")
         flush()
 
     timeout = float(job["step_timeout"])
-    ns: dict = {"__name__": "__main__"}
+    ns: dict = {"__name__": "__main__", "display": _display, "get_ipython": _Shell}
     exec(PREAMBLE, ns)
 
     def run_cell(cell: dict) -> bool:
@@ -84,7 +142,11 @@ def main(argv: list[str]) -> None:
         exercise = registry.get(step["exercise"])
         try:
             with time_limit(timeout):
-                result = {"end": step["id"], "outputs": probe(ns, exercise, step["calls"])}
+                if step.get("reasoning"):
+                    text = ns.get(exercise.reasoning)
+                    result = {"end": step["id"], "text": encode(text if isinstance(text, str) else None)}
+                else:
+                    result = {"end": step["id"], "outputs": probe(ns, exercise, step["calls"])}
         except TimeLimitExceeded:
             result = {"end": step["id"], "timeout": True}
         send(result)

@@ -2,22 +2,24 @@
 
 Nothing here writes to the submission. Answer cells are found by their tag (the exercise id);
 a cell that lost its tag is found by the name it defines; a missing answer is a message, never
-a crash. Check cells (calls into ``kdbook.grading``) are not run at grading.
+a crash. Check cells (tagged ``check``) are not run at grading. Whatever the file holds
+(malformed or deeply nested JSON, metadata of the wrong type, giant cells), reading it ends in a
+:class:`Submission`, at worst one with a message and nothing to run.
 """
 from __future__ import annotations
 
 import ast
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 from ..grading import registry
-from ..grading._core import Exercise
+from ..grading.spec import CHECK_TAG, EXERCISE_ID, Exercise, cell_tags, chapter_from_filename, describe_error
 
-__all__ = ["CodeCell", "Submission", "read_submission"]
+__all__ = ["CodeCell", "Submission", "read_submission", "to_python"]
 
 _MAX_BYTES = 20 * 1024 * 1024
+_MAX_PARSE = 200_000  # characters of a cell that are parsed to find the names it defines
 
 
 @dataclasses.dataclass
@@ -47,36 +49,28 @@ def _source(cell: dict) -> str:
     return src if isinstance(src, str) else ""
 
 
-def _tags(cell: dict) -> set[str]:
-    meta = cell.get("metadata")
-    tags = meta.get("tags", []) if isinstance(meta, dict) else []
-    return {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
+def to_python(src: str) -> str:
+    """The cell as plain Python, transformed as IPython would (magics, ``!shell``, ``?help``).
 
-
-def _without_magics(src: str) -> str:
-    """Comment out IPython-only lines (``%magic``, ``!shell``) so the cell is plain Python."""
-    return "\n".join(re.sub(r"^(\s*)([%!].*)$", r"\1pass  # \2", line) for line in src.splitlines())
-
-
-def _is_check_cell(src: str) -> bool:
+    Falls back to turning magic and shell lines into ``pass`` when IPython is not installed.
+    """
     try:
-        tree = ast.parse(src)
-    except SyntaxError:
-        return False
-    if not tree.body:
-        return True
-    for stmt in tree.body:
-        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-            return False
-        if "grading" not in ast.unparse(stmt.value.func):
-            return False
-    return True
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(src)
+    except ImportError:
+        return "\n".join(f"{ln[:len(ln) - len(ln.lstrip())]}pass  # {ln.lstrip()}"
+                         if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines())
+    except Exception:  # noqa: BLE001 - a cell IPython cannot transform runs as it is (and fails there)
+        return src
 
 
 def _defined_names(src: str) -> set[str]:
+    if len(src) > _MAX_PARSE:
+        return set()
     try:
         tree = ast.parse(src)
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return set()
     names: set[str] = set()
     for stmt in tree.body:
@@ -89,19 +83,25 @@ def _defined_names(src: str) -> set[str]:
 
 
 def _chapter(nb: dict, path: Path, tags: set[str]) -> str | None:
-    meta = nb.get("metadata", {})
-    chapter = meta.get("kdbook", {}).get("chapter") if isinstance(meta.get("kdbook"), dict) else None
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    kd = meta.get("kdbook") if isinstance(meta, dict) else None
+    chapter = kd.get("chapter") if isinstance(kd, dict) else None
     if isinstance(chapter, str) and chapter in registry.CHAPTERS:
         return chapter
-    m = re.match(r"(\d\d)_", path.name)
-    if m and m.group(1) in registry.CHAPTERS:
-        return m.group(1)
-    found = {t[:2] for t in tags if re.fullmatch(r"\d\d\.[a-z0-9_]+", t) and t[:2] in registry.CHAPTERS}
+    by_name = chapter_from_filename(path.name, registry.CHAPTERS)
+    if by_name:
+        return by_name
+    found = {t[:2] for t in tags if EXERCISE_ID.fullmatch(t) and t[:2] in registry.CHAPTERS}
     return found.pop() if len(found) == 1 else None
 
 
+def _unreadable(path: Path, chapter: str | None, why: str) -> Submission:
+    guess = chapter or chapter_from_filename(path.name, registry.CHAPTERS)
+    return Submission(path, guess, [], {}, [f"not a readable notebook ({why}); nothing was run"])
+
+
 def read_submission(path: Path, chapter: str | None = None) -> Submission:
-    """Parse ``path`` (read-only) and attribute its code cells to the chapter's exercises."""
+    """Parse ``path`` (read-only) and attribute its code cells to the chapter's exercises. Never raises."""
     path = Path(path)
     try:
         if path.stat().st_size > _MAX_BYTES:
@@ -109,18 +109,26 @@ def read_submission(path: Path, chapter: str | None = None) -> Submission:
         nb = json.loads(path.read_text(encoding="utf-8", errors="replace"))
         if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
             raise ValueError("no list of cells")
-    except (OSError, ValueError) as err:
-        guess = chapter or _chapter({}, path, set())
-        return Submission(path, guess, [], {}, [f"not a readable notebook ({err}); nothing was run"])
+    except RecursionError:
+        return _unreadable(path, chapter, "JSON nested too deeply")
+    except (OSError, ValueError, MemoryError) as err:
+        return _unreadable(path, chapter, describe_error(err, 120))
+    try:
+        return _attribute_cells(nb, path, chapter)
+    except Exception as err:  # noqa: BLE001 - a notebook shaped in a way nobody foresaw is that submission's problem
+        return _unreadable(path, chapter, f"unexpected structure: {describe_error(err, 120)}")
+
+
+def _attribute_cells(nb: dict, path: Path, chapter: str | None) -> Submission:
     raw = [c for c in nb["cells"] if isinstance(c, dict)]
-    all_tags = set().union(*(_tags(c) for c in raw)) if raw else set()
+    tags_of = {i: set(cell_tags(c)) for i, c in enumerate(raw)}
+    all_tags = set().union(*tags_of.values()) if raw else set()
     chapter = chapter or _chapter(nb, path, all_tags)
     cells = [
-        CodeCell(i, _without_magics(_source(c)))
+        CodeCell(i, to_python(_source(c)))
         for i, c in enumerate(raw)
-        if c.get("cell_type") == "code" and _source(c).strip() and not _is_check_cell(_source(c))
+        if c.get("cell_type") == "code" and _source(c).strip() and CHECK_TAG not in tags_of[i]
     ]
-    tags_of = {i: _tags(c) for i, c in enumerate(raw)}
     messages: list[str] = []
     notes: dict[str, list[str]] = {}
     if chapter is None:
@@ -138,7 +146,7 @@ def _attribute(ex: Exercise, cells: list[CodeCell], tags_of: dict[int, set[str]]
         for c in tagged:
             c.exercise = ex.id
         return []
-    by_name = [c for c in cells if c.exercise is None and ex.name in _defined_names(c.source)]
+    by_name = [c for c in cells if c.exercise is None and set(ex.names) & _defined_names(c.source)]
     if by_name:
         for c in by_name:
             c.exercise = ex.id

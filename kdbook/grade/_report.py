@@ -1,37 +1,77 @@
-"""Write the grader's report as JSON, CSV (one row per submission) and Markdown (private)."""
+"""Write the grader's report as JSON, CSV and Markdown, and merge an instructor's manual points (private).
+
+Every file is written atomically: to a temporary file beside the target, then renamed over it,
+so a reader (or an interrupted grader) never sees half a report. Text that cannot be encoded
+(a lone surrogate a submission sent back) is written with a replacement character.
+"""
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import tempfile
 from pathlib import Path
 
-__all__ = ["write_json", "write_csv", "write_markdown"]
+__all__ = ["write_json", "write_csv", "write_markdown", "read_manual", "merge_manual", "atomic_write"]
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    data = text.encode("utf-8", errors="replace")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with __import__("contextlib").suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def write_json(report: dict, path: Path) -> None:
     """The full report: per submission ``submission``, ``score``, ``max_score`` and ``exercises``
-    (each with ``id``, ``points``, ``max_points``, ``messages``)."""
-    Path(path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (each with ``id``, ``points``, ``max_points``, ``messages``, and ``reasoning`` where the
+    exercise collects written reasoning)."""
+    atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+
+def _ids(report: dict) -> list[str]:
+    ids: list[str] = []
+    for entry in report["submissions"]:
+        ids += [e["id"] for e in entry["exercises"] if e["id"] not in ids]
+    return ids
 
 
 def write_csv(report: dict, path: Path) -> None:
     """One row per submission: its score, maximum and points per exercise id."""
-    ids: list[str] = []
+    ids = _ids(report)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["submission", "score", "max_score", *ids])
     for entry in report["submissions"]:
-        ids += [e["id"] for e in entry["exercises"] if e["id"] not in ids]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "score", "max_score", *ids])
-        for entry in report["submissions"]:
-            points = {e["id"]: e["points"] for e in entry["exercises"]}
-            writer.writerow([entry["submission"], f"{entry['score']:g}", f"{entry['max_score']:g}",
-                             *[f"{points[i]:g}" if i in points else "" for i in ids]])
+        points = {e["id"]: e["points"] for e in entry["exercises"]}
+        writer.writerow([entry["submission"], f"{entry['score']:g}", f"{entry['max_score']:g}",
+                         *[f"{points[i]:g}" if i in points else "" for i in ids]])
+    atomic_write(path, out.getvalue())
+
+
+def _quote(text: str) -> list[str]:
+    return [f"> {line}" if line.strip() else ">" for line in text.splitlines()] or [">"]
 
 
 def write_markdown(report: dict, path: Path) -> None:
-    """A readable report: a summary table, then every message per submission and exercise."""
-    lines = [f"# Grading report\n\nHidden-test seed: `{report['seed']}` (re-run with `--seed {report['seed']}`)\n",
+    """A readable report: a summary table, every message per submission and exercise, and the
+    written reasoning to read (quoted), with room for the instructor's points."""
+    lines = [f"# Grading report\n\nTest seed: `{report['seed']}` (re-run with `--seed {report['seed']}`)\n",
              "| submission | score | max |", "| --- | ---: | ---: |"]
+    if report.get("interrupted"):
+        lines.insert(1, "**Grading was interrupted: some submissions were not graded.**\n")
     for entry in report["submissions"]:
         lines.append(f"| {entry['submission']} | {entry['score']:g} | {entry['max_score']:g} |")
     for entry in report["submissions"]:
@@ -40,4 +80,71 @@ def write_markdown(report: dict, path: Path) -> None:
         for ex in entry["exercises"]:
             lines.append(f"\n### {ex['id']}: {ex['points']:g} / {ex['max_points']:g}\n")
             lines += [f"- {m}" for m in ex["messages"]]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+            reasoning = ex.get("reasoning")
+            if reasoning:
+                given = reasoning.get("manual_points")
+                lines.append(f"\nWritten reasoning (`{reasoning['name']}`, manual points: "
+                             f"{'not yet given' if given is None else f'{given:g}'} / {reasoning['manual_max']:g}):\n")
+                lines += _quote(reasoning["text"]) if reasoning.get("text") else ["> (nothing written)"]
+    atomic_write(path, "\n".join(lines) + "\n")
+
+
+def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
+    """Read an instructor's manual points: a CSV with the header ``submission,exercise,points``
+    (and optionally ``comment``), one row per submission and exercise.
+
+    ``submission`` is the path as the report prints it or just the file name. Raises
+    ``ValueError`` naming the row and the problem.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = {"submission", "exercise", "points"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: the header must have the columns submission,exercise,points[,comment]; "
+                             f"missing {', '.join(sorted(missing))}")
+        out: dict[tuple[str, str], tuple[float, str]] = {}
+        for row_number, row in enumerate(reader, start=2):
+            try:
+                points = float(row["points"])
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}, row {row_number}: points should be a number, got {row['points']!r}") from None
+            key = (row["submission"].strip(), row["exercise"].strip())
+            if key in out:
+                raise ValueError(f"{path}, row {row_number}: a second row for {key[0]} / {key[1]}")
+            out[key] = (points, (row.get("comment") or "").strip())
+    return out
+
+
+def merge_manual(report: dict, manual: dict[tuple[str, str], tuple[float, str]]) -> list[str]:
+    """Add the instructor's points for written reasoning to the report; return problems found.
+
+    Every exercise that collects reasoning then counts its manual points in ``max_points`` and
+    ``max_score``; a submission without a row for it gets 0 with a message. Points outside
+    0..manual maximum, and rows that match nothing, are reported and not used.
+    """
+    problems, used = [], set()
+    for entry in report["submissions"]:
+        name = Path(entry["submission"]).name
+        for ex in entry["exercises"]:
+            reasoning = ex.get("reasoning")
+            if not reasoning or not reasoning["manual_max"]:
+                continue
+            key = next((k for k in ((entry["submission"], ex["id"]), (name, ex["id"])) if k in manual), None)
+            points, comment = manual.get(key, (0.0, "")) if key else (0.0, "")
+            if key:
+                used.add(key)
+            if not 0 <= points <= reasoning["manual_max"]:
+                problems.append(f"{key[0]} / {key[1]}: {points:g} manual points is outside 0..{reasoning['manual_max']:g}; "
+                                "not used")
+                points = 0.0
+            reasoning["manual_points"] = points
+            ex["points"] += points
+            ex["max_points"] += reasoning["manual_max"]
+            entry["score"] += points
+            entry["max_score"] += reasoning["manual_max"]
+            ex["messages"].append(f"manual points for the written reasoning: {points:g}/{reasoning['manual_max']:g}"
+                                  + (f" ({comment})" if comment else "" if key else " (no row in the instructor's CSV)"))
+    problems += [f"{s} / {e}: no such submission and exercise with written reasoning in this report"
+                 for s, e in manual if (s, e) not in used]
+    report["manual_problems"] = problems
+    return problems

@@ -1,11 +1,12 @@
 """Run one submission in an isolated child process and judge what it sends back (private).
 
 The grader draws every test input, starts ``python -I`` on ``kdbook.grade._child`` in a fresh
-temporary folder, and reads step announcements from a private pipe, keeping only lines that
-carry this run's random key. A step (a code cell or one test) that runs past its time limit, or
-during which the process dies (``os._exit``, a crash, a signal), is recorded and the child is
-restarted without it, so one bad cell costs only what depends on it. Judging happens here, in
-the grader's process, out of the submission's reach.
+private temporary folder (as a dedicated user when the grader is root: see ``_isolation``), and
+reads step announcements from a private pipe, keeping only lines that carry this run's random
+key. A step (a code cell or one test) that runs past its time limit, or during which the process
+dies or closes the pipe (``os._exit``, a crash, a signal), is recorded and the child is restarted
+without it, so one bad cell costs only what depends on it. Every wait has a deadline. Judging
+happens here, in the grader's process, out of the submission's reach.
 """
 from __future__ import annotations
 
@@ -18,17 +19,22 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..grading import registry
-from ..grading._core import Call, Verdict, case_seed, judge
+from ..grading._core import Verdict, decode, draw_calls, judge, static_violations
+from ..grading.spec import describe_error, verdict_line
 from ._extract import Submission, read_submission
+from ._isolation import Account, account, private_file, private_folder
 
-__all__ = ["Limits", "grade_submission"]
+__all__ = ["Limits", "grade_submission", "STOP", "stop_all"]
+
+#: Set when grading is interrupted: running children are killed and nothing new starts.
+STOP = threading.Event()
+_ACTIVE: set = set()
+_ACTIVE_LOCK = threading.Lock()
 
 _MAX_LINE = 64 * 2**20
 _GRACE = 2.0  # seconds the grader waits past a step's limit before killing the child
@@ -57,10 +63,10 @@ class _Run:
     stderr_tail: str = ""
 
 
-def _child_env(tmp: Path) -> dict:
+def _child_env(work: Path) -> dict:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
-    env.update(HOME=str(tmp), MPLBACKEND="Agg", MPLCONFIGDIR=str(tmp), OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TMPDIR=str(tmp))
+    env.update(HOME=str(work), MPLBACKEND="Agg", MPLCONFIGDIR=str(work), OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TMPDIR=str(work))
     return env
 
 
@@ -69,31 +75,65 @@ def _kill(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # stuck in the kernel; the user sweep and the OS finish it
+        pass
 
 
-def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run) -> tuple[str | None, str]:
+def stop_all() -> None:
+    """Interrupt grading: kill every running child; running gradings end with "interrupted"."""
+    STOP.set()
+    with _ACTIVE_LOCK:
+        procs = list(_ACTIVE)
+    for proc in procs:
+        _kill(proc)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # real-time signals have no name
+        return f"signal {number}"
+
+
+def _parse(payload: bytes):
+    try:
+        msg = json.loads(payload)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
+               user: Account) -> tuple[str | None, str]:
     """Run the child once. Return (id of the step in progress when it stopped, why) or (None, "")."""
     key = secrets.token_hex(16)
     job_path = tmp / "job.pickle"
-    job_path.write_bytes(pickle.dumps(job))
+    with private_file(job_path) as f:
+        f.write(pickle.dumps(job))
     read_fd, write_fd = os.pipe()
     cpu = int(max(10, min(limits.submission_timeout, deadline - time.monotonic()) + 5))
-    with open(tmp / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, str(job_path), str(write_fd), str(limits.memory_mb), str(cpu)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp, env=_child_env(tmp),
-            pass_fds=(write_fd,), start_new_session=True,
-        )
+    argv = [sys.executable, "-I", "-c", _BOOT, str(job_path), str(write_fd), str(limits.memory_mb), str(cpu)]
+    if user.uid is not None:
+        argv += [str(user.uid), str(user.gid)]
+    with private_file(tmp / "stderr.txt") as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp / "work",
+                                env=_child_env(tmp / "work"), pass_fds=(write_fd,), start_new_session=True)
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(proc)
     os.close(write_fd)
     try:
         proc.stdin.write((key + "\n").encode())
         proc.stdin.close()
     except OSError:
         pass
-    current, started, buf, why = None, time.monotonic(), b"", ""
+    current, started, buf = None, time.monotonic(), b""
     try:
         while True:
+            if STOP.is_set():
+                _kill(proc)
+                return current, "not run: grading was interrupted"
             now = time.monotonic()
             step_deadline = started + limits.step_timeout + (_GRACE if current else 30.0)
             wait = min(step_deadline, deadline) - now
@@ -102,15 +142,17 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run)
                        else f"did not finish within {limits.step_timeout:g} s (the process was stopped)")
                 _kill(proc)
                 return current, why
-            ready, _, _ = select.select([read_fd], [], [], wait)
+            ready, _, _ = select.select([read_fd], [], [], min(wait, 0.5))
             if not ready:
                 continue
             chunk = os.read(read_fd, 1 << 20)
-            if not chunk:  # the child closed the pipe: it exited or died
-                proc.wait()
-                code = proc.returncode
-                how = (f"killed by signal {-code} ({signal.Signals(-code).name})" if code < 0
-                       else f"exited with status {code}")
+            if not chunk:  # the child closed the pipe: it exited, died, or closed it on purpose
+                try:
+                    code = proc.wait(timeout=1.0)
+                    how = (f"killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}")
+                except subprocess.TimeoutExpired:
+                    how = "it closed the result channel and kept running"
+                _kill(proc)
                 return current, f"the process ended while running this ({how}: os._exit, a crash or a resource limit)"
             buf += chunk
             if len(buf) > _MAX_LINE:
@@ -119,20 +161,13 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run)
             *lines, buf = buf.split(b"\n")
             for line in lines:
                 prefix, _, payload = line.partition(b" ")
-                if prefix.decode(errors="replace") != key:
-                    run.forged += 1
-                    continue
-                try:
-                    msg = json.loads(payload)
-                except ValueError:
-                    run.forged += 1
-                    continue
-                if not isinstance(msg, dict):
+                msg = _parse(payload) if prefix == key.encode() else None
+                if msg is None:
                     run.forged += 1
                 elif "start" in msg:
-                    current, started = str(msg["start"]), time.monotonic()
+                    current, started = str(msg["start"])[:100], time.monotonic()
                 elif "end" in msg:
-                    run.results[str(msg["end"])] = msg
+                    run.results[str(msg["end"])[:100]] = msg
                     current, started = None, time.monotonic()
                 elif msg.get("done"):
                     _kill(proc)
@@ -141,16 +176,23 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run)
         os.close(read_fd)
         if proc.poll() is None:
             _kill(proc)
-        run.stderr_tail = (tmp / "stderr.txt").read_bytes()[-1500:].decode(errors="replace")
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(proc)
+        try:
+            run.stderr_tail = (tmp / "stderr.txt").read_bytes()[-1500:].decode(errors="replace")
+        except OSError:
+            run.stderr_tail = ""
 
 
 def _calls_for(sub: Submission, seed: int) -> list[dict]:
+    """Every test's inputs for this run (public tests too, so a copied public message cannot be
+    replayed), and one step per written reasoning to collect."""
     probes = []
     for ex in registry.chapter_exercises(sub.chapter):
         for k, test in enumerate(ex.tests):
-            rng = np.random.default_rng(case_seed(ex.id, test.name, seed if test.hidden else 0))
-            calls = test.cases(rng) if ex.kind == "function" else [Call()]
-            probes.append({"id": f"t:{ex.id}:{k}", "exercise": ex.id, "calls": calls})
+            probes.append({"id": f"t:{ex.id}:{k}", "exercise": ex.id, "calls": draw_calls(ex, test, seed)})
+        if ex.reasoning:
+            probes.append({"id": f"w:{ex.id}", "exercise": ex.id, "calls": [], "reasoning": True})
     return probes
 
 
@@ -159,26 +201,26 @@ def _execute(sub: Submission, seed: int, limits: Limits) -> tuple[_Run, list[dic
     probes = _calls_for(sub, seed)
     run = _Run()
     deadline = time.monotonic() + limits.submission_timeout
-    with tempfile.TemporaryDirectory(prefix="kdbook-grade-") as tmpdir:
-        tmp = Path(tmpdir)
+    with account() as user, private_folder(user) as tmp:
         while True:
             todo = [p for p in probes if p["id"] not in run.results and p["id"] not in run.killers]
             job = {"step_timeout": limits.step_timeout,
                    "cells": [c for c in cells if c["id"] not in run.killers],
-                   "probes": [{k: p[k] for k in ("id", "exercise", "calls")} for p in todo]}
+                   "probes": [{k: p[k] for k in ("id", "exercise", "calls", "reasoning") if k in p} for p in todo]}
             before = len(run.results)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or STOP.is_set():
+                why = "grading was interrupted" if STOP.is_set() else "the whole-submission time limit was reached"
                 for p in todo:
-                    run.killers[p["id"]] = "not run: the whole-submission time limit was reached"
+                    run.killers[p["id"]] = f"not run: {why}"
                 break
-            step, why = _run_child(job, tmp, limits, deadline, run)
+            step, why = _run_child(job, tmp, limits, deadline, run, user)
             if step is None and not why:
                 break
-            if step is None:  # stopped between steps: blame the first step that has no result
+            if step is None or why.startswith("not run:"):  # stopped between steps: blame the first without a result
                 pending = [s["id"] for s in job["cells"] + job["probes"] if s["id"] not in run.results]
-                if not pending or len(run.results) == before:
+                if not pending or len(run.results) == before or why.startswith("not run:"):
                     for p in todo:
-                        run.killers.setdefault(p["id"], f"not run: {why}")
+                        run.killers.setdefault(p["id"], why if why.startswith("not run:") else f"not run: {why}")
                     break
                 step = pending[0]
             run.killers[step] = why
@@ -200,8 +242,20 @@ def _cell_failures(sub: Submission, run: _Run) -> dict[str, list[str]]:
 
 def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
                      limits: Limits = Limits()) -> dict:
-    """Grade one notebook; return its report entry (never raises for a bad submission)."""
-    sub = read_submission(Path(path), chapter)
+    """Grade one notebook; return its report entry (never raises: a failure is the entry's message)."""
+    start = time.monotonic()
+    try:
+        entry = _grade(Path(path), chapter, seed, limits)
+    except Exception as err:  # noqa: BLE001 - whatever happens, the batch goes on
+        entry = {"submission": str(path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
+                 "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
+                              "this as a kdbook bug, with the submission"]}
+    entry["seconds"] = round(time.monotonic() - start, 2)
+    return entry
+
+
+def _grade(path: Path, chapter: str | None, seed: int, limits: Limits) -> dict:
+    sub = read_submission(path, chapter)
     entry = {"submission": str(path), "chapter": sub.chapter, "score": 0.0, "max_score": 0.0,
              "messages": list(sub.messages), "exercises": []}
     if sub.chapter is None:
@@ -222,31 +276,48 @@ def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
     if run.forged:
         entry["messages"].append(f"ignored {run.forged} line(s) on the result channel that did not carry this "
                                  "run's key (forged or corrupted output)")
+    if any(why == "not run: grading was interrupted" for why in run.killers.values()):
+        entry["messages"].append("grading was interrupted before this submission was finished")
     by_id = {p["id"]: p for p in probes}
     for ex in exercises:
-        messages = list(sub.notes.get(ex.id, []))
-        broken = failures.get(ex.id, [])
-        if broken:
-            messages += [f"the answer cell failed, so its tests score 0: {m}" for m in broken]
-        points = 0.0
-        for k, test in enumerate(ex.tests):
-            sid = f"t:{ex.id}:{k}"
-            label = f"[{'hidden' if test.hidden else 'public'}] {test.name}"
-            if broken:
-                verdict = Verdict(test, 0.0, "fail", "not scored: the answer cell failed")
-            elif sid in run.killers:
-                verdict = Verdict(test, 0.0, "fail", run.killers[sid])
-            elif run.results.get(sid, {}).get("timeout"):
-                verdict = Verdict(test, 0.0, "fail", f"did not finish within {limits.step_timeout:g} s")
-            elif sid in run.results:
-                verdict = judge(ex, test, by_id[sid]["calls"], run.results[sid].get("outputs"))
-            else:
-                verdict = Verdict(test, 0.0, "fail", "not run (the submission stopped before this test)")
-            points += verdict.points
-            mark = "✓" if verdict.status == "pass" else "✗"
-            messages.append(f"{mark} {label} ({verdict.points:g}/{test.points:g})"
-                            + ("" if verdict.status == "pass" else f": {verdict.message}"))
-        entry["exercises"].append({"id": ex.id, "points": points, "max_points": float(ex.points),
-                                   "messages": messages})
-        entry["score"] += points
+        entry["exercises"].append(_exercise_entry(ex, sub, run, by_id, failures.get(ex.id, []), limits))
+        entry["score"] += entry["exercises"][-1]["points"]
     return entry
+
+
+def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[str], limits: Limits) -> dict:
+    messages = list(sub.notes.get(ex.id, []))
+    if broken:
+        messages += [f"the answer cell failed, so its tests score 0: {m}" for m in broken]
+    source = "\n".join(c.source for c in sub.cells if c.exercise == ex.id)
+    banned = static_violations(source, ex) if source else []
+    if banned:
+        messages.append(f"the answer uses {', '.join(banned)}, which this exercise forbids, so its tests score 0")
+    points = 0.0
+    for k, test in enumerate(ex.tests):
+        sid = f"t:{ex.id}:{k}"
+        label = f"[{'hidden' if test.hidden else 'public'}] {test.name}"
+        if broken:
+            verdict = Verdict(test, 0.0, "fail", "not scored: the answer cell failed")
+        elif banned:
+            verdict = Verdict(test, 0.0, "fail", "not scored: the answer uses what this exercise forbids")
+        elif sid in run.killers:
+            verdict = Verdict(test, 0.0, "fail", run.killers[sid])
+        elif run.results.get(sid, {}).get("timeout"):
+            verdict = Verdict(test, 0.0, "fail", f"did not finish within {limits.step_timeout:g} s")
+        elif sid in run.results:
+            verdict = judge(ex, test, by_id[sid]["calls"], run.results[sid].get("outputs"))
+        else:
+            verdict = Verdict(test, 0.0, "fail", "not run (the submission stopped before this test)")
+        points += verdict.points
+        messages.append(verdict_line(verdict, label))
+    out = {"id": ex.id, "points": points, "max_points": float(ex.points), "messages": messages}
+    if ex.reasoning:
+        text = decode(run.results.get(f"w:{ex.id}", {}).get("text"))
+        out["reasoning"] = {"name": ex.reasoning, "text": text if isinstance(text, str) else None,
+                            "manual_max": float(ex.manual_points), "manual_points": None}
+        messages.append(f"written reasoning `{ex.reasoning}` collected for the instructor"
+                        + (f" (up to {ex.manual_points:g} manual points; merge them with --manual)"
+                           if ex.manual_points else "")
+                        if isinstance(text, str) and text.strip() else f"no written reasoning in `{ex.reasoning}`")
+    return out

@@ -7,33 +7,53 @@ In an exercise notebook, after each answer cell::
     kdbook.grading.scoreboard("02")         # the chapter's score board (last cell)
 
 ``check`` never raises: a wrong, missing or unfinished answer gets a message, not a traceback.
-Public tests draw fixed inputs, so a public test that passes here passes at grading; hidden
-tests draw fresh inputs at every grading run (``python -m kdbook.grade``, see docs/grading.md).
+Public tests draw fresh inputs at every check (so a message cannot be replayed as an answer);
+at grading every test draws from the run's seed, hidden tests included (``python -m
+kdbook.grade``, see docs/grading.md). Where no timer can interrupt code (Pyodide/JupyterLite, a
+thread), checks run without a time limit and say so.
 """
 from __future__ import annotations
 
+import secrets
 import sys
 
-import numpy as np
-
 from . import registry
-from ._core import Call, Exercise, TimeLimitExceeded, Verdict, case_seed, judge, probe, time_limit
+from ._core import (Exercise, TimeLimitExceeded, Verdict, draw_calls, judge, probe, static_violations, time_limit,
+                    time_limit_available)
+from .spec import verdict_line
 
 __all__ = ["check", "hint", "scoreboard", "run_tests", "registry"]
 
 
+def _source_of(obj) -> str | None:
+    import inspect
+
+    try:
+        return inspect.getsource(obj)
+    except (TypeError, OSError):
+        return None
+
+
 def run_tests(exercise: Exercise, namespace: dict, *, hidden_seed: int | None = None,
-              timeout: float | None = 10.0) -> list[Verdict]:
+              timeout: float | None = 10.0, public_seed: int | None = None) -> list[Verdict]:
     """Run an exercise's public tests (and hidden ones with ``hidden_seed``) in this process.
 
-    A test whose calls take longer than ``timeout`` seconds fails (main thread only).
+    Public tests draw fresh inputs at every call (``public_seed`` fixes them), so a message about
+    one draw cannot be replayed as an answer. A test whose calls take longer than ``timeout``
+    seconds fails (where a timer can interrupt code: see ``time_limit_available``).
     """
+    public_seed = secrets.randbits(32) if public_seed is None else public_seed
+    source = _source_of(namespace.get(exercise.name)) if exercise.forbid else None
+    banned = static_violations(source, exercise) if source else []
     verdicts = []
     for test in exercise.tests:
         if test.hidden and hidden_seed is None:
             continue
-        rng = np.random.default_rng(case_seed(exercise.id, test.name, hidden_seed if test.hidden else 0))
-        calls = test.cases(rng) if exercise.kind == "function" else [Call()]
+        if banned:
+            verdicts.append(Verdict(test, 0.0, "fail", f"your code uses {', '.join(banned)}, which this exercise "
+                                                        "asks you not to use: implement it yourself"))
+            continue
+        calls = draw_calls(exercise, test, hidden_seed if test.hidden else public_seed)
         try:
             with time_limit(timeout):
                 outcomes = probe(namespace, exercise, calls)
@@ -84,15 +104,37 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
                 f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
     lines = [head]
     for v in verdicts:
-        mark = "✓" if v.status == "pass" else "✗"
-        lines.append(f"  {mark} {v.test.name} ({_pts(v.points)}/{_pts(v.test.points)})")
-        if v.status != "pass":
-            lines.append(f"      {v.message}")
-    verdict = "All public tests pass" if got == ex.public_points else "Public tests"
+        head, _, why = verdict_line(v).partition("): ")
+        lines.append(f"  {head})" if why else f"  {head}")
+        if why:
+            lines.append(f"      {why}")
+    passed = all(v.status == "pass" for v in verdicts)
+    verdict = "All public tests pass" if passed else "Public tests"
     lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
-    if got < ex.public_points:
+    if not passed:
         lines.append(stuck)
     return "\n".join(lines)
+
+
+def _notes(ex: Exercise, ns: dict) -> str:
+    """What the check does not judge here: predictions, selections, reasoning, a missing time limit."""
+    notes = []
+    if ex.kind == "prediction":
+        notes.append("Your prediction is kept as it is and judged only at grading: run the next cell to see "
+                     "what happens, and do not change the prediction afterwards.")
+    elif ex.kind == "select":
+        notes.append("Which statements are true is judged only at grading; this check says only that your "
+                     "answer is a set of the listed letters.")
+    if ex.reasoning:
+        text = ns.get(ex.reasoning)
+        words = len(text.split()) if isinstance(text, str) else 0
+        state = f"{words} words" if words else "nothing written yet"
+        notes.append(f"`{ex.reasoning}` ({state}) is read by your instructor"
+                     + (f", for up to {_plural(ex.manual_points, 'point')}." if ex.manual_points else "."))
+    if not time_limit_available():
+        notes.append("(No time limit here: this Python cannot interrupt running code, so an endless loop "
+                     "would hang this cell.)")
+    return "".join(f"\n  {n}" for n in notes)
 
 
 def check(exercise_id: str, *, namespace: dict | None = None) -> None:
@@ -103,7 +145,7 @@ def check(exercise_id: str, *, namespace: dict | None = None) -> None:
     try:
         ex = registry.get(exercise_id)
         ns = namespace if namespace is not None else _caller_namespace()
-        print(_report(ex, run_tests(ex, ns)))
+        print(_report(ex, run_tests(ex, ns)) + _notes(ex, ns))
     except KeyError as err:
         print(f"kdbook.grading.check: {err.args[0]}")
     except Exception as err:  # the checker must never break a learner's run-all
@@ -130,7 +172,7 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
             verdicts = run_tests(ex, ns)
             got = sum(v.points for v in verdicts)
             status = "not attempted" if all(v.status in ("not attempted", "missing") for v in verdicts) else (
-                "all public pass" if got == ex.public_points else "some public fail")
+                "all public pass" if all(v.status == "pass" for v in verdicts) else "some public fail")
             rows.append(f"  {ex.id:<28} {ex.level:<10} {_pts(got) + '/' + _pts(ex.public_points):>7}"
                         f" {_pts(ex.hidden_points):>7}   {status}")
             total, public, hidden = total + got, public + ex.public_points, hidden + ex.hidden_points

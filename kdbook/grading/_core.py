@@ -23,81 +23,24 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .spec import (  # noqa: F401 - re-exported: chapter modules import these names from here
+    EXERCISE_ID, KINDS, LEVELS, Call, Exercise, Fail, Statement, Test, Verdict, case_seed, describe_error,
+    draw_calls, select_tests, selected_letters,
+)
+
 __all__ = [
-    "Fail", "TimeLimitExceeded", "Call", "Test", "Exercise", "Opaque", "Verdict", "LEVELS",
+    "Fail", "TimeLimitExceeded", "Call", "Test", "Exercise", "Statement", "Opaque", "Verdict", "LEVELS",
     "encode", "decode", "probe", "time_limit", "judge", "case_seed", "as_array", "expect_close",
-    "factor_suspects",
+    "factor_suspects", "select_tests", "selected_letters", "static_violations", "time_limit_available",
 ]
 
-#: Bloom levels an exercise can have, from remembering a formula to defending a choice.
-LEVELS = ("compute", "implement", "analyse", "evaluate")
 _MAX_ITEMS = 2_000_000  # numbers a probe may send back for one call
 _MAX_TEXT = 20_000
+_MAX_DEPTH = 32  # nesting a probe sends back; deeper structures arrive as opaque
 
 
 class TimeLimitExceeded(BaseException):
     """Raised in a submission's process when a step runs past its time limit."""
-
-
-class Fail(Exception):
-    """A test's verdict that the answer is wrong; the message says what and by how much."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Call:
-    """Positional and keyword arguments of one call of the learner's function."""
-
-    args: tuple = ()
-    kwargs: dict = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class Test:
-    """One graded check: ``points`` for passing every call it draws."""
-
-    name: str
-    points: float
-    judge: Callable[[list, list], None]
-    cases: Callable[[np.random.Generator], list] = lambda rng: [Call()]
-    hidden: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Exercise:
-    """An exercise: the learner defines ``name`` (a function, a value or a text answer)."""
-
-    id: str
-    title: str
-    name: str
-    kind: str  # "function", "value" or "text"
-    level: str
-    hint: str
-    tests: tuple[Test, ...]
-    forbid: tuple[str, ...] = ()  # kdbook functions the answer must not call (implement-exercises)
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("function", "value", "text"):
-            raise ValueError(f"{self.id}: kind must be function, value or text, got {self.kind!r}")
-        if self.level not in LEVELS:
-            raise ValueError(f"{self.id}: level must be one of {LEVELS}, got {self.level!r}")
-        if not re.fullmatch(r"\d\d\.[a-z0-9_]+", self.id):
-            raise ValueError(f"exercise id {self.id!r} must look like '02.kl_scratch'")
-
-    @property
-    def chapter(self) -> str:
-        return self.id[:2]
-
-    @property
-    def points(self) -> float:
-        return sum(t.points for t in self.tests)
-
-    @property
-    def public_points(self) -> float:
-        return sum(t.points for t in self.tests if not t.hidden)
-
-    @property
-    def hidden_points(self) -> float:
-        return self.points - self.public_points
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,29 +50,18 @@ class Opaque:
     type_name: str
 
 
-@dataclasses.dataclass
-class Verdict:
-    """The result of one test: points awarded, a status and a message for the learner."""
-
-    test: Test
-    points: float
-    status: str  # "pass", "fail", "not attempted", "missing"
-    message: str
-
-
-def case_seed(exercise_id: str, test_name: str, run_seed: int = 0) -> int:
-    """Seed of a test's inputs: fixed for public tests (run_seed 0), per grading run for hidden ones."""
-    return (zlib.crc32(f"{exercise_id}/{test_name}".encode()) ^ (run_seed & 0xFFFFFFFFFFFF)) & 0xFFFFFFFFFFFF
-
-
 # --------------------------------------------------------------------------- probe side
 
 
-def encode(x: Any, _budget: list | None = None) -> Any:
-    """Turn a returned object into JSON-safe plain data (runs in the submission's process)."""
+def encode(x: Any, _budget: list | None = None, _depth: int = 0) -> Any:
+    """Turn a returned object into JSON-safe plain data (runs in the submission's process).
+
+    Strings are capped at 20,000 characters, containers at 32 levels of nesting and 2·10⁶ numbers
+    in all; what does not fit arrives as an opaque stand-in, never as an error in the grader.
+    """
     budget = [_MAX_ITEMS] if _budget is None else _budget
-    if x is None or type(x) is bool or type(x) is str:
-        return x[:_MAX_TEXT] if type(x) is str else x
+    if x is None or type(x) is bool:
+        return x
     if x is Ellipsis:
         return {"__ellipsis__": True}
     if type(x) is int:
@@ -138,14 +70,16 @@ def encode(x: Any, _budget: list | None = None) -> Any:
         return x
     if isinstance(x, str):
         return str.__str__(x)[:_MAX_TEXT]
-    if type(x) in (list, tuple):
+    if type(x) in (list, tuple, set, frozenset):
         budget[0] -= len(x)
-        if budget[0] < 0:
-            return {"__opaque__": "sequence too long"}
-        return {"__seq__": type(x).__name__, "items": [encode(i, budget) for i in x]}
+        if budget[0] < 0 or _depth >= _MAX_DEPTH:
+            return {"__opaque__": "sequence too long" if budget[0] < 0 else "sequence nested too deeply"}
+        items = list(x) if type(x) in (list, tuple) else sorted(x, key=repr)
+        kind = "list" if type(x) is list else ("tuple" if type(x) is tuple else "set")
+        return {"__seq__": kind, "items": [encode(i, budget, _depth + 1) for i in items]}
     try:
         arr = np.array(x, copy=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a hostile object may raise anything on conversion
         return {"__opaque__": type(x).__name__}
     if arr.dtype.kind not in "biuf" or arr.size > budget[0]:
         return {"__opaque__": type(x).__name__ if arr.dtype.kind not in "biuf" else "array too large"}
@@ -155,67 +89,132 @@ def encode(x: Any, _budget: list | None = None) -> Any:
     return {"__nd__": data, "shape": list(arr.shape), "kind": kind, "dtype": str(arr.dtype)}
 
 
-def decode(x: Any) -> Any:
-    """Rebuild numbers, arrays and sequences from :func:`encode`'s plain data (grader side)."""
+def decode(x: Any, _depth: int = 0) -> Any:
+    """Rebuild numbers, arrays and sequences from :func:`encode`'s plain data (grader side).
+
+    float16 and float32 arrays keep their precision, so judges can use tolerances that suit it.
+    Anything malformed or nested too deeply becomes :class:`Opaque`.
+    """
+    if _depth > _MAX_DEPTH + 1:
+        return Opaque("sequence nested too deeply")
     if isinstance(x, dict):
         if "__nd__" in x:
-            dtype = {"bool": bool, "int": np.int64}.get(x.get("kind"), np.float64)
-            return np.asarray(x["__nd__"], dtype=dtype).reshape([int(s) for s in x["shape"]])
-        if "__seq__" in x:
-            items = [decode(i) for i in x["items"]]
+            try:
+                dtype = {"bool": bool, "int": np.int64}.get(x.get("kind"), np.float64)
+                arr = np.asarray(x["__nd__"], dtype=dtype).reshape([int(s) for s in x["shape"]])
+            except (TypeError, ValueError, OverflowError):
+                return Opaque("malformed array")
+            return arr.astype(x["dtype"]) if x.get("dtype") in ("float16", "float32") else arr
+        if "__seq__" in x and isinstance(x.get("items"), list):
+            items = [decode(i, _depth + 1) for i in x["items"]]
             return tuple(items) if x["__seq__"] == "tuple" else items
         if "__ellipsis__" in x:
             return Ellipsis
-        return Opaque(str(x.get("__opaque__", "object")))
+        return Opaque(str(x.get("__opaque__", "object"))[:80])
     if isinstance(x, list):
-        return [decode(i) for i in x]
-    return x
+        return [decode(i, _depth + 1) for i in x]
+    return x if x is None or isinstance(x, (bool, int, float, str)) else Opaque(type(x).__name__)
 
 
-def _describe_error(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    first = text[0][:300] if text else ""
-    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+_describe_error = describe_error  # the old private name
+
+
+_TRICKS = (("scipy", r"\bscipy\b"), ("importlib", r"\bimportlib\b"), ("gc", r"\bimport\s+gc\b|\bgc\s*\."),
+           ("sys.modules", r"\bmodules\b"), ("getattr", r"\bgetattr\s*\("), ("exec", r"\bexec\s*\("),
+           ("eval", r"\beval\s*\("), ("__import__", r"__import__"), ("globals()", r"\bglobals\s*\("),
+           ("vars()", r"\bvars\s*\("), ("__dict__", r"__dict__"), ("inspect", r"\binspect\b"))
+
+
+def static_violations(source: str, exercise: Exercise) -> list[str]:
+    """What an answer's source uses that its exercise forbids (for exercises with ``forbid`` only).
+
+    Comments and strings are ignored. Flags the forbidden kdbook functions by name and the usual
+    ways round a name check (scipy, importlib, gc, sys.modules, getattr, exec, eval, __import__,
+    globals, vars, __dict__, inspect). A reminder, not a security boundary: see docs/grading.md.
+    """
+    if not exercise.forbid:
+        return []
+    import io
+    import tokenize
+
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+        code = " ".join(t.string for t in tokens if t.type not in (tokenize.COMMENT, tokenize.STRING))
+    except (tokenize.TokenError, SyntaxError, IndentationError, ValueError):
+        code = source
+    found = [f"kdbook.{name}" for name in exercise.forbid if re.search(rf"\b{name}\b", code)]
+    return found + [what for what, pattern in _TRICKS if re.search(pattern, code)]
+
+
+def _blocker(fname: str, exercise_id: str) -> Callable:
+    def blocked(*args, **kwargs):
+        raise RuntimeError(
+            f"exercise {exercise_id} asks you to implement this yourself: kdbook.{fname} is off-limits here")
+    return blocked
 
 
 @contextlib.contextmanager
 def _forbidden(names: tuple[str, ...], exercise_id: str) -> Iterator[None]:
-    """Temporarily replace kdbook functions an implement-exercise must not call."""
+    """Temporarily replace kdbook functions an implement-exercise must not call.
+
+    On exit every replaced function is put back, and so is any copy of a blocker that a module
+    imported meanwhile bound to its own namespace (``from kdbook.losses import kd_loss_and_grad``
+    in a module first imported under the guard), so nothing leaks into later code.
+    """
     saved: list[tuple[object, str, object]] = []
-
-    def blocker(fname: str) -> Callable:
-        def blocked(*args, **kwargs):
-            raise RuntimeError(
-                f"exercise {exercise_id} asks you to implement this yourself: kdbook.{fname} is off-limits here"
-            )
-        return blocked
-
+    originals: dict[int, object] = {}
     modules = [sys.modules[m] for m in ("kdbook", "kdbook.divergences", "kdbook.softmax", "kdbook.losses",
-                                         "kdbook.calibration")
-               if m in sys.modules]
+                                         "kdbook.calibration") if m in sys.modules]
     for fname in names:
         for mod in modules:
-            if callable(getattr(mod, fname, None)):
-                saved.append((mod, fname, getattr(mod, fname)))
-                setattr(mod, fname, blocker(fname))
+            original = getattr(mod, fname, None)
+            if callable(original):
+                blocker = _blocker(fname, exercise_id)
+                saved.append((mod, fname, original))
+                originals[id(blocker)] = (blocker, original)
+                setattr(mod, fname, blocker)
     try:
         yield
     finally:
         for mod, fname, original in reversed(saved):
             setattr(mod, fname, original)
+        if originals:
+            _unleak(originals)
+
+
+def _unleak(originals: dict) -> None:
+    """Replace every module-level reference to a blocker by the function it stood for."""
+    for mod in list(sys.modules.values()):
+        namespace = getattr(mod, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for key, value in list(namespace.items()):
+            hit = originals.get(id(value))
+            if hit is not None and hit[0] is value:
+                namespace[key] = hit[1]
+
+
+def time_limit_available() -> bool:
+    """Whether :func:`time_limit` can interrupt code here (SIGALRM in the main thread; not Pyodide)."""
+    import signal
+    import threading
+
+    return (sys.platform != "emscripten" and hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
+            and threading.current_thread() is threading.main_thread())
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`TimeLimitExceeded` after ``seconds`` (main thread with SIGALRM only; else no limit).
+    """Raise :class:`TimeLimitExceeded` after ``seconds``.
 
+    Where no interval timer can interrupt the code (Pyodide/JupyterLite, a thread other than the
+    main one, no SIGALRM) this runs the code without a limit (see :func:`time_limit_available`).
     An outer timer (for example the grader's own) is restored afterwards.
     """
     import signal
-    import threading
     import time
 
-    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if seconds is None or not time_limit_available():
         yield
         return
 
@@ -223,8 +222,12 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         raise TimeLimitExceeded()
 
     start = time.monotonic()
-    old_handler = signal.signal(signal.SIGALRM, on_alarm)
-    old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        old_handler = signal.signal(signal.SIGALRM, on_alarm)
+        old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    except (ValueError, OSError, AttributeError):  # a platform that refuses timers after all
+        yield
+        return
     try:
         yield
     finally:
@@ -245,7 +248,7 @@ def probe(namespace: dict, exercise: Exercise, calls: list) -> list[dict]:
         try:
             return [{"ok": encode(obj)}]
         except BaseException as err:  # noqa: BLE001 - hostile objects raise anything
-            return [{"error": _describe_error(err)}]
+            return [{"error": describe_error(err)}]
     if not callable(obj):
         return [{"error": f"TypeError: {exercise.name} should be a function, got {type(obj).__name__}"}]
     out: list[dict] = []
@@ -260,7 +263,7 @@ def probe(namespace: dict, exercise: Exercise, calls: list) -> list[dict]:
             except TimeLimitExceeded:
                 raise
             except BaseException as err:  # noqa: BLE001 - SystemExit too: the call failed
-                out.append({"error": _describe_error(err)})
+                out.append({"error": describe_error(err)})
     return out
 
 
@@ -278,7 +281,7 @@ def judge(exercise: Exercise, test: Test, calls: list, outcomes: list) -> Verdic
             return Verdict(test, 0.0, "not attempted", "not attempted (the stub still raises NotImplementedError)")
         errors = [o["error"] for o in outcomes if "error" in o]
         if errors:
-            return Verdict(test, 0.0, "fail", f"{exercise.name}(...) raised {errors[0]}")
+            return Verdict(test, 0.0, "fail", f"{exercise.name}(...) raised {str(errors[0])[:400]}")
         if exercise.kind == "function" and len(outcomes) != len(calls):
             return Verdict(test, 0.0, "fail", "the submission sent back a malformed result")
         values = [decode(o.get("ok")) for o in outcomes]
@@ -287,27 +290,44 @@ def judge(exercise: Exercise, test: Test, calls: list, outcomes: list) -> Verdic
         test.judge(calls, values)
     except Fail as verdict:
         return Verdict(test, 0.0, "fail", str(verdict))
-    except Exception as err:  # a judge tripping over a strange answer still means: wrong answer
-        return Verdict(test, 0.0, "fail", f"the answer could not be checked ({_describe_error(err)})")
+    except Exception as err:  # noqa: BLE001 - a judge tripping over a strange answer still means: wrong answer
+        return Verdict(test, 0.0, "fail", f"the answer could not be checked ({describe_error(err)})")
     return Verdict(test, float(test.points), "pass", "passed")
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float, digits: int = 4) -> str:
     if math.isnan(x) or math.isinf(x):
         return str(x)
-    return f"{x:.4f}" if 1e-4 <= abs(x) < 1e6 or x == 0 else f"{x:.4g}"
+    return f"{x:.{digits}f}" if 1e-4 <= abs(x) < 1e6 or x == 0 else f"{x:.{digits}g}"
+
+
+def _fmt_pair(want: float, got: float) -> tuple[str, str]:
+    """Both numbers with just enough digits to show that they differ."""
+    for digits in range(4, 17):
+        a, b = _fmt(want, digits), _fmt(got, digits)
+        if a != b:
+            return a, b
+    return _fmt(want, 17), _fmt(got, 17)
+
+
+#: Least relative and absolute tolerance for a float32 (float16) answer: a few units in the last place
+#: of its precision, so a right answer computed in single precision is not failed for rounding.
+_LOW_PRECISION = {"float32": (2e-5, 1e-6), "float16": (4e-3, 1e-3)}
 
 
 def as_array(got: Any, what: str, shape: tuple | None = None) -> np.ndarray:
-    """The answer as a float64 array, or :class:`Fail` saying what came back instead."""
+    """The answer as a float64 array (float32 and float16 answers keep their dtype, so that
+    :func:`expect_close` can judge them with tolerances that suit it), or :class:`Fail` saying what
+    came back instead."""
     if got is None:
         raise Fail(f"{what} returned None (did you forget `return`?)")
     if isinstance(got, Opaque):
         raise Fail(f"{what} should be a number or an array, got a {got.type_name}")
     if isinstance(got, str):
         raise Fail(f"{what} should be a number or an array, got the string {got[:40]!r}")
+    low = str(getattr(got, "dtype", "")) in _LOW_PRECISION
     try:
-        arr = np.asarray(got, dtype=np.float64)
+        arr = np.asarray(got) if low else np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         raise Fail(f"{what} should be a number or an array of numbers, got {type(got).__name__}") from None
     if shape is not None and arr.shape != tuple(shape):
@@ -319,16 +339,22 @@ def expect_close(got: Any, want: Any, what: str, *, rtol: float = 1e-6, atol: fl
                  suspects: tuple = ()) -> None:
     """Fail unless ``got`` matches ``want`` in shape and value (inf must match inf).
 
+    A float32 or float16 answer is compared with tolerances that suit its precision (at least
+    ``2e-5``/``1e-6`` for float32). The message prints both numbers with enough digits to differ.
     ``suspects`` are ``(value, diagnosis)`` pairs: the values a common bug produces. When a wrong
     answer matches one of them everywhere, the diagnosis is added to the message.
     """
+    low = _LOW_PRECISION.get(str(getattr(got, "dtype", "")))
+    if low:
+        rtol, atol = max(rtol, low[0]), max(atol, low[1])
     want = np.asarray(want, dtype=np.float64)
-    arr = as_array(got, what, want.shape)
+    arr = np.asarray(as_array(got, what, want.shape), dtype=np.float64)
     ok = _close(arr, want, rtol, atol)
     if not ok.all():
         idx = tuple(int(i) for i in np.argwhere(~ok)[0])
         where = f"{what}[{', '.join(map(str, idx))}]" if idx else what
-        message = f"{where} should be {_fmt(float(want[idx]))}, got {_fmt(float(arr[idx]))}"
+        w, g = _fmt_pair(float(want[idx]), float(arr[idx]))
+        message = f"{where} should be {w}, got {g}"
         for value, diagnosis in suspects:
             alt = np.broadcast_to(np.asarray(value, dtype=np.float64), want.shape)
             if _close(arr, alt, rtol, atol).all() and not _close(want, alt, rtol, atol).all():
@@ -365,3 +391,4 @@ def factor_suspects(want: Any, what: str, factors: tuple) -> tuple:
         if if_large:
             out.append((want * value, f"{what} is exactly {label} times too large: {if_large}"))
     return tuple(out)
+

@@ -1,4 +1,10 @@
-"""Checks of written answers (private): required facts, claims that contradict them.
+"""Checks of written answers (private, deprecated): required facts, claims that contradict them.
+
+Deprecated for points: pattern matching on free text gave full marks to negations, keyword lists
+and wrong claims in the right words. Grade claims as a ``select`` exercise (``spec.select_tests``)
+and collect the sentences as the exercise's ``reasoning`` for the instructor (docs/grading.md,
+*Written answers*). Kept so that chapter modules written against the older API still import; a
+judge built on it should award no points (use it at most for a nudge in a 0-point test).
 
 A written answer passes when it states every required fact and makes none of the known wrong
 claims. Facts and claims are regular expressions matched on a normalised copy of the answer
@@ -19,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._core import Fail
+from .spec import Fail
 
 __all__ = ["normalise", "says", "key_facts"]
 

@@ -10,10 +10,9 @@ from ..divergences import kl_divergence
 from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import softmax
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
-from ._text import key_facts
+from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
 
-__all__ = ["EXERCISES", "STUDENT_LOGITS", "TEACHER_LOGITS", "TEMPERATURES"]
+__all__ = ["EXERCISES", "STUDENT_LOGITS", "TEACHER_LOGITS", "TEMPERATURES", "BUG_STATEMENTS"]
 
 #: The loss-values example: a batch of three, four classes, four temperatures.
 STUDENT_LOGITS = np.array([[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, -0.5, 0.0], [1.5, -1.0, 0.3, 0.2]])
@@ -96,14 +95,15 @@ def _judge_combined(calls, outs):
         ))
 
 
-def _judge_bug_report(calls, outs):
-    key_facts(outs[0], [
-        ("argument order", r"order|swap|revers|backward|KL\(q|q‖p|wrong direction"),
-        ("what the mean divides by",
-         r"batchmean|B\s*[·*x×]\s*K|all (?:the )?(?:entries|elements)|by K\b|number of classes|per.class|every class|"
-         r"over (?:the )?classes|axis"),
-        ("missing factor", r"T²|squared"),
-    ], tally="bugs")
+#: The statements of 04.bug_report about the notebook's ``kd_loss_buggy`` (checked against it in the tests).
+BUG_STATEMENTS = (
+    Statement("It computes KL(q_T‖p_T), the reverse direction: student and teacher distributions are swapped.", True),
+    Statement("np.mean averages over all B·K entries, so the loss is also divided by the number of classes K.", True),
+    Statement("The T² factor is missing.", True),
+    Statement("It forgets to divide the logits by T before the softmax.", False),
+    Statement("It should use log base 2.", False),
+    Statement("The batch mean should be a sum over the batch.", False),
+)
 
 
 _FORBID_LOSS = ("kd_loss", "kd_loss_and_grad")
@@ -111,13 +111,13 @@ _FORBID_LOSS = ("kd_loss", "kd_loss_and_grad")
 EXERCISES = (
     Exercise(
         id="04.soft_losses", title="The soft loss at four temperatures", name="soft_losses",
-        kind="value", level="compute",
+        kind="value", level="apply",
         hint="One call of kdbook.kd_loss per temperature; check the order of its arguments in its docstring.",
         tests=(Test("kdbook.kd_loss at T = 1, 2, 4, 8", 1, _judge_loss_values),),
     ),
     Exercise(
         id="04.kd_grad", title="Derive and implement the distillation gradient", name="kd_soft_grad",
-        kind="function", level="implement", forbid=_FORBID_LOSS,
+        kind="function", level="apply", forbid=_FORBID_LOSS,
         hint="Two steps: the gradient of KL(p‖softmax(u)) with respect to u is softmax(u) − p; then the "
              "chain rule through u = z/T, and keep the T² in front and the 1/B of the batch mean.",
         tests=(
@@ -128,7 +128,7 @@ EXERCISES = (
     ),
     Exercise(
         id="04.fix_the_bug", title="Fix the broken distillation loss", name="kd_loss_fixed",
-        kind="function", level="evaluate", forbid=_FORBID_LOSS,
+        kind="function", level="analyse", forbid=_FORBID_LOSS,
         hint="The loss should be T² times the batch mean of KL(p_T‖q_T), teacher first; kdbook.kl_divergence "
              "returns one value per row.",
         tests=(
@@ -139,15 +139,15 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="04.bug_report", title="Write the bug report", name="bug_report",
-        kind="text", level="analyse",
+        id="04.bug_report", title="Write the bug report", name="bug_claims",
+        kind="select", level="analyse", statements=BUG_STATEMENTS, reasoning="bug_report", manual_points=1,
         hint="Compare kd_loss_buggy with the formula line by line: the order of p and q, what np.mean "
              "divides by, and which factor is missing.",
-        tests=(Test("names all three bugs", 3, _judge_bug_report),),
+        tests=select_tests(BUG_STATEMENTS, 3, "bugs"),
     ),
     Exercise(
         id="04.combined", title="The combined soft + hard loss", name="combined_kd_loss",
-        kind="function", level="implement", forbid=_FORBID_LOSS,
+        kind="function", level="apply", forbid=_FORBID_LOSS,
         hint="hard_weight · mean cross-entropy of the labels under softmax(z) at T = 1, plus "
              "(1 − hard_weight) · T² · mean KL(p_T‖q_T). Index log-softmax with "
              "log_q[np.arange(B), labels].",

@@ -8,16 +8,14 @@ grader's own run of the same recipe (:func:`reference_sweep`).
 from __future__ import annotations
 
 import functools
-import re
 
 import numpy as np
 
 from ..calibration import expected_calibration_error
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close
-from ._text import key_facts
+from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, select_tests
 
-__all__ = ["EXERCISES", "TEMPERATURES", "SEEDS", "STUDENT_SIZES", "reference_sweep"]
+__all__ = ["EXERCISES", "TEMPERATURES", "SEEDS", "STUDENT_SIZES", "DEFENCE_STATEMENTS", "reference_sweep"]
 
 #: The sweep of the temperature exercises: temperatures, student seeds and the tiny student's layer sizes.
 TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
@@ -123,40 +121,41 @@ def _judge_best(calls, outs):
 def _judge_paired(calls, outs):
     acc = reference_sweep()
     best, runner_up = _ranked()[:2]
-    expect_close(outs[0], acc[best] - acc[runner_up], "paired_gap", rtol=0.0, atol=2 * _ACCURACY_TOL, suspects=(
-        (acc[runner_up] - acc[best], "every entry has the wrong sign: best temperature minus runner-up"),
-        ((acc[best] - acc[runner_up]).mean(), "one gap per seed, not their mean"),
+    gaps = acc[best] - acc[runner_up]
+    got = outs[0]
+    if isinstance(got, (int, float)) or (isinstance(got, np.ndarray) and got.ndim == 0):
+        if abs(float(got) - gaps.mean()) <= 2 * _ACCURACY_TOL:
+            raise Fail(f"paired_gap should hold one gap per seed ({len(SEEDS)} numbers), not their mean")
+    expect_close(got, gaps, "paired_gap", rtol=0.0, atol=2 * _ACCURACY_TOL, suspects=(
+        (-gaps, "every entry has the wrong sign: best temperature minus runner-up"),
     ))
 
 
-def _judge_defend(calls, outs):
-    acc = reference_sweep()
-    measured = np.concatenate([acc.ravel(), acc.mean(axis=1), (acc - acc[_ranked()[1]]).ravel(),
-                               acc.std(axis=1)])
-    key_facts(outs[0], [
-        ("your answer does not yet name the temperature you chose", r"\bT\s*=\s*\d|temperature"),
-        ("your answer does not yet quote a measurement (an accuracy such as 0.83 or 83%)",
-         r"\d\.\d{2}|\d+(\.\d+)?\s*%"),
-        ("your answer does not yet say what the measurement rests on (which split, how many runs)",
-         r"validation|held.out|\bval\b|seeds?|runs|every (?:seed|run)|all three"),
-        ("your answer does not yet explain the result with what you know about this student",
-         r"small|tiny|capacity|hidden units|few (units|parameters|neurons)|cannot|can't|too simple|limited"),
-    ], wrong=(
-        ("choose the temperature on the validation split, not on the test set",
-         r"\b(?:chose|choose|chosen|pick|picked|select|selected|decided)\b[^.;]{0,40}?\b(?:on|by|from|using|with) "
-         r"(?:the |my )?test (?:set|split|accuracy|data|points)"),
-    ))
-    quoted = [float(m.group(1)) / (100 if m.group(2) else 1)
-              for m in re.finditer(r"(?<![\d.])(\d{1,3}(?:\.\d+)?|0?\.\d+)\s*(%)?", outs[0])]
-    if not any(np.isclose(abs(x), abs(measured), atol=0.006).any() for x in quoted if 0 < x <= 1):
-        raise Fail("none of the numbers you quote matches the sweep: quote an accuracy (or a gap) you measured, "
-                   "to two decimals")
+#: The statements of 05.defend_temperature. Whether the high-T penalty comes from the tiny student's
+#: capacity or from the fixed budget of epochs is not settled by the chapter (cell 32): the larger
+#: student, trained on the same budget, is insensitive to T, which favours capacity, but no run varies
+#: the budget. Either explanation (or both) is accepted.
+DEFENCE_STATEMENTS = (
+    Statement("T was chosen on the validation part of the training half; the test half played no part in the "
+              "choice.", True),
+    Statement("T was chosen by test accuracy, because the test set is the most reliable measurement.", False),
+    Statement("The temperatures are compared by their accuracy averaged over the three student seeds, not by "
+              "one seed.", True),
+    Statement("One run per temperature would be enough, because training is deterministic given its seed.",
+              False),
+    Statement("At high T the tiny student (8 hidden units) lacks the capacity to match the softened targets.",
+              None),
+    Statement("At high T the fixed budget of epochs is too short for the student to fit the softer targets.",
+              None),
+    Statement("A higher temperature always gives the student more information, so it must give higher "
+              "accuracy.", False),
+)
 
 
 EXERCISES = (
     Exercise(
         id="05.ece_scratch", title="Expected calibration error from scratch", name="ece_scratch",
-        kind="function", level="implement", forbid=("expected_calibration_error", "reliability_curve"),
+        kind="function", level="apply", forbid=("expected_calibration_error", "reliability_curve"),
         hint="Sort the predictions into bins by their confidence (np.searchsorted on the bin edges does it in "
              "one call; mind the convention for a confidence exactly on an edge). In each non-empty bin compare "
              "the fraction correct with the mean confidence, and weight by the bin's share of the predictions.",
@@ -168,7 +167,7 @@ EXERCISES = (
     ),
     Exercise(
         id="05.temperature_sweep", title="Distil a tiny student at four temperatures and three seeds",
-        name="sweep_accuracy", kind="value", level="compute",
+        name="sweep_accuracy", kind="value", level="apply",
         hint="Two nested loops, temperatures outside and seeds inside; the recipe is the same as in the "
              "chapter, with the student's seed taken from the inner loop and accuracy measured on the "
              "validation part.",
@@ -188,10 +187,10 @@ EXERCISES = (
         tests=(Test("the per-seed gap between the best and the runner-up temperature", 2, _judge_paired),),
     ),
     Exercise(
-        id="05.defend_temperature", title="Defend your choice", name="defend_T",
-        kind="text", level="evaluate",
-        hint="Quote your mean validation accuracy at the chosen temperature and one at a high temperature, say "
-             "whether the lead held on every seed, and connect it to the student's 8 hidden units.",
-        tests=(Test("names the temperature, the measurement it rests on and the reason", 2, _judge_defend),),
+        id="05.defend_temperature", title="Defend your choice", name="defend_claims",
+        kind="select", level="evaluate", statements=DEFENCE_STATEMENTS, reasoning="defend_T", manual_points=1,
+        hint="Check each statement against how you measured (which split, how many seeds) and against what "
+             "the chapter showed for the larger student.",
+        tests=select_tests(DEFENCE_STATEMENTS, 2, "statements that defend the choice"),
     ),
 )
