@@ -19,6 +19,9 @@ __all__ = [
     "check_unit_interval",
     "check_base",
     "check_labels",
+    "check_mask",
+    "check_finite",
+    "as_real",
     "check_choice",
     "broadcast_pair",
     "check_int",
@@ -103,14 +106,30 @@ def check_probabilities(p: np.ndarray, name: str, axis: int) -> None:
         )
 
 
-def check_logits(z: np.ndarray, name: str) -> None:
-    """Require finite logits (NaN or inf would poison the log-sum-exp)."""
+def check_finite(z: np.ndarray, name: str, *, mask: np.ndarray | None = None) -> None:
+    """Require every entry of ``z`` to be finite; the message names the first bad entry.
+
+    With a boolean ``mask`` of ``z``'s shape without its last (class) axis, only rows where the
+    mask is True are checked (padding may hold anything).
+    """
+    if mask is not None:
+        bad = ~np.isfinite(z).all(axis=-1) & mask
+        if bad.any():
+            idx = ", ".join(map(str, np.argwhere(bad)[0]))
+            raise ValueError(f"{name} must be finite at unmasked positions: {name}[{idx}] contains NaN or inf")
+        return
     if z.size and not np.isfinite(z).all():
         bad = np.argwhere(~np.isfinite(z))[0]
         raise ValueError(f"{name} must be finite: {name}[{', '.join(map(str, bad))}] is {z[tuple(bad)]}")
 
 
-def _as_real(value, name: str) -> float:
+def check_logits(z: np.ndarray, name: str) -> None:
+    """Require finite logits (NaN or inf would poison the log-sum-exp)."""
+    check_finite(z, name)
+
+
+def as_real(value, name: str) -> float:
+    """Require a finite real number (not a bool) and return it as a float."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
@@ -119,9 +138,12 @@ def _as_real(value, name: str) -> float:
     return value
 
 
+_as_real = as_real  # the old private name
+
+
 def check_positive(value, name: str) -> float:
     """Require a finite number > 0 (for example the temperature ``T``)."""
-    value = _as_real(value, name)
+    value = as_real(value, name)
     if value <= 0:
         raise ValueError(f"{name} must be > 0, got {value}")
     return value
@@ -129,7 +151,7 @@ def check_positive(value, name: str) -> float:
 
 def check_unit_interval(value, name: str) -> float:
     """Require a number in the closed interval [0, 1] (``alpha``, ``beta``, ``hard_weight``)."""
-    value = _as_real(value, name)
+    value = as_real(value, name)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
     return value
@@ -145,25 +167,47 @@ def check_base(base) -> float | None:
     return value
 
 
-def check_labels(labels, batch_shape: tuple[int, ...], n_classes: int) -> np.ndarray:
-    """Require integer class labels of shape ``batch_shape`` with values in [0, n_classes)."""
+def check_labels(
+    labels, batch_shape: tuple[int, ...], n_classes: int, name: str = "labels", *, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Require integer class labels of shape ``batch_shape`` with values in [0, n_classes).
+
+    With a boolean ``mask`` of the same shape only unmasked labels are range-checked (padding may
+    hold any integer, such as Hugging Face's -100), and masked ones are returned as 0.
+    """
     arr = np.asarray(labels)
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             raise TypeError(
-                f"labels must be integers, got dtype {arr.dtype}; use labels.astype(int) if they are whole numbers"
+                f"{name} must be integers, got dtype {arr.dtype}; use {name}.astype(int) if they are whole numbers"
             )
-        raise TypeError(f"labels must be an integer array of class indices, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must be an integer array of class indices, got dtype {arr.dtype}")
     if arr.shape != tuple(batch_shape):
         raise ValueError(
-            f"labels must have shape {tuple(batch_shape)} (one class index per example), got {arr.shape}"
+            f"{name} must have shape {tuple(batch_shape)} (one class index per example), got {arr.shape}"
         )
+    if mask is not None:
+        arr = np.where(mask, arr, 0)
     if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
-            raise ValueError(f"labels must be in [0, {n_classes - 1}] for {n_classes} classes, found {bad}")
+            where = " (at an unmasked position)" if mask is not None else ""
+            raise ValueError(f"{name} must be in [0, {n_classes - 1}] for {n_classes} classes, found {bad}{where}")
     return arr.astype(np.intp, copy=False)
+
+
+def check_mask(mask, batch_shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
+    """Require a boolean array of exactly ``batch_shape`` (True = the position counts)."""
+    arr = np.asarray(mask)
+    if arr.dtype != np.bool_:
+        hint = f"; use {name}.astype(bool) for a 0/1 mask" if arr.dtype.kind in "iuf" else ""
+        raise TypeError(f"{name} must be a boolean array (True = keep the position), got dtype {arr.dtype}{hint}")
+    if arr.shape != tuple(batch_shape):
+        raise ValueError(
+            f"{name} must have the batch shape {tuple(batch_shape)} (every axis but the class axis), got {arr.shape}"
+        )
+    return arr
 
 
 def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
@@ -204,5 +248,5 @@ def check_features(x, name: str) -> np.ndarray:
     arr = as_float_array(x, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (examples, features), got shape {arr.shape}")
-    check_logits(arr, name)
+    check_finite(arr, name)
     return arr

@@ -10,70 +10,41 @@ MB of scratch memory for any batch size.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as v
+from ._kd_kernels import log_softmax_block, soft_block
 from ._rowwise import for_row_chunks
-from .softmax import _divide_by_temperature
 
 __all__ = ["kd_loss", "kd_loss_and_grad", "DIVERGENCES", "REDUCTIONS"]
 
 #: Soft-term divergences accepted by ``kd_loss(..., divergence=...)``.
 DIVERGENCES = ("forward", "reverse", "jsd")
 #: Reductions accepted by ``kd_loss(..., reduction=...)``.
-REDUCTIONS = ("batchmean", "sum", "none")
+REDUCTIONS = ("batchmean", "tokenmean", "sum", "none")
 
 
-def _log_softmax_block(x: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
-    """(log-softmax, softmax) of a (rows, K) block at temperature T."""
-    u = _divide_by_temperature(x - x.max(axis=-1, keepdims=True), T)
-    e = np.exp(u)
-    s = e.sum(axis=-1, keepdims=True)
-    u -= np.log(s)
-    e /= s
-    return u, e
+def _positions(mask: np.ndarray | None, n: int) -> tuple[int, Callable[[int, int], slice | np.ndarray]]:
+    """Number of unmasked rows and a map from a range lo:hi of them to rows of the flat batch.
+
+    Runs of consecutive unmasked rows (the usual right-padded batch) map to slices, so they are
+    computed in place; masked rows are never computed at all.
+    """
+    if mask is None:
+        return n, slice
+    rows = np.flatnonzero(mask)
+
+    def select(lo: int, hi: int) -> slice | np.ndarray:
+        a, b = int(rows[lo]), int(rows[hi - 1])
+        return slice(a, b + 1) if b - a == hi - lo - 1 else rows[lo:hi]
+
+    return rows.size, select
 
 
-def _soft_block(log_p, p, log_q, q, divergence: str, want_grad: bool):
-    """Per-row D(p_T, q_T) and, if wanted, its gradient w.r.t. u = z/T (before the T² and 1/T)."""
-    if divergence == "forward":  # KL(p‖q): gradient q − p
-        d = log_p - log_q
-        d *= p
-        value = d.sum(axis=-1)
-        if not want_grad:
-            return value, None
-        np.subtract(q, p, out=d)
-        return value, d
-    if divergence == "reverse":  # KL(q‖p): gradient q_j (log q_j − log p_j − KL(q‖p))
-        d = log_q - log_p
-        value = (q * d).sum(axis=-1)
-        if not want_grad:
-            return value, None
-        d -= value[:, None]
-        d *= q
-        return value, d
-    # Jensen–Shannon with m = (p+q)/2: ∂JS/∂q_j = ½ log(q_j/m_j); chain rule through softmax.
-    # log m = max + log(½ + ½e^(−|log p − log q|)) = max + log1p(½ expm1(−|Δ|)): exactly log p
-    # when p = q (so JS(p, p) = 0 exactly), and no underflow where p and q are both tiny.
-    log_m = log_p - log_q
-    np.abs(log_m, out=log_m)
-    np.negative(log_m, out=log_m)
-    np.expm1(log_m, out=log_m)
-    log_m *= log_m.dtype.type(0.5)
-    np.log1p(log_m, out=log_m)
-    log_m += np.maximum(log_p, log_q)
-    value = 0.5 * ((p * (log_p - log_m)).sum(axis=-1) + (q * (log_q - log_m)).sum(axis=-1))
-    if not want_grad:
-        return value, None
-    g = log_q - log_m
-    g *= 0.5
-    g -= (q * g).sum(axis=-1, keepdims=True)
-    g *= q
-    return value, g
-
-
-def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, want_grad):
+def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, want_grad, mask):
     s = v.as_float_array(student_logits, "student_logits")
     t = v.as_float_array(teacher_logits, "teacher_logits")
     T = v.check_positive(T, "T")
@@ -89,43 +60,56 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
     batch_shape, k = s.shape[:-1], s.shape[-1]
     if k == 0:
         raise ValueError("student_logits has no classes: its last axis has length 0")
+    m = None if mask is None else v.check_mask(mask, batch_shape)
     if hw > 0 and labels is None:
         raise ValueError(f"labels are required when hard_weight > 0 (hard_weight={hw})")
-    lab = v.check_labels(labels, batch_shape, k).reshape(-1) if labels is not None else None
+    lab = None if labels is None else v.check_labels(labels, batch_shape, k, mask=m).reshape(-1)
 
     dtype = np.result_type(s, t)
     s2 = s.reshape(-1, k).astype(dtype, copy=False)
     t2 = t.reshape(-1, k).astype(dtype, copy=False)
     n = s2.shape[0]
-    scale = {"batchmean": 1.0 / max(n, 1), "sum": 1.0, "none": 1.0}[reduction]
-    per_row = np.empty(n, dtype=dtype)
-    grad = np.empty_like(s2) if want_grad else None
+    n_valid, select = _positions(None if m is None else m.reshape(-1), n)
+    if reduction in ("batchmean", "tokenmean") and m is not None and n_valid == 0:
+        raise ValueError(f"mask masks every position: reduction={reduction!r} would average over nothing")
+    if reduction == "tokenmean" and n_valid == 0:
+        raise ValueError("student_logits has no positions: reduction='tokenmean' would average over nothing")
+    batch_size = batch_shape[0] if batch_shape else 1
+    scale = {"batchmean": 1.0 / max(batch_size, 1), "tokenmean": 1.0 / max(n_valid, 1)}.get(reduction, 1.0)
+    per_row = np.zeros(n, dtype=dtype) if n_valid < n else np.empty(n, dtype=dtype)
+    grad = None
+    if want_grad:  # calloc'd zeros cost nothing until written: only masked rows keep them
+        grad = np.zeros_like(s2) if n_valid < n else np.empty_like(s2)
 
     def work(lo: int, hi: int) -> None:
+        rows = select(lo, hi)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            log_q, q = _log_softmax_block(s2[lo:hi], T)
-            log_p, p = _log_softmax_block(t2[lo:hi], T)
-            soft, g = _soft_block(log_p, p, log_q, q, divergence, want_grad)
+            log_q, q = log_softmax_block(s2[rows], T)
+            log_p, p = log_softmax_block(t2[rows], T)
+            soft, g = soft_block(log_p, p, log_q, q, divergence, want_grad)
             np.maximum(soft, 0.0, out=soft)  # every D is ≥ 0; drop rounding noise like -1e-16
             # d[T²·D(u)]/dz = T²·(1/T)·dD/du = T·dD/du.
             loss = soft * dtype.type((1.0 - hw) * T)
             loss *= dtype.type(T)  # two steps: T * T alone can underflow to 0 at tiny T
-            if g is not None:  # scale straight into the output rows (no extra copy pass)
-                g = np.multiply(g, dtype.type((1.0 - hw) * T * scale), out=grad[lo:hi])
+            if g is not None:  # scale straight into the output rows when they are a slice
+                out = grad[rows] if isinstance(rows, slice) else None
+                g = np.multiply(g, dtype.type((1.0 - hw) * T * scale), out=out)
             if hw > 0:
-                log_q1, q1 = (log_q, q) if T == 1.0 else _log_softmax_block(s2[lo:hi], 1.0)
-                rows = np.arange(hi - lo)
-                loss -= dtype.type(hw) * log_q1[rows, lab[lo:hi]]
+                log_q1, q1 = (log_q, q) if T == 1.0 else log_softmax_block(s2[rows], 1.0)
+                picked = np.arange(q1.shape[0]), lab[rows]
+                loss -= dtype.type(hw) * log_q1[picked]
                 if g is not None:
-                    q1[rows, lab[lo:hi]] -= 1.0  # softmax − one-hot
+                    q1[picked] -= 1.0  # softmax − one-hot
                     q1 *= dtype.type(hw * scale)
                     g += q1
-            per_row[lo:hi] = loss
+            if g is not None and not isinstance(rows, slice):
+                grad[rows] = g
+            per_row[rows] = loss
 
-    for_row_chunks(n, k * dtype.itemsize, work)
+    for_row_chunks(n_valid, k * dtype.itemsize, work)
     if not np.all(np.isfinite(per_row)):
-        v.check_logits(s, "student_logits")
-        v.check_logits(t, "teacher_logits")
+        v.check_finite(s, "student_logits", mask=m)
+        v.check_finite(t, "teacher_logits", mask=m)
         raise ValueError(
             f"the loss overflowed in {dtype}: logits spread too far for T={T}; use float64 or smaller logits"
         )
@@ -148,6 +132,7 @@ def kd_loss(
     hard_weight: float = 0.0,
     divergence: str = "forward",
     reduction: str = "batchmean",
+    mask: ArrayLike | None = None,
 ):
     r"""The knowledge-distillation loss of Hinton, Vinyals & Dean (2015).
 
@@ -174,9 +159,19 @@ def kd_loss(
         Weight w of the hard-label term, in [0, 1].
     divergence : {"forward", "reverse", "jsd"}
         D is KL(p_T‖q_T) (forward, teacher first), KL(q_T‖p_T) (reverse) or JS(p_T, q_T).
-    reduction : {"batchmean", "sum", "none"}
-        Sum over classes, then the mean over the batch (the true KL per example), the sum over
-        the batch, or one value per example.
+    reduction : {"batchmean", "tokenmean", "sum", "none"}
+        How the per-position losses ℓ (summed over classes) are reduced, with m the mask:
+        ``"batchmean"`` Σ m·ℓ / B with B the size of the *first* axis (PyTorch's
+        ``reduction="batchmean"``: the KL per example of a (B, K) batch, the summed KL per
+        sequence of a (B, L, K) batch; an unbatched (K,) input is one example);
+        ``"tokenmean"`` Σ m·ℓ / Σ m, the mean over unmasked positions (what LLM distillation
+        code reports per token; equal to ``"batchmean"`` for an unmasked (B, K) batch);
+        ``"sum"`` Σ m·ℓ; ``"none"`` ℓ per position, 0 where masked.
+    mask : array_like of bool, shape (...), optional
+        True where a position counts (like an attention mask), of the batch shape (every axis
+        but the class axis). Masked positions contribute exactly 0 to the loss and the gradient,
+        are excluded from ``"tokenmean"``'s count, and are not computed at all: their logits and
+        labels may hold anything (padding, NaN, -100).
 
     Returns
     -------
@@ -191,7 +186,7 @@ def kd_loss(
     >>> round(float(kdbook.kd_loss([[0.0, 0.0]], [[2.0, 0.0]], T=1.0)), 4)
     0.3278
     """
-    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, False)
+    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, False, mask)
 
 
 def kd_loss_and_grad(
@@ -203,6 +198,7 @@ def kd_loss_and_grad(
     hard_weight: float = 0.0,
     divergence: str = "forward",
     reduction: str = "batchmean",
+    mask: ArrayLike | None = None,
 ):
     r"""The distillation loss of :func:`kd_loss` and its gradient w.r.t. the student logits.
 
@@ -213,7 +209,7 @@ def kd_loss_and_grad(
 
     Parameters
     ----------
-    student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction
+    student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, mask
         As in :func:`kd_loss`.
 
     Returns
@@ -222,7 +218,8 @@ def kd_loss_and_grad(
         As :func:`kd_loss` returns it.
     grad : ndarray, shape of ``student_logits``
         Gradient of the reduced loss; with ``reduction="none"``, the gradient of the sum of the
-        per-example losses (row i is the gradient of example i's loss).
+        per-example losses (row i is the gradient of example i's loss). Exactly 0 at masked
+        positions.
 
     Examples
     --------
@@ -231,4 +228,4 @@ def kd_loss_and_grad(
     >>> [round(float(g), 4) for g in grad[0]]
     [-0.3808, 0.3808]
     """
-    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, True)
+    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, True, mask)

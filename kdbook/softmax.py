@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from . import _validate as v
 
-__all__ = ["softmax", "log_softmax"]
+__all__ = ["softmax", "log_softmax"]  # divide_by_temperature is shared within kdbook
 
 
 def _scaled_shifted(z: ArrayLike, T: float, axis: int) -> tuple[np.ndarray, int]:
@@ -23,10 +23,10 @@ def _scaled_shifted(z: ArrayLike, T: float, axis: int) -> tuple[np.ndarray, int]
         raise ValueError(f"z has no classes: axis {axis} has length 0")
     with np.errstate(over="ignore"):  # a gap beyond the float range becomes −inf: exp gives 0
         u = arr - arr.max(axis=ax, keepdims=True)
-    return _divide_by_temperature(u, t), ax
+    return divide_by_temperature(u, t), ax
 
 
-def _divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
+def divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
     """Scale shifted logits ``u = z − max z ≤ 0`` by 1/T in place, without overflow or NaN.
 
     Shifting before scaling means the maximum stays exactly 0 and nothing can overflow upwards,
@@ -44,6 +44,9 @@ def _divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
         else:  # T underflows to 0 in this dtype: every non-maximal entry is infinitely far below
             u[u < 0] = -np.inf
     return u
+
+
+_divide_by_temperature = divide_by_temperature  # the old private name
 
 
 def log_softmax(z: ArrayLike, *, T: float = 1.0, axis: int = -1) -> np.ndarray:

@@ -188,7 +188,7 @@ def _cases():
         ("divergence-case", {"divergence": "Forward"}, ValueError, r"divergence must be one of .* got 'Forward'"),
         ("divergence-none", {"divergence": None}, ValueError, r"divergence must be one of .* got None"),
         ("reduction-mean", {"reduction": "mean"}, ValueError,
-         r"reduction must be one of 'batchmean', 'sum', 'none'; got 'mean'"),
+         r"reduction must be one of 'batchmean', 'tokenmean', 'sum', 'none'; got 'mean'"),
         ("reduction-none-object", {"reduction": None}, ValueError, r"reduction must be one of .* got None"),
         ("teacher-shape", {"teacher_logits": V[:, :2]}, ValueError,
          r"teacher_logits must broadcast to the shape of student_logits \(2, 3\); got \(2, 2\)"),

@@ -12,7 +12,7 @@ import kdbook
 from kdbook import _rowwise
 
 DIVERGENCES = ("forward", "reverse", "jsd")
-REDUCTIONS = ("batchmean", "sum", "none")
+REDUCTIONS = ("batchmean", "tokenmean", "sum", "none")
 
 
 def reference_kd(s, t, *, T=1.0, labels=None, hard_weight=0.0, divergence="forward", reduction="batchmean"):
@@ -38,7 +38,9 @@ def reference_kd(s, t, *, T=1.0, labels=None, hard_weight=0.0, divergence="forwa
         per_example = per_example - hard_weight * np.log(picked)
     if reduction == "none":
         return per_example
-    return per_example.sum() / (per_example.size if reduction == "batchmean" else 1)
+    # batchmean: torch's meaning, divide by the first axis; tokenmean: by the number of positions.
+    divisor = {"batchmean": per_example.shape[0] if per_example.ndim else 1, "tokenmean": per_example.size}
+    return per_example.sum() / divisor.get(reduction, 1)
 
 
 @pytest.fixture
@@ -159,9 +161,14 @@ def test_reductions(rng):
     np.testing.assert_array_equal(g_none, g_sum)
 
 
-def test_batchmean_over_several_batch_axes_divides_by_every_example(rng):
+def test_batchmean_divides_by_the_first_axis_and_tokenmean_by_every_position(rng):
+    # (B, L, K) = (2, 3, 4): torch's batchmean divides by B = 2, the per-token mean by B·L = 6.
     s, t, _ = _batch(rng, (2, 3, 4))
-    assert kdbook.kd_loss(s, t, T=2.0) == pytest.approx(kdbook.kd_loss(s, t, T=2.0, reduction="sum") / 6, rel=1e-14)
+    total = kdbook.kd_loss(s, t, T=2.0, reduction="sum")
+    assert kdbook.kd_loss(s, t, T=2.0) == pytest.approx(total / 2, rel=1e-14)
+    assert kdbook.kd_loss(s, t, T=2.0, reduction="tokenmean") == pytest.approx(total / 6, rel=1e-14)
+    s2, t2 = s.reshape(6, 4), t.reshape(6, 4)  # on a 2-D batch the two means agree
+    assert kdbook.kd_loss(s2, t2, T=2.0) == kdbook.kd_loss(s2, t2, T=2.0, reduction="tokenmean")
 
 
 @pytest.mark.parametrize("divergence", DIVERGENCES)
