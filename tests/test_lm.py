@@ -185,3 +185,11 @@ def test_lm_evaluation_against_independent_computations():
     assert report["match"] == 1.0 and report["finished"] == 1.0
     with pytest.raises(ValueError, match="reference must have one sentence per start row"):
         greedy_report(tiny, student, starts, reference=samples)
+
+
+def test_decoders_keep_each_rows_prompt():
+    contexts = [None, "brief", ("animals", "polite"), "polite"]
+    start = LANG.vocab.start(4, context=contexts)
+    for gen in (dec.greedy(LANG, start), dec.sample(LANG, start, seed=1), dec.beam_search(LANG, start, beam_size=3)):
+        np.testing.assert_array_equal(LANG.vocab.contexts_of(gen.batch.inputs), [0, 1, 6, 4])
+        np.testing.assert_allclose(gen.logprob, LANG.sentence_logprob(gen.batch), rtol=1e-12)
