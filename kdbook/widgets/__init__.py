@@ -23,6 +23,7 @@ from ..states import (
 )
 from .bias import bias_shift_explorer
 from .gradient import gradient_explorer
+from .next_token import next_token_explorer
 from .simplex import simplex_explorer
 from .temperature import temperature_explorer
 
@@ -31,3 +32,4 @@ __all__ += ["simplex_explorer", "simplex_state", "student_from_sliders", "plot_s
 __all__ += ["TemperatureState", "plot_temperature_state", "temperature_explorer", "temperature_state"]
 __all__ += ["BiasShiftState", "bias_shift_explorer", "bias_shift_state", "plot_bias_shift_state"]
 __all__ += ["GradientState", "gradient_explorer", "gradient_state", "plot_gradient_state"]
+__all__ += ["next_token_explorer"]
