@@ -9,13 +9,20 @@ Known traps (see the "Framework conventions" section of chapter 4):
 
 - PyTorch's ``F.kl_div(input, target)`` takes the *student's log-probabilities* first and the
   teacher's probabilities second, and computes KL(target‖input): the reverse of the order in
-  which the maths is written, and the first argument is a log, not a probability.
+  which the maths is written, and the first argument is a log, not a probability. Passing the
+  student's probabilities q as ``input`` gives −H(p) − Σ p·q per row, which is ≤ 0 for every
+  p and q, so that mistake never yields a positive value; a different one can: raw logits z
+  as ``input`` give −H(p) − Σ p·z, which moves by −c when every logit moves by c.
 - Its default ``reduction="mean"`` divides by the number of elements B·K, so it is the KL per
   example divided by K; ``reduction="batchmean"`` (divide by the batch size) is the KL.
-- The PyTorch knowledge-distillation tutorial multiplies a soft *cross-entropy* by T²: it has
-  the same gradient as T²·KL but a value larger by T²·H(p_T).
-- An older Keras distillation example lacked the T² factor and swapped teacher and student in
-  its constructor (keras-io issue #869).
+- The PyTorch knowledge-distillation tutorial's soft-target loss has had two forms: earlier
+  revisions multiplied a soft *cross-entropy* by T², later revisions use the KL form T²·KL. The
+  two have the same gradient; the cross-entropy form's value is larger by T²·H(p_T).
+- The Keras knowledge-distillation example (keras-io, 2020) omits the T² factor; its author
+  called the omission deliberate when keras-io issue #869 (2022) raised it, so it is a
+  convention, but one that changes the gradient scale (the weight strikes a different balance
+  at every T). Its first version also swapped teacher and student in the constructor
+  (``self.teacher = student``; reported in keras-io issue #257, 2020).
 """
 from __future__ import annotations
 
@@ -46,8 +53,10 @@ def torch_style_kl_div(
     Introduced in chapter 4. ``input`` is the *student's log-probabilities* log q and
     ``target`` the teacher's probabilities p, so with ``reduction="batchmean"`` the result is
     KL(p‖q) = KL(target‖input) averaged over the batch: the argument order is the reverse of
-    the maths, and passing probabilities as ``input`` silently gives a wrong number (PyTorch does
-    not check; neither does this re-implementation, so the trap can be shown). Terms with
+    the maths. Passing probabilities q as ``input`` silently gives a wrong number, −H(p) − Σ p·q
+    per row, which is ≤ 0 for every p and q; passing raw logits z gives −H(p) − Σ p·z, whose sign
+    depends on an arbitrary shift of the logits (PyTorch does not check; neither does this
+    re-implementation, so the traps can be shown). Terms with
     target = 0 contribute 0 (PyTorch uses ``xlogy``). With ``log_target=True`` the target is
     given as log p and the pointwise term is exp(target)·(target − input).
 
@@ -120,14 +129,15 @@ def torch_style_kl_div(
 
 
 def tutorial_soft_cross_entropy(student_logits: ArrayLike, teacher_logits: ArrayLike, *, T: float = 1.0):
-    r"""The soft-target loss of the PyTorch knowledge-distillation tutorial: soft cross-entropy × T².
+    r"""The soft-target loss of earlier revisions of the PyTorch KD tutorial: soft cross-entropy × T².
 
     .. math:: L = \frac{T^2}{B} \sum_{b} \Big( -\sum_i p_{T,bi} \log q_{T,bi} \Big)
               = T^2 \,\overline{H(p_T, q_T)}
 
     with p_T = softmax(v/T) (teacher) and q_T = softmax(z/T) (student), for a batch of B rows.
-    Introduced in chapter 4. The tutorial writes it as ``-sum(soft_targets * soft_prob) /
-    batch_size * T**2``: a cross-entropy, not a KL. Its gradient w.r.t. z equals that of
+    Introduced in chapter 4. Earlier revisions of the tutorial wrote it as
+    ``-sum(soft_targets * soft_prob) / batch_size * T**2``: a cross-entropy, not a KL; later
+    revisions compute the KL form, T²·KL(p_T‖q_T), as :func:`kdbook.kd_loss` does. Its gradient w.r.t. z equals that of
     T²·KL(p_T‖q_T), i.e. T(q_T − p_T)/B, because the two differ by T²·H(p_T), which does not
     depend on the student; but its value is never 0, even for a perfect student. Compare with
     :func:`kdbook.kd_loss`, which uses the KL.

@@ -2,10 +2,12 @@
 
 Introduced in chapter 2 (``notebooks/02_divergences.ipynb``, "Forward versus reverse KL"). A
 student that *can* be any distribution ends at the teacher under forward and reverse KL alike
-(Wu et al. 2024, "Rethinking KL Divergence in Knowledge Distillation for LLMs"). A student
-restricted to one peak cannot match a two-peaked teacher, and then the direction decides what
-it settles for: forward KL(p‖q) spreads it over both peaks ("mode covering"), reverse KL(q‖p)
-puts it on one of them ("mode seeking"). The grid search evaluates every (location, width)
+(the point Wu et al. 2024 build on in "Rethinking Kullback-Leibler Divergence in Knowledge
+Distillation for Large Language Models"). A student restricted to one peak cannot match a
+two-peaked teacher, and then the direction decides what it settles for: forward KL(p‖q) spreads
+it over both peaks ("mode covering"), reverse KL(q‖p) puts it on one of them ("mode seeking").
+Wu et al. argue that in LLM distillation this contrast does not show up as such; chapter 2
+cites both sides. The grid search evaluates every (location, width)
 at once by broadcasting over leading axes.
 """
 from __future__ import annotations
