@@ -108,7 +108,7 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
             lines.append(f"      {why}")
     verdict = "All public tests pass" if got == ex.public_points else "Public tests"
     lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
-    if got < ex.public_points:
+    if got < ex.public_points or "fail" in statuses:
         lines.append(stuck)
     return "\n".join(lines)
 
