@@ -120,16 +120,17 @@ def test_every_stub_in_the_committed_exercise_notebooks_is_an_exercise_answer():
     seen = 0
     for path in sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        names = {ex.name for ex in registry.chapter_exercises(path.name[:2])}
+        names = {n for ex in registry.chapter_exercises(path.name[:2]) for n in ex.names}
         for cell in nb.cells:
             for line in cell.source.split("\n"):
                 if line.endswith("# YOUR ANSWER HERE"):
                     seen += 1
                     name = line.split(" = ...")[0]
-                    assert name in names and name in [registry.get(t).name for t in cell.metadata["tags"]], (
+                    assert name in names and name in [n for t in cell.metadata["tags"] for n in registry.get(t).names], (
                         f"{path.name}: stub {line!r} is not the answer of its cell")
-    # Every value (non-function) exercise has exactly one stub, so the loop above checked them all.
-    assert seen == sum(ex.kind != "function" for ex in registry.all_exercises()) > 0
+    # Every value (non-function) exercise has exactly one stub, and one more for its reasoning variable,
+    # so the loop above checked them all.
+    assert seen == sum((ex.kind != "function") + bool(ex.reasoning) for ex in registry.all_exercises()) > 0
 
 
 def test_a_new_exercise_in_the_registry_is_not_mistaken_for_a_learners_edit(tiny_repo):

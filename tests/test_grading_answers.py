@@ -3,7 +3,9 @@ messages never give the answer away, and common numeric bugs are named."""
 from __future__ import annotations
 
 import io
+import itertools
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,56 +14,7 @@ from kdbook import grading
 from kdbook.grading import registry, run_tests
 from kdbook.grading._core import LEVELS
 
-# Answers that use the right words but claim something false: each must score 0.
-WRONG = [
-    ("01.justify", "Student A is closer than B: both pick the top class 0, and A matches class 1 better."),
-    ("01.justify", "I would keep A: both students pick the teacher's top class 0, but B puts too much on class 1."),
-    ("01.justify", "B is farther from the teacher although both choose the top class, since A costs less on class 1."),
-    ("01.justify", "Both students have the same top class 0, and A is better on the second class, so A wins."),
-    ("02.asymmetry_why", "KL(p‖q) is infinite because p is zero on class 2 where q is positive, so the log ratio "
-                         "divides by zero; KL(q‖p) is finite."),
-    ("02.asymmetry_why", "KL(p || q) = inf since p has no mass on class 2 and q does, so log(q/p) blows up there."),
-    ("02.asymmetry_why", "The forward KL blows up: there is a zero in the support and the log divides by zero."),
-    ("02.asymmetry_why", "KL(q‖p) is infinite because q is zero on class 2 where p is positive, so the log divides "
-                         "by zero."),
-    ("03.why_t_squared", "the gradient would otherwise be too large at high temperature, T squared makes it smaller."),
-    ("03.why_t_squared", "At high T the soft gradients explode, and multiplying by T^2 keeps them smaller so the "
-                         "scale stays balanced."),
-    ("03.why_t_squared", "The gradient grows as T increases; T² reduces it to keep a comparable magnitude."),
-    ("05.defend_temperature", "T = 1: I picked it by test accuracy, 0.79 over three seeds; the tiny student is small."),
-    ("05.defend_temperature", "T = 1: I picked it on the test set, where it reaches 0.79 accuracy over three seeds; "
-                              "the tiny student has little capacity."),
-    ("05.defend_temperature", "T = 1, because it reaches 0.97 validation accuracy over all seeds and the tiny "
-                              "student has little capacity for soft targets."),
-]
-
-# The same facts in other words: each must pass (the checks are not tied to the solution's wording).
-RIGHT = [
-    ("01.justify", "B is closer. Both students put their top probability on class 0, so accuracy ties, but A "
-                   "gives class 1 only 0.05 against the teacher's 0.20."),
-    ("01.justify", "I keep student B: the two share the teacher's argmax, while A starves class 1, which costs "
-                   "it most of its 0.18 nats."),
-    ("01.justify", "B is the closer student: A gives a lower probability to class 1 (0.05 against the teacher's "
-                   "0.20), although both pick class 0 as their top class."),
-    ("01.justify", "Both share the top class; A matches it even more confidently (0.90), but it gives class 1 only "
-                   "0.05, so B is closer."),
-    ("05.defend_temperature", "I chose T = 1 on the validation part, 0.79 mean accuracy over the seeds, and its test "
-                              "accuracy confirms it; the tiny student has too little capacity for soft targets."),
-    ("02.asymmetry_why", "The reverse direction KL(q||p) is infinite: p puts no mass on class 2 while q gives it "
-                         "0.1, so log(q/p) divides by zero there."),
-    ("02.asymmetry_why", "KL(p‖q) is not infinite, but KL(q‖p) = inf because p is zero where q is positive and "
-                         "the log of q/p is unbounded."),
-    ("03.why_t_squared", "Without the factor the soft gradient shrinks like 1/T^2 as the temperature grows; "
-                         "multiplying by T² scales it back up so both terms keep the same size."),
-    ("03.why_t_squared", "The soft gradients fall from 0.58 at T = 1 to 0.008 at T = 8, and T squared "
-                         "compensates, keeping their magnitude constant across temperatures."),
-    ("03.why_t_squared", "T² is needed because the soft gradient becomes too small at high temperature, and T² "
-                         "makes it larger again."),
-    ("04.bug_report", "p and q are swapped, so it is the reverse KL; np.mean divides by all B·K entries instead of "
-                      "B; and the T^2 factor is missing."),
-    ("05.defend_temperature", "I chose T = 1 on the validation split: 0.79 mean accuracy over three seeds against "
-                              "0.63 at T = 8. A student with 8 hidden units is too small for very soft targets."),
-]
+SELECT = [ex for ex in registry.all_exercises() if ex.kind == "select"]
 
 
 def _points(exercise_id: str, answer) -> float:
@@ -74,14 +27,136 @@ def _messages(exercise_id: str, answer) -> str:
     return "\n".join(v.message for v in run_tests(ex, {ex.name: answer}, hidden_seed=1))
 
 
-@pytest.mark.parametrize("exercise_id, answer", WRONG)
-def test_a_wrong_answer_with_the_right_keywords_scores_zero(exercise_id, answer):
-    assert _points(exercise_id, answer) == 0, answer
+def _right(ex) -> set[str]:
+    return {chr(97 + i) for i, s in enumerate(ex.statements) if s.true is True}
 
 
-@pytest.mark.parametrize("exercise_id, answer", RIGHT)
-def test_a_right_answer_in_other_words_scores_full_marks(exercise_id, answer):
-    assert _points(exercise_id, answer) == registry.get(exercise_id).points, _messages(exercise_id, answer)
+@pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
+def test_exactly_the_right_selections_pass_among_all_of_them(ex):
+    # Every one of the 2^n selections: only the true statements (plus at least one acceptable
+    # alternative, where there are alternatives) earn the points.
+    letters = [chr(97 + i) for i in range(len(ex.statements))]
+    either = {chr(97 + i) for i, s in enumerate(ex.statements) if s.true is None}
+    passed = []
+    for chosen in itertools.chain.from_iterable(itertools.combinations(letters, k) for k in range(len(letters) + 1)):
+        if _points(ex.id, set(chosen)):
+            passed.append(set(chosen))
+    want = [_right(ex) | set(extra) for k in range(1, len(either) + 1) for extra in itertools.combinations(either, k)]
+    assert sorted(map(sorted, passed)) == sorted(map(sorted, want or [_right(ex)]))
+    assert all(_points(ex.id, p) == ex.points for p in passed)
+
+
+# Free text offered in place of a selection, in the forms the issue found scoring full marks: negations,
+# keyword lists, number stuffing, wrong claims with the right words. None may earn a point.
+TEXT_ATTACKS = [
+    "The argument order is fine, the mean over the classes is fine, and T² is fine: there are no bugs at all.",
+    "It is false that KL(q||p) is infinite; no zero, no support issue, nothing divides by zero.",
+    "The gradient does not shrink as T grows, and T² does not restore its scale.",
+    "order swap reverse batchmean axis number of classes T² squared",
+    "reverse KL infinite zero support log divide unbounded",
+    "T = 1 0.79 0.75 0.63 0.06 0.04 0.83 validation seeds capacity hidden units",
+    "Student A is closer: KL(teacher‖A) is smaller, both pick class 0.",
+    "p has probability on class 2 where q has none, so KL(p‖q) is infinite.",
+    "the soft gradient becomes larger at high temperature, and T² shrinks it",
+    "I tuned it on the test set, 0.79 at T = 1.",
+    "All of them.",
+    "abcdefgh",
+    "a, b, c, d, e, f, g",
+    "",
+    "   ",
+    "None of the above",
+    "{'b', 'c'}",
+    "b and c",
+    "1, 2, 3",
+    "true",
+    "ALL",
+    "a; z",
+]
+ODD_VALUES = [None, 0, 1.0, True, [1, 2], ["a", 3], {"a": 1}, ("a", ("b",)), [["a"]], Ellipsis]
+
+
+@pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
+def test_at_least_20_text_and_odd_answers_per_exercise_score_zero(ex):
+    attacks = TEXT_ATTACKS + ODD_VALUES
+    assert len(attacks) >= 20
+    for answer in attacks:
+        assert _points(ex.id, answer) == 0, (ex.id, answer)
+    # And every letter at once, every letter but one: still 0.
+    letters = {chr(97 + i) for i in range(len(ex.statements))}
+    assert _points(ex.id, letters) == 0
+    assert all(_points(ex.id, letters - {x}) == 0 for x in letters)
+
+
+@pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
+def test_right_selections_in_any_container_pass(ex):
+    right = sorted(_right(ex) | {chr(97 + next(i for i, s in enumerate(ex.statements) if s.true is None))}
+                   if any(s.true is None for s in ex.statements) else _right(ex))
+    for answer in (set(right), frozenset(right), list(right), tuple(right), ", ".join(right), "".join(right).upper(),
+                   [f"({x})" for x in right]):
+        assert _points(ex.id, answer) == ex.points, (answer, _messages(ex.id, answer))
+
+
+@pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
+def test_a_wrong_selection_gets_the_same_message_whatever_is_wrong(ex):
+    # The message must not reveal which statement is wrong, so that repeated checks cannot search.
+    letters = [chr(97 + i) for i in range(len(ex.statements))]
+    messages = {_messages(ex.id, {x}) for x in letters if _points(ex.id, {x}) == 0}
+    assert len(messages) == 1 and "not exactly the" in messages.pop()
+    public = [t for t in ex.tests if not t.hidden]
+    assert public and sum(t.points for t in public) == 0  # the notebook's check awards nothing for a selection
+
+
+def test_the_statements_are_true_or_false_as_marked():
+    from kdbook.grading import ch01, ch02, ch03, ch04
+
+    def kl_terms(p, q):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(p > 0, p * np.log(p / q), 0.0)
+
+    t, a, b = ch01.TEACHER, ch01.STUDENT_A, ch01.STUDENT_B
+    terms_a = kl_terms(t, a)
+    facts = [t.argmax() == a.argmax() == b.argmax() == 0,
+             kl_terms(t, a).sum() < kl_terms(t, b).sum(),
+             terms_a.argmax() == 1 and (a[1], t[1]) == (0.05, 0.20),
+             kl_terms(t, a).sum() < kl_terms(t, b).sum(),
+             terms_a.argmax() == 0]
+    assert [s.true for s in ch01.JUSTIFY_STATEMENTS] == facts
+    p, q = ch02.P_ASYM, ch02.Q_ASYM
+    facts = [np.isinf(kl_terms(p, q).sum()), np.isinf(kl_terms(q, p).sum()), p[2] == 0 and q[2] == 0.1,
+             q[2] == 0 and p[2] > 0, kl_terms(p, q)[2] == 0, np.isinf(kl_terms(q, p)[2]),
+             np.isfinite(kl_terms(p, q).sum()) and np.isfinite(kl_terms(q, p).sum())]
+    assert [s.true for s in ch02.ASYMMETRY_STATEMENTS] == facts
+    temps = ch03.TEMPERATURES
+
+    def norm(T):
+        zs, vs = ch03.STUDENT_LOGITS / T, ch03.TEACHER_LOGITS / T
+        qs, ps = np.exp(zs - zs.max()) / np.exp(zs - zs.max()).sum(), np.exp(vs - vs.max()) / np.exp(vs - vs.max()).sum()
+        return np.linalg.norm((qs - ps) / T)
+
+    plain = np.array([norm(T) for T in temps])
+    scaled = plain * temps**2
+    assert [s.true for s in ch03.T_SQUARED_STATEMENTS][:4] == [
+        bool(np.all(np.diff(plain) < 0) and round(plain[0], 2) == 0.58 and round(plain[-1], 3) == 0.008),
+        bool(np.all(np.diff(plain) > 0)),
+        bool(0.5 <= scaled.min() and scaled.max() <= 0.7),
+        bool(np.all(np.diff(scaled) < 0)),
+    ]
+
+    # kd_loss_buggy as the chapter-4 notebook defines it, and each candidate bug undone on its own.
+    def softmax(x, T):
+        e = np.exp((x - x.max(-1, keepdims=True)) / T)
+        return e / e.sum(-1, keepdims=True)
+
+    rng = np.random.default_rng(0)
+    z, v, T = rng.normal(size=(4, 5)), rng.normal(size=(4, 5)), 2.0
+    p_t, q_t = softmax(v, T), softmax(z, T)
+    buggy = np.mean(q_t * (np.log(q_t) - np.log(p_t)))
+    right = T**2 * kl_terms(p_t, q_t).sum(-1).mean()
+    assert np.isclose(buggy, kl_terms(q_t, p_t).sum(-1).mean() / z.shape[-1])  # reverse, over B·K, no T²
+    assert np.isclose(right / T**2 / z.shape[-1], kl_terms(p_t, q_t).sum(-1).mean() / z.shape[-1])
+    assert [s.true for s in ch04.BUG_STATEMENTS] == [True, True, True, False, False, False]
+    nb = (Path(__file__).resolve().parents[1] / "solutions/04_the_kd_loss.ipynb").read_text()
+    assert "p = kdbook.softmax(teacher_logits, T=T)" in nb and "return np.mean(q * (np.log(q) - np.log(p)))" in nb
 
 
 @pytest.mark.parametrize("answer, points", [("B", 1), ("student B", 1), (" b ", 1), ("A", 0), ("Student A", 0),
@@ -91,45 +166,59 @@ def test_the_closer_student_is_graded_exactly(answer, points):
 
 
 @pytest.mark.parametrize("answer, points", [("JS", 1), ("Jensen-Shannon", 1), ("KL(p‖q)", 0), ("KL(q||p)", 0),
-                                            ("TV", 0), ("", 0)])
+                                            ("KL[q||p]", 0), ("D_KL(q, p)", 0), ("TV", 0), ("", 0)])
 def test_the_monitored_divergence_is_graded_exactly(answer, points):
     assert _points("02.pick_divergence", answer) == points
+    if answer.startswith(("KL", "D_KL")):  # every spelling of a divergence is understood, then judged
+        assert "should be one of the strings" not in _messages("02.pick_divergence", answer)
 
 
-# Wrong or partial answers, and words that would give the answer away in the message.
-REVEALING = [
-    ("01.closer", "A", ['"B"', "student B", "is B"]),
-    ("01.justify", "Both students pick the top class, so accuracy is the same for the two of them.",
-     ["(B)", "class 1", "B is", "student B"]),
-    ("01.justify", "Student A is closer than B: both pick the top class 0, and A matches class 1 better.",
-     ["(B)", "class 1", "B is", "student B"]),
-    ("02.asymmetry_why", "One of them is infinite because of a zero probability in the log.", ["q‖p", "q||p", "reverse"]),
-    ("02.asymmetry_why", "KL(p‖q) is infinite because p is zero on class 2, so the log divides by zero.",
-     ["q‖p", "q||p", "reverse"]),
-    ("02.pick_divergence", "KL(p‖q)", ["JS", "Jensen"]),
-    ("03.why_t_squared", "T squared is there because the paper says so, it is a convention.",
-     ["1/T", "restor", "shrink"]),
-    ("04.bug_report", "The T² factor is missing from the loss, so the result is too small overall.",
-     ["order", "swap", "revers", "mean", "B·K", "classes", "q‖p"]),
-    ("04.bug_report", "The arguments are swapped and the mean is over all B·K entries, so it is wrong.",
-     ["T²", "squared", "factor"]),
-    ("05.defend_temperature", "I like this temperature because it looked good in my sweep of the student.",
-     ["T = 1", "0.79", "capacity", "hidden units"]),
-]
+def test_the_selection_exercises_list_their_statements_in_the_solution_notebooks():
+    import nbformat
+
+    root = Path(__file__).resolve().parents[1]
+    for ex in SELECT:
+        nb = nbformat.read(next((root / "solutions").glob(f"{ex.chapter}_*.ipynb")), as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        for i, statement in enumerate(ex.statements):
+            assert f"**{chr(97 + i)})** {statement.text}" in text, (ex.id, i)
 
 
-@pytest.mark.parametrize("exercise_id, answer, giveaways", REVEALING)
-def test_failure_messages_do_not_give_the_answer_away(exercise_id, answer, giveaways):
-    message = _messages(exercise_id, answer)
-    assert _points(exercise_id, answer) == 0 and message
-    for word in giveaways:
-        assert word not in message, f"{exercise_id}: the message reveals {word!r}: {message}"
+def test_every_exercise_header_states_its_level_and_points():
+    import re
+
+    import nbformat
+
+    root = Path(__file__).resolve().parents[1]
+    for chapter in registry.CHAPTERS:
+        nb = nbformat.read(next((root / "solutions").glob(f"{chapter}_*.ipynb")), as_version=4)
+        for ex in registry.chapter_exercises(chapter):
+            cell = next(c for c in nb.cells if c.cell_type == "markdown" and f"id `{ex.id}`" in c.source)
+            header = re.search(r"^\*([a-z]+) · (\d+) points?", cell.source, re.M)
+            assert header and header.group(1) == ex.level and float(header.group(2)) == ex.points, ex.id
+            assert ("for your reasoning" in cell.source) == bool(ex.manual_points), ex.id
 
 
-def test_the_bug_report_says_how_many_bugs_were_found():
-    assert "1 of 3 bugs identified" in _messages("04.bug_report", "The T² factor is missing, so the loss is too small.")
-    two = "The arguments are swapped, computing the reverse KL, and the T^2 factor is missing from it."
-    assert "2 of 3 bugs identified" in _messages("04.bug_report", two)
+def test_bloom_levels_are_the_six_revised_levels_each_with_a_rubric_line():
+    assert LEVELS == ("remember", "understand", "apply", "analyse", "evaluate", "create")
+    doc = (Path(__file__).resolve().parents[1] / "docs/grading.md").read_text()
+    for level in LEVELS:
+        assert f"| **{level}** |" in doc, level
+
+
+def test_the_spec_can_express_a_create_item_and_a_prediction():
+    from kdbook.grading.spec import Exercise, Test
+
+    def judge(calls, outs):
+        pass
+
+    hidden = Test("behaves on hidden inputs", 2, judge, hidden=True)
+    Exercise("09.design", "Design", "schedule", "function", "create", "h", (hidden,))
+    Exercise("09.predict", "Predict", "guess", "prediction", "understand", "h", (hidden,))
+    with pytest.raises(ValueError, match="hidden inputs"):
+        Exercise("09.design", "Design", "schedule", "function", "create", "h", (Test("public", 1, judge),))
+    with pytest.raises(ValueError, match="cannot reveal"):
+        Exercise("09.predict", "Predict", "guess", "prediction", "understand", "h", (Test("public", 1, judge),))
 
 
 def test_every_chapter_mixes_understand_analyse_or_evaluate_and_create():
@@ -181,14 +270,35 @@ DIAGNOSES = [
     ("02.kl_scratch", lambda p, q: _kl(p, q) / p.shape[-1], "exactly K = 4 times too small"),
     ("02.kl_scratch", lambda p, q: _kl(p, q) / np.log(2), "did you use log2?"),
     ("01.kl_contributions", lambda p, q: q * np.log(q / p), "are p and q swapped?"),
+    ("02.js_scratch", lambda p, q: _js(p, q) / np.log(2), "did you use log2?"),
+    ("02.js_scratch", lambda p, q: np.sqrt(_js(p, q)), "square root of JS"),
+    ("02.pinsker", lambda p, q: np.sqrt(_kl(p, q) / np.log(2) / 2) - 0.5 * np.abs(p - q).sum(-1), "did you use log2?"),
+    ("03.temperature_for_entropy", lambda z, bits: _temperature_in_nats(z, bits), "in nats? The target is in bits"),
 ]
+
+
+def _js(p, q):
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 0.5 * (np.where(p > 0, p * np.log(p / m), 0).sum(-1) + np.where(q > 0, q * np.log(q / m), 0).sum(-1))
+
+
+def _temperature_in_nats(z, target):
+    """Bisection that measures the entropy in nats by mistake."""
+    lo, hi = np.log(1e-3), np.log(1e3)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        q = _softmax(z, np.exp(mid))
+        h = -(q * np.log(np.where(q > 0, q, 1))).sum()
+        lo, hi = (mid, hi) if h < target else (lo, mid)
+    return float(np.exp(lo))
 
 
 @pytest.mark.parametrize("exercise_id, answer, diagnosis", DIAGNOSES, ids=[d[2][:30] for d in DIAGNOSES])
 def test_a_common_numeric_bug_is_named(exercise_id, answer, diagnosis):
     ex = registry.get(exercise_id)
     with np.errstate(all="ignore"):
-        verdict = run_tests(ex, {ex.name: answer})[0]
+        verdict = run_tests(ex, {ex.name: answer}, public_seed=0)[0]
     assert verdict.points == 0 and diagnosis in verdict.message, verdict.message
 
 
@@ -219,6 +329,8 @@ def test_temperature_exercises_name_a_transposed_sweep_and_a_flipped_gap():
     assert _points("05.temperature_sweep", acc) == 2
     order = np.argsort(-acc.mean(axis=1), kind="stable")
     assert "wrong sign" in _messages("05.paired_gap", acc[order[1]] - acc[order[0]])
+    gaps = acc[order[0]] - acc[order[1]]
+    assert "one gap per seed" in _messages("05.paired_gap", float(gaps.mean()))
     # Choosing on one seed alone is not what the exercise asks; the mean over seeds is.
     assert _points("05.best_temperature", 8.0) == 0
 

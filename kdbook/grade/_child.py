@@ -23,6 +23,7 @@ import traceback
 
 from ..grading import registry
 from ..grading._core import TimeLimitExceeded, encode, probe, time_limit
+from ..grading.spec import describe_error
 
 PREAMBLE = "import numpy as np\nimport kdbook\n"
 
@@ -67,11 +68,8 @@ def _drop_to(uid: int, gid: int) -> None:
 
 
 def _describe(err: BaseException, filename: str) -> str:
-    try:
-        text = str(err).strip().splitlines()
-    except Exception:  # noqa: BLE001 - a hostile exception's __str__
-        text = []
-    msg = f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
+    """The error's first line, and the line of the cell it came from."""
+    msg = describe_error(err)
     if isinstance(err, SystemExit):
         msg = f"SystemExit (the code called sys.exit({str(err.code)[:40]!r}))"
     lines = [f.lineno for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]

@@ -242,12 +242,15 @@ def _cell_failures(sub: Submission, run: _Run) -> dict[str, list[str]]:
 def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
                      limits: Limits = Limits()) -> dict:
     """Grade one notebook; return its report entry (never raises: a failure is the entry's message)."""
+    start = time.monotonic()
     try:
-        return _grade(Path(path), chapter, seed, limits)
+        entry = _grade(Path(path), chapter, seed, limits)
     except Exception as err:  # noqa: BLE001 - whatever happens, the batch goes on
-        return {"submission": str(path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
-                "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
-                             "this as a kdbook bug, with the submission"]}
+        entry = {"submission": str(path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
+                 "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
+                              "this as a kdbook bug, with the submission"]}
+    entry["seconds"] = round(time.monotonic() - start, 2)
+    return entry
 
 
 def _grade(path: Path, chapter: str | None, seed: int, limits: Limits) -> dict:

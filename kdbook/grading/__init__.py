@@ -106,9 +106,10 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
         lines.append(f"  {head})" if why else f"  {head}")
         if why:
             lines.append(f"      {why}")
-    verdict = "All public tests pass" if got == ex.public_points else "Public tests"
+    passed = all(v.status == "pass" for v in verdicts)
+    verdict = "All public tests pass" if passed else "Public tests"
     lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
-    if got < ex.public_points or "fail" in statuses:
+    if not passed:
         lines.append(stuck)
     return "\n".join(lines)
 
@@ -169,7 +170,7 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
             verdicts = run_tests(ex, ns)
             got = sum(v.points for v in verdicts)
             status = "not attempted" if all(v.status in ("not attempted", "missing") for v in verdicts) else (
-                "all public pass" if got == ex.public_points else "some public fail")
+                "all public pass" if all(v.status == "pass" for v in verdicts) else "some public fail")
             rows.append(f"  {ex.id:<28} {ex.level:<10} {_pts(got) + '/' + _pts(ex.public_points):>7}"
                         f" {_pts(ex.hidden_points):>7}   {status}")
             total, public, hidden = total + got, public + ex.public_points, hidden + ex.hidden_points

@@ -109,7 +109,8 @@ def _judge_js_props(calls, outs):
     qp = float(as_array(outs[1], "js_scratch(q, p)", ()))
     want = _div.js_divergence(*calls[0].args)
     expect_close(pq, want, "js_scratch(p, q)", suspects=_js_suspects(*calls[0].args, want))
-    if not np.isclose(pq, qp, rtol=1e-9, atol=1e-12):
+    low = str(getattr(outs[0], "dtype", "")) in ("float32", "float16")  # single precision rounds the order
+    if not np.isclose(pq, qp, rtol=1e-5 if low else 1e-9, atol=1e-7 if low else 1e-12):
         raise Fail(f"JS is symmetric: js_scratch(p, q) = {pq:.4f} but js_scratch(q, p) = {qp:.4f}")
     disjoint = float(as_array(outs[2], "js_scratch(p, q)", ()))
     if not np.isclose(disjoint, np.log(2)):
@@ -288,7 +289,7 @@ EXERCISES = (
              "the term is +inf by itself.",
         tests=(
             Test("matches KL on a random batch", 1, _batched("kl_scratch", _div.kl_divergence, _kl_suspects), _kl_random),
-            Test("KL(p‖p) = 0 and KL(p‖q) > 0", 1, _judge_kl_self, _kl_self),
+            Test("KL(p‖p) = 0, and the right value for p ≠ q", 1, _judge_kl_self, _kl_self),
             Test("zeros in p count 0; q_i = 0 < p_i gives inf", 1, _judge_kl_zeros, _kl_zeros),
             Test("3-D batch with zeros, and one unbatched pair", 1, _batched("kl_scratch", _div.kl_divergence, _kl_suspects),
                  _kl_hidden, hidden=True),
@@ -300,7 +301,7 @@ EXERCISES = (
         hint="m = (p + q) / 2, then JS = ½ KL(p‖m) + ½ KL(q‖m). Your kl_scratch already handles zeros, "
              "and m is positive wherever p or q is.",
         tests=(
-            Test("symmetric, and ln 2 for disjoint supports", 1, _judge_js_props, _js_props),
+            Test("matches JS, symmetric, and ln 2 for disjoint supports", 1, _judge_js_props, _js_props),
             Test("matches JS on a random batch", 1, _batched("js_scratch", _div.js_divergence, _js_suspects), _js_random),
             Test("3-D batch with zeros in both", 1, _batched("js_scratch", _div.js_divergence, _js_suspects), _js_hidden,
                  hidden=True),

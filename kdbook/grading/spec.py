@@ -37,6 +37,9 @@ __all__ = [
 #: The rubric for what each means in this workbook is in docs/grading.md.
 LEVELS = ("remember", "understand", "apply", "analyse", "evaluate", "create")
 
+#: Levels of the first version of the workbook, read as the Bloom level they meant.
+_OLD_LEVELS = {"compute": "apply", "implement": "apply"}
+
 #: What the learner defines: a function called on the grader's inputs; a value (a number, array
 #: or choice); a selection of the true statements among listed ones; a prediction committed
 #: before running a cell (judged only at grading, so the notebook's check cannot reveal it);
@@ -105,6 +108,8 @@ class Exercise:
     statements: tuple[Statement, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.level in _OLD_LEVELS:  # chapter modules written before the six Bloom levels
+            object.__setattr__(self, "level", _OLD_LEVELS[self.level])
         if self.kind not in KINDS:
             raise ValueError(f"{self.id}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.level not in LEVELS:

@@ -3,7 +3,11 @@
 Each case turns the chapter-2 solution (or exercise) notebook into a submission that misbehaves,
 and says what a trustworthy grader must award: the points per exercise after the damage. The
 notebooks are built in a temporary folder at test time (stored here as code, not as .ipynb files,
-so that nbval never runs them).
+so that nbval never runs them). ``@REPORT@`` in a case's source is replaced by the path the test
+writes the report to (the daemon case tries to rewrite it).
+
+``CASES`` hold everywhere; ``ROOT_CASES`` (siblings killed, folders listed, a daemon that outlives
+the grader) hold only when the grader runs as root and can give each submission its own user.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import Callable
 
 from kdbook.grading import registry
 
-__all__ = ["CASES", "FULL", "HostileCase"]
+__all__ = ["CASES", "ROOT_CASES", "FULL", "HostileCase", "WRITTEN_ATTACKS"]
 
 #: Full marks per exercise of chapter 2, the chapter the hostile cases are built on (from the grader's registry).
 FULL = {ex.id: ex.points for ex in registry.chapter_exercises("02")}
@@ -27,6 +31,8 @@ class HostileCase:
     points: dict  # expected points per exercise id
     message: str  # a fragment the affected exercise's (or the submission's) messages must contain
     where: str = ""  # exercise id whose messages hold ``message``; "" = submission-level messages
+    absent: str = ""  # a fragment no message of the submission may contain
+    max_seconds: float = 0.0  # when set: the submission must be graded within this time (no hang)
 
 
 def _cells(nb: dict) -> list[dict]:
@@ -121,11 +127,11 @@ os._exit(0)
 MONKEYPATCH = '''
 import builtins
 import numpy
-import kdbook.grading, kdbook.grading._core as core, kdbook.grading._text as text
+import kdbook.grading, kdbook.grading._core as core, kdbook.grading.spec as spec
 kdbook.grading.check = lambda *a, **k: print("all tests passed")
 core.judge = lambda ex, test, calls, outs: core.Verdict(test, test.points, "pass", "passed")
 core.expect_close = lambda *a, **k: None
-text.key_facts = lambda *a, **k: None
+spec.select_tests = lambda *a, **k: ()
 core.probe = lambda ns, ex, calls: [{"ok": 1.0} for _ in calls]
 numpy.allclose = numpy.isclose = numpy.array_equal = lambda *a, **k: True
 builtins.abs = lambda x: 0.0
@@ -199,3 +205,181 @@ def _append_setup(nb: dict, code: str) -> dict:
     cell = next(c for c in _cells(nb) if c["cell_type"] == "code")
     cell["source"] = _src(cell) + "\n" + code
     return nb
+
+
+def _replace(exercise_id: str, code: str) -> Callable[[dict], dict]:
+    def mutate(nb: dict) -> dict:
+        nb = copy.deepcopy(nb)
+        _answer(nb, exercise_id)["source"] = code
+        return nb
+    return mutate
+
+
+def _set_metadata(nb: dict) -> dict:
+    nb = copy.deepcopy(nb)
+    nb["metadata"] = []
+    next(c for c in _cells(nb) if c["cell_type"] == "code")["metadata"] = "odd"
+    return nb
+
+
+STEAL_KEY = '''
+import inspect
+f = inspect.currentframe()
+while f is not None and "write" not in f.f_locals:
+    f = f.f_back
+deep = "[" * 100000 + "]" * 100000
+f.f_locals["write"](f.f_locals["key"] + " " + deep + "\\n")
+f.f_locals["write"](f.f_locals["key"] + ' {"end": "t:02.kl_scratch:0", "outputs": ' + deep + "}\\n")
+f.f_locals["flush"]()
+'''
+
+DEEP_ANSWER = """
+import sys
+sys.setrecursionlimit(100000)
+deep = []
+for _ in range(3000):
+    deep = [deep]
+kl_both = deep
+"""
+
+CLOSE_PIPE_AND_SLEEP = """
+import os, signal, sys, time
+os.close(int(sys.argv[2]))
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+time.sleep(45)
+"""
+
+FLOAT32_KL = '''
+def kl_scratch(p, q):
+    p, q = np.asarray(p, dtype=np.float32), np.asarray(q, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), np.float32(0))
+    return terms.sum(axis=-1)
+'''
+
+GETATTR_TRICK = '''
+import kdbook as _k
+def kl_scratch(p, q):
+    return getattr(_k, "kl_" + "divergence")(p, q)
+'''
+
+
+def _replayed_public_answer() -> str:
+    """kl_scratch hard-coding what the notebook's first public test expects for one in-notebook draw."""
+    from kdbook.divergences import kl_divergence
+    from kdbook.grading.spec import draw_calls
+
+    ex = registry.get("02.kl_scratch")
+    (call,) = draw_calls(ex, ex.tests[0], 7)
+    values = [float(v) for v in kl_divergence(*call.args)]
+    return f"def kl_scratch(p, q):\n    return np.array({values!r})\n"
+
+
+SIBLING_KILLER = '''
+import glob, os, signal, time
+seen, found, me, end = [], set(), os.getpid(), time.time() + 3
+while time.time() < end:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == me:
+            continue
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if b"kdbook.grade" in cmd or b"pytest" in cmd:
+            found.add(pid)
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                seen.append(("killed", pid))
+            except OSError:
+                pass
+    seen += [p for p in glob.glob("/tmp/kdbook-grade-*/*") if not p.startswith(os.getcwd())]
+    time.sleep(0.05)
+# It must have found the grader at least (else this attack tested nothing), and harmed nothing.
+assert found and not seen, f"LEAKED: found {len(found)} grading processes, harmed or read {seen[:3]}"
+'''
+
+DAEMON = '''
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        for _ in range(200):
+            time.sleep(0.05)
+            try:
+                with open("@REPORT@", "w") as f:
+                    f.write('{"submissions": [{"submission": "me", "score": 13, "max_score": 13}]}')
+            except OSError:
+                pass
+        os._exit(0)
+    os._exit(0)
+'''
+
+FORK_BOMB = """
+import os, time
+while True:
+    try:
+        os.fork()
+    except OSError:
+        time.sleep(0.5)
+"""
+#: Written-answer attacks on 02.asymmetry_why, through the grader: none may earn a point.
+WRITTEN_ATTACKS = (
+    ("every statement ticked", 'why_infinite_claims = set("abcdefg")'),
+    ("no statement ticked", "why_infinite_claims = set()"),
+    ("one true statement only", 'why_infinite_claims = {"b"}'),
+    ("the true ones and a tempting wrong one", 'why_infinite_claims = {"b", "c", "e", "f", "a"}'),
+    ("the mirror image", 'why_infinite_claims = {"a", "d", "e", "f"}'),
+    ("a sentence instead of letters", 'why_infinite_claims = "KL(q||p) is infinite because p is zero where q is not"'),
+    ("keywords", 'why_infinite_claims = "reverse KL infinite zero support log divide"'),
+    ("negations", 'why_infinite_claims = "It is false that KL(q||p) is infinite; no zero, no support issue"'),
+    ("number stuffing", "why_infinite_claims = [0.1, 0.5, 2, 0.0, 1e9]"),
+    ("claims missing, brilliant prose", 'del why_infinite_claims\nwhy_infinite = "KL(q‖p) is infinite: p is 0 on class 2."'),
+)
+
+CASES += tuple(
+    HostileCase(f"written attack: {name}", "solution", _append("02.asymmetry_why", code),
+                {**FULL, "02.asymmetry_why": 0}, "✗ [hidden] exactly the true statements", "02.asymmetry_why")
+    for name, code in WRITTEN_ATTACKS
+) + (
+    HostileCase("result line of 10^5 nested brackets with the stolen key", "solution", _append("02.pinsker", STEAL_KEY),
+                FULL, "did not carry this run's key"),
+    HostileCase("answer nested 3,000 deep", "solution", _append("02.asymmetry", DEEP_ANSWER),
+                {**FULL, "02.asymmetry": 0}, "should be a pair", "02.asymmetry"),
+    HostileCase("notebook of 10^5 nested brackets", "solution", lambda nb: b"[" * 100000 + b"]" * 100000, _ZERO,
+                "not a readable notebook (JSON nested too deeply)"),
+    HostileCase("metadata that is a list", "solution", _set_metadata, FULL, "✓", "02.kl_scratch"),
+    HostileCase("a cell of 200,000 minus signs", "solution", _insert("x = " + "-" * 200000 + "1"), FULL,
+                "a cell that answers no exercise failed"),
+    HostileCase("error text that cannot be encoded", "solution",
+                _append("02.pinsker", 'def pinsker_slack(p, q):\n    raise ValueError("bad \\ud800 value")'),
+                _NO_PINSKER, "ValueError: bad", "02.pinsker"),
+    HostileCase("a real-time signal", "solution",
+                _append("02.asymmetry", "import os, signal\nos.kill(os.getpid(), signal.SIGRTMIN + 3)"),
+                {**FULL, "02.asymmetry": 0}, "process ended", "02.asymmetry"),
+    HostileCase("closes the result pipe, ignores the alarm, sleeps 45 s", "solution",
+                _append("02.js_scratch", CLOSE_PIPE_AND_SLEEP), {**FULL, "02.js_scratch": 0},
+                "closed the result channel", "02.js_scratch", max_seconds=30.0),
+    HostileCase("stops itself with SIGSTOP", "solution",
+                _append("02.asymmetry", "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"),
+                {**FULL, "02.asymmetry": 0}, "did not finish", "02.asymmetry", max_seconds=40.0),
+    HostileCase("float32 answer", "solution", _replace("02.kl_scratch", FLOAT32_KL), FULL, "✓", "02.kl_scratch"),
+    HostileCase("pair given as a numpy array, and display()", "solution",
+                _append("02.asymmetry", "kl_both = np.array(kl_both)\ndisplay(kl_both)"), FULL, "✓", "02.asymmetry"),
+    HostileCase("continuation line starting with %", "solution",
+                _append("02.asymmetry", "leftover = (10\n% 3)\nassert leftover == 1"), FULL, "✓", "02.asymmetry"),
+    HostileCase("replays the public message's expected output", "solution",
+                lambda nb: _replace("02.kl_scratch", _replayed_public_answer())(nb),
+                {**FULL, "02.kl_scratch": 0, "02.js_scratch": 0}, "should be", "02.kl_scratch"),
+    HostileCase("forbidden function through getattr", "solution", _replace("02.kl_scratch", GETATTR_TRICK),
+                {**FULL, "02.kl_scratch": 0}, "forbids", "02.kl_scratch"),
+)
+
+ROOT_CASES = (
+    HostileCase("kills its siblings and the grader, lists their folders", "solution", _insert(SIBLING_KILLER), FULL,
+                "✓", "02.kl_scratch", absent="LEAKED"),
+    HostileCase("a double-forked setsid daemon rewrites the report", "solution", _insert(DAEMON), FULL, "✓",
+                "02.kl_scratch"),
+    HostileCase("a fork bomb in an answer cell", "solution", _append("02.pinsker", FORK_BOMB), _NO_PINSKER,
+                "did not finish", "02.pinsker", max_seconds=60.0),
+)
