@@ -20,7 +20,7 @@ from kdbook.grade._isolation import USER_PREFIX, _pids_of, isolation
 from kdbook.grading import registry
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
-from hostile_cases import CASES, FULL, ROOT_CASES  # noqa: E402
+from hostile_cases import CASES, FULL, PWNED, ROOT_CASES  # noqa: E402
 
 ISOLATED = isolation() == "users"
 #: The root-only attacks (siblings, daemons) join the batch only where users isolate submissions:
@@ -151,6 +151,7 @@ def test_the_report_stays_as_written_and_no_submission_process_survives(graded):
     if ISOLATED:
         import pwd
 
+        assert not Path(PWNED).exists(), "a submission made the grader write through its link"
         users = [u for u in pwd.getpwall() if u.pw_name.startswith(USER_PREFIX)]
         assert users and not [u.pw_name for u in users if _pids_of(u.pw_uid)]
 
@@ -167,9 +168,15 @@ def test_unencodable_text_still_gives_valid_json(tmp_path):
 def test_as_root_a_submission_runs_as_its_own_user_in_a_private_folder(tmp_path):
     nb = json.loads((ROOT / "solutions/02_divergences.ipynb").read_text())
     probe = {"cell_type": "code", "metadata": {"tags": []}, "outputs": [], "execution_count": None,
-             "source": "import os, stat\nst = os.stat(os.getcwd())\n"
+             "source": "import os, stat, tempfile\nst = os.stat(os.getcwd())\n"
                        "assert os.getuid() != 0 and os.getgroups() == [] and os.getsid(0) == os.getpid()\n"
-                       "assert st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) == 0o700\n"}
+                       "assert st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) == 0o700\n"
+                       "with tempfile.NamedTemporaryFile() as f:\n    assert f.name.startswith(os.getcwd())\n"
+                       "for private in ('../job.pickle', '../stderr.txt'):\n"
+                       "    try:\n        open(private, 'rb')\n    except OSError:\n        pass\n"
+                       "    else:\n        raise AssertionError(private + ' is readable')\n"
+                       "try:\n    os.listdir('..')\nexcept OSError:\n    pass\n"
+                       "else:\n    raise AssertionError('the grader folder is listable')\n"}
     nb["cells"].insert(1, probe)
     sub = tmp_path / "02_probe.ipynb"
     sub.write_text(json.dumps(nb))

@@ -258,3 +258,12 @@ def test_chapter_modules_written_against_the_older_api_still_import():
     old = Exercise("09.old", "Old", "f", "function", "implement", "h", (Test("t", 1, lambda c, o: None),))
     assert old.level == "apply"
     assert Exercise("09.v", "V", "v", "value", "compute", "h", (Test("t", 1, lambda c, o: None),)).level == "apply"
+
+
+def test_the_unbatched_pair_of_the_hidden_kl_test_is_really_unbatched():
+    from kdbook.grading.spec import draw_calls
+
+    ex = registry.get("02.kl_scratch")
+    test = next(t for t in ex.tests if "unbatched pair" in t.name)
+    batch, pair = draw_calls(ex, test, 5)
+    assert batch.args[0].ndim == 3 and pair.args[0].ndim == pair.args[1].ndim == 1

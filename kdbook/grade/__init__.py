@@ -16,6 +16,7 @@ import secrets
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from . import _isolation
 from ._isolation import isolation
 from ._report import merge_manual, read_manual, write_csv, write_json, write_markdown
 from ._runner import STOP, Limits, grade_submission, stop_all
@@ -70,6 +71,8 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
                                        "memory_mb": limits.memory_mb},
               "isolation": isolation(),
               "submissions": [entries.get(i) or _interrupted(Path(p)) for i, p in enumerate(paths)]}
+    if _isolation._FALLBACK:
+        report["isolation_note"] = _isolation._FALLBACK[0]
     if interrupted:
         report["interrupted"] = True
     return report

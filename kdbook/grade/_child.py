@@ -34,7 +34,7 @@ _PRELOAD = ("math", "cmath", "json", "re", "itertools", "functools", "collection
             "pathlib", "io", "contextlib", "heapq", "bisect", "pprint", "numbers", "enum", "abc", "datetime",
             "traceback", "inspect", "csv", "numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing",
             "numpy.polynomial", "matplotlib", "matplotlib.pyplot")
-_SKIP = ("kdbook.widgets", "kdbook.grade", "kdbook.exercises")
+_SKIP = ("kdbook.widgets", "kdbook.grade", "kdbook.exercises", "kdbook._notebooks")
 
 
 def _limit(memory_mb: int, cpu_seconds: int, isolated: bool) -> None:
@@ -48,15 +48,22 @@ def _limit(memory_mb: int, cpu_seconds: int, isolated: bool) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def _preload() -> None:
-    import kdbook
-
-    for name in _PRELOAD + tuple(m.name for m in pkgutil.walk_packages(kdbook.__path__, "kdbook.")
-                                 if not m.name.startswith(_SKIP)):
+def _preload(package: str = "kdbook") -> None:
+    """Import the common modules, and every module of ``package`` but the widgets and the tools."""
+    for name in _PRELOAD if package == "kdbook" else ():
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - an optional module that is not installed
             pass
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__, f"{package}."):
+        if info.name.startswith(_SKIP):
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001
+            continue
+        if info.ispkg:
+            _preload(info.name)
 
 
 def _drop_to(uid: int, gid: int) -> None:
@@ -98,8 +105,8 @@ def main(argv: list[str]) -> None:
     with open(job_path, "rb") as f:
         job = pickle.load(f)
     os.remove(job_path)
-    _preload()
     if uid is not None:
+        _preload()
         _drop_to(uid, gid)
     channel = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
     dumps, write, flush = json.dumps, channel.write, channel.flush

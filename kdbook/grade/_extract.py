@@ -146,7 +146,7 @@ def _attribute(ex: Exercise, cells: list[CodeCell], tags_of: dict[int, set[str]]
         for c in tagged:
             c.exercise = ex.id
         return []
-    by_name = [c for c in cells if c.exercise is None and ex.name in _defined_names(c.source)]
+    by_name = [c for c in cells if c.exercise is None and set(ex.names) & _defined_names(c.source)]
     if by_name:
         for c in by_name:
             c.exercise = ex.id

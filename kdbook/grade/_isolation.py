@@ -32,11 +32,12 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["Account", "isolation", "account", "private_folder", "sweep", "USER_PREFIX"]
+__all__ = ["Account", "isolation", "account", "private_folder", "private_file", "sweep", "USER_PREFIX"]
 
 USER_PREFIX = "kdbook-grade-"
 _MAX_USERS = 64
 _create_lock = threading.Lock()
+_FALLBACK: list[str] = []  # why users could not isolate submissions in this process, if they could not
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +50,9 @@ class Account:
 
 
 def isolation() -> str:
-    """``"users"`` when submissions can run as dedicated users (root with useradd), else ``"none"``."""
-    if os.name != "posix" or os.geteuid() != 0:
+    """``"users"`` when submissions can run as dedicated users (root with useradd), else ``"none"``
+    (also after a grading user could not be created; the reason is in :data:`_FALLBACK`)."""
+    if os.name != "posix" or os.geteuid() != 0 or _FALLBACK:
         return "none"
     return "users" if shutil.which("useradd") or _existing(f"{USER_PREFIX}0") else "none"
 
@@ -101,7 +103,12 @@ def account() -> Iterator[Account]:
                 handle.close()
                 continue
             try:
-                entry = _ensure_user(f"{USER_PREFIX}{n}")
+                try:
+                    entry = _ensure_user(f"{USER_PREFIX}{n}")
+                except (OSError, subprocess.SubprocessError, RuntimeError) as err:
+                    _FALLBACK.append(f"could not create the grading user {USER_PREFIX}{n}: {err}")
+                    yield Account(None, None, pwd.getpwuid(os.geteuid()).pw_name)
+                    return
                 user = Account(entry.pw_uid, entry.pw_gid, entry.pw_name)
                 sweep(user)
                 try:
@@ -116,14 +123,30 @@ def account() -> Iterator[Account]:
 
 @contextlib.contextmanager
 def private_folder(user: Account) -> Iterator[Path]:
-    """A fresh 0700 temporary folder owned by ``user``, removed afterwards."""
+    """A fresh temporary folder of the grader's, removed afterwards, holding ``work``: the
+    submission's own 0700 folder (owned by ``user``), its working directory and ``HOME``.
+
+    The grader's files (the job, the captured stderr, both 0600) stay outside ``work``, in a folder
+    the submission can pass through but not list or write, so it cannot plant a link that makes
+    the grader write elsewhere.
+    """
     path = Path(tempfile.mkdtemp(prefix="kdbook-grade-"))
     try:
+        work = path / "work"
+        work.mkdir(mode=0o700)
         if user.uid is not None:
-            os.chown(path, user.uid, user.gid)
+            os.chown(work, user.uid, user.gid)
+            os.chmod(path, 0o711)  # the user may pass through (absolute paths to ``work``), not list or write
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def private_file(path: Path):
+    """Open ``path`` for writing as a new 0600 file, never through a link (binary mode)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
 
 
 def _pids_of(uid: int) -> list[int]:

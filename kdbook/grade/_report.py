@@ -68,7 +68,7 @@ def _quote(text: str) -> list[str]:
 def write_markdown(report: dict, path: Path) -> None:
     """A readable report: a summary table, every message per submission and exercise, and the
     written reasoning to read (quoted), with room for the instructor's points."""
-    lines = [f"# Grading report\n\nHidden-test seed: `{report['seed']}` (re-run with `--seed {report['seed']}`)\n",
+    lines = [f"# Grading report\n\nTest seed: `{report['seed']}` (re-run with `--seed {report['seed']}`)\n",
              "| submission | score | max |", "| --- | ---: | ---: |"]
     if report.get("interrupted"):
         lines.insert(1, "**Grading was interrupted: some submissions were not graded.**\n")

@@ -27,7 +27,7 @@ from ..grading import registry
 from ..grading._core import Verdict, decode, draw_calls, judge, static_violations
 from ..grading.spec import describe_error, verdict_line
 from ._extract import Submission, read_submission
-from ._isolation import Account, account, private_folder
+from ._isolation import Account, account, private_file, private_folder
 
 __all__ = ["Limits", "grade_submission", "STOP", "stop_all"]
 
@@ -63,10 +63,10 @@ class _Run:
     stderr_tail: str = ""
 
 
-def _child_env(tmp: Path) -> dict:
+def _child_env(work: Path) -> dict:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
-    env.update(HOME=str(tmp), MPLBACKEND="Agg", MPLCONFIGDIR=str(tmp), OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TMPDIR=str(tmp))
+    env.update(HOME=str(work), MPLBACKEND="Agg", MPLCONFIGDIR=str(work), OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TMPDIR=str(work))
     return env
 
 
@@ -110,15 +110,16 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
     """Run the child once. Return (id of the step in progress when it stopped, why) or (None, "")."""
     key = secrets.token_hex(16)
     job_path = tmp / "job.pickle"
-    job_path.write_bytes(pickle.dumps(job))
+    with private_file(job_path) as f:
+        f.write(pickle.dumps(job))
     read_fd, write_fd = os.pipe()
     cpu = int(max(10, min(limits.submission_timeout, deadline - time.monotonic()) + 5))
     argv = [sys.executable, "-I", "-c", _BOOT, str(job_path), str(write_fd), str(limits.memory_mb), str(cpu)]
     if user.uid is not None:
         argv += [str(user.uid), str(user.gid)]
-    with open(tmp / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp,
-                                env=_child_env(tmp), pass_fds=(write_fd,), start_new_session=True)
+    with private_file(tmp / "stderr.txt") as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp / "work",
+                                env=_child_env(tmp / "work"), pass_fds=(write_fd,), start_new_session=True)
     with _ACTIVE_LOCK:
         _ACTIVE.add(proc)
     os.close(write_fd)

@@ -7,8 +7,10 @@ In an exercise notebook, after each answer cell::
     kdbook.grading.scoreboard("02")         # the chapter's score board (last cell)
 
 ``check`` never raises: a wrong, missing or unfinished answer gets a message, not a traceback.
-Public tests draw fixed inputs, so a public test that passes here passes at grading; hidden
-tests draw fresh inputs at every grading run (``python -m kdbook.grade``, see docs/grading.md).
+Public tests draw fresh inputs at every check (so a message cannot be replayed as an answer);
+at grading every test draws from the run's seed, hidden tests included (``python -m
+kdbook.grade``, see docs/grading.md). Where no timer can interrupt code (Pyodide/JupyterLite, a
+thread), checks run without a time limit and say so.
 """
 from __future__ import annotations
 

@@ -315,6 +315,19 @@ if os.fork() == 0:
     os._exit(0)
 '''
 
+#: Where the link-planting case points the grader's files (the test checks nothing was written there).
+PWNED = "/etc/kdbook-grade-pwned"
+PLANT_LINKS = f"""
+import os
+for name in ("job.pickle", "stderr.txt"):
+    for where in (".", ".."):
+        try:
+            os.symlink({PWNED!r}, os.path.join(where, name))
+        except OSError:
+            pass
+os._exit(1)
+"""
+
 FORK_BOMB = """
 import os, time
 while True:
@@ -380,6 +393,8 @@ ROOT_CASES = (
                 "✓", "02.kl_scratch", absent="LEAKED"),
     HostileCase("a double-forked setsid daemon rewrites the report", "solution", _insert(DAEMON), FULL, "✓",
                 "02.kl_scratch"),
+    HostileCase("plants links where the grader writes, then dies", "solution", _append("02.pinsker", PLANT_LINKS),
+                _NO_PINSKER, "process ended", "02.pinsker"),
     HostileCase("a fork bomb in an answer cell", "solution", _append("02.pinsker", FORK_BOMB), _NO_PINSKER,
                 "did not finish", "02.pinsker", max_seconds=60.0),
 )
