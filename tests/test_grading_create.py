@@ -271,3 +271,23 @@ def test_the_untouched_exercise_notebooks_do_not_show_the_outcome_before_a_predi
         assert f"{ex.name} is ..." in reveal.source
         text = "".join(o.get("text", "") for o in reveal.outputs)
         assert text.strip() == "Commit your prediction in the answer cell above first, then run this cell.", ex.id
+
+
+@pytest.mark.parametrize("exercise_id, answer, method_words", [
+    ("01.capped_student", "spread_evenly", ["proportion", "c·p", "Lagrange", "min(cap"]),
+    ("03.soft_targets", "smoothing", ["temperature", "softmax", "p^", "Lagrange"]),
+    ("05.recipe", "baseline", ["lr", "learning rate", "0.05", "stage"]),
+])
+def test_a_create_item_says_how_far_off_a_design_is_but_not_which_design_wins(exercise_id, answer, method_words):
+    from kdbook.grading.ch01 import spread_evenly
+    from kdbook.grading.ch03 import smoothed_to_entropy
+    from kdbook.grading.ch05 import BASELINE_RECIPE
+
+    design = {"spread_evenly": spread_evenly,
+              "smoothing": lambda v, bits: smoothed_to_entropy(scipy.special.softmax(v), bits),
+              "baseline": lambda X, v: list(BASELINE_RECIPE)}[answer]
+    ex = registry.get(exercise_id)
+    messages = [v.message for v in run_tests(ex, {ex.name: design}, hidden_seed=2)]
+    assert all(any(ch.isdigit() for ch in m) for m in messages), messages  # the numbers are there
+    for word in method_words:
+        assert all(word not in m for m in messages), (word, messages)
