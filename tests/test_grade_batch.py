@@ -102,7 +102,7 @@ def test_hostile_submission(graded, i):
     case = ALL_CASES[i]
     entry = entries[tmp / "hostile" / f"02_hostile_{i:02d}.ipynb"]
     dump = json.dumps(entry, indent=1, ensure_ascii=False)
-    assert entry["max_score"] == sum(FULL.values()) == 13, dump
+    assert entry["max_score"] == sum(FULL.values()) == 18, dump
     assert _points(entry) == {k: float(v) for k, v in case.points.items()}, dump
     messages = entry["messages"] if not case.where else next(
         e["messages"] for e in entry["exercises"] if e["id"] == case.where)
@@ -136,7 +136,7 @@ def test_command_line_writes_json_csv_and_markdown(tmp_path):
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     full = sum(ex.points for ex in registry.chapter_exercises("01"))
-    assert report["seed"] == 7 and report["submissions"][0]["score"] == full == 10
+    assert report["seed"] == 7 and report["submissions"][0]["score"] == full == 15
     rows = (tmp_path / "r.csv").read_text().splitlines()
     assert rows[0].startswith("submission,score,max_score,01.kl_contributions") and f",{full:g},{full:g}," in rows[1]
     assert "01.rank_students: 3 / 3" in (tmp_path / "r.md").read_text()

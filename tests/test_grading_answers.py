@@ -221,6 +221,23 @@ def test_the_spec_can_express_a_create_item_and_a_prediction():
         Exercise("09.predict", "Predict", "guess", "prediction", "understand", "h", (Test("public", 1, judge),))
 
 
+def test_every_chapter_mixes_understand_analyse_or_evaluate_and_create():
+    for chapter in registry.CHAPTERS:
+        exercises = registry.chapter_exercises(chapter)
+        assert 3 <= len(exercises) <= 8, chapter
+        levels = [ex.level for ex in exercises]
+        assert set(levels) <= set(LEVELS), chapter
+        assert "understand" in levels, f"chapter {chapter} has no understand-level item"
+        assert {"analyse", "evaluate"} & set(levels), f"chapter {chapter} has no analyse or evaluate item"
+        assert "create" in levels, f"chapter {chapter} has no create item"
+        # The understand item is a prediction committed before running; a create item is a design
+        # graded on inputs the grader draws at grading time.
+        assert any(ex.kind == "prediction" for ex in exercises), chapter
+        for ex in exercises:
+            if ex.level == "create":
+                assert ex.kind == "function" and ex.hidden_points >= ex.public_points, ex.id
+
+
 # --------------------------------------------------------------------------- numeric diagnostics
 
 

@@ -10,13 +10,17 @@ import numpy as np
 from .. import divergences as _div
 from . import _draw
 from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, select_tests
+from ._predict import as_distribution, prediction_tests
 
-__all__ = ["EXERCISES", "TEACHER", "STUDENT_A", "STUDENT_B", "JUSTIFY_STATEMENTS"]
+__all__ = ["EXERCISES", "TEACHER", "STUDENT_A", "STUDENT_B", "STUDENT_C", "JUSTIFY_STATEMENTS", "best_capped",
+           "spread_evenly"]
 
 #: A new example in the style of chapter 1 (also in the exercise notebook's given cell).
 TEACHER = np.array([0.70, 0.20, 0.08, 0.02])
 STUDENT_A = np.array([0.90, 0.05, 0.03, 0.02])
 STUDENT_B = np.array([0.60, 0.25, 0.10, 0.05])
+#: The teacher's four numbers given to other classes (the prediction of 01.predict_shuffled).
+STUDENT_C = np.array([0.20, 0.70, 0.02, 0.08])
 
 
 def _contributions(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -116,6 +120,89 @@ JUSTIFY_STATEMENTS = (
 )
 
 
+# --------------------------------------------------------------------------- capped_student (create)
+
+
+def spread_evenly(p: np.ndarray, cap: float) -> np.ndarray:
+    """The baseline of 01.capped_student: clip every class at ``cap`` and share the excess equally
+    among the classes below the cap, until no class is above it."""
+    q = np.asarray(p, dtype=np.float64).copy()
+    for _ in range(q.size):
+        over = q > cap
+        if not over.any():
+            break
+        excess = float((q[over] - cap).sum())
+        q[over] = cap
+        under = q < cap
+        q[under] += excess / under.sum()
+    return q
+
+
+def best_capped(p: np.ndarray, cap: float) -> np.ndarray:
+    """The student closest to ``p`` in KL(p‖q) with every q_i ≤ cap: q_i = min(cap, c·p_i), with c
+    found by bisection so that q sums to 1 (the grader's yardstick for 01.capped_student)."""
+    p = np.asarray(p, dtype=np.float64)
+    lo, hi = 0.0, 1.0 / cap / p[p > 0].min()
+    for _ in range(200):
+        c = 0.5 * (lo + hi)
+        lo, hi = (lo, c) if np.minimum(cap, c * p).sum() > 1.0 else (c, hi)
+    q = np.minimum(cap, lo * p)
+    return q / q.sum()
+
+
+def _gain(p: np.ndarray, cap: float) -> float:
+    """The fraction of the baseline's KL that the best capped student saves."""
+    base = float(_div.kl_divergence(p, spread_evenly(p, cap)))
+    return 1.0 - float(_div.kl_divergence(p, best_capped(p, cap))) / base
+
+
+def _capped_cases(n: int):
+    """``n`` teachers over 4–8 classes with caps in [0.25, 0.6] below their top class, where the best
+    capped student saves at least 5 % of the baseline's KL (so that the baseline itself cannot pass)."""
+    def cases(rng):
+        calls = []
+        while len(calls) < n:
+            k = int(rng.integers(4, 9))
+            p = rng.dirichlet(np.full(k, 0.6))
+            cap = float(np.round(rng.uniform(max(1.5 / k, 0.25), 0.6), 3))
+            if p.max() > cap + 0.05 and p.min() > 1e-4 and _gain(p, cap) >= 0.05:
+                calls.append(Call((p, cap)))
+        return calls
+    return cases
+
+
+def _capped_fixed(rng):
+    return [Call((TEACHER, 0.5)), Call((np.array([0.55, 0.25, 0.12, 0.05, 0.03]), 0.4))]
+
+
+def _check_capped(call, out) -> tuple[float, float, float]:
+    """(KL of the answer, of the baseline, of the best student) after checking the constraint."""
+    p, cap = call.args
+    what = f"capped_student(p, cap={cap:g}) for a teacher over {p.size} classes"
+    q = as_distribution(out, what, p.size)
+    if q.max() > cap + 1e-9:
+        raise Fail(f"{what} gives {q.max():.4f} to a class, above the cap {cap:g}")
+    return (float(_div.kl_divergence(p, q)), float(_div.kl_divergence(p, spread_evenly(p, cap))),
+            float(_div.kl_divergence(p, best_capped(p, cap))))
+
+
+def _judge_capped_baseline(calls, outs):
+    for call, out in zip(calls, outs):
+        mine, base, best = _check_capped(call, out)
+        if not mine <= base - 0.5 * (base - best):
+            raise Fail(f"KL(p‖your student) = {mine:.4f} on a teacher over {call.args[0].size} classes; clipping "
+                       f"and spreading the excess evenly reaches {base:.4f}, and a capped student as close as "
+                       f"{best:.4f} exists: the excess can be shared out in a way that costs less")
+
+
+def _judge_capped_best(calls, outs):
+    for call, out in zip(calls, outs):
+        mine, _, best = _check_capped(call, out)
+        if not mine <= best + 1e-6:
+            raise Fail(f"KL(p‖your student) = {mine:.6f} on a teacher over {call.args[0].size} classes; a "
+                       f"student under the same cap reaches {best:.6f}")
+
+
 EXERCISES = (
     Exercise(
         id="01.kl_contributions", title="Per-class contributions to KL", name="kl_contributions",
@@ -156,5 +243,26 @@ EXERCISES = (
         reasoning="justify_ranking", manual_points=1,
         hint="Both students put most mass on class 0. Compare what each says about class 1, term by term.",
         tests=select_tests(JUSTIFY_STATEMENTS, 2),
+    ),
+    Exercise(
+        id="01.predict_shuffled", title="Predict: the teacher's numbers on other classes", name="predict_shuffled",
+        kind="prediction", level="understand",
+        hint="KL(p‖q) adds one term per class, p_i·log(p_i/q_i). Which classes get which numbers in C?",
+        tests=prediction_tests(3, "c"),
+    ),
+    Exercise(
+        id="01.capped_student", title="Design a student under a confidence cap", name="capped_student",
+        kind="function", level="create",
+        hint="Only −Σ p_i log q_i depends on q. Minimise it over the classes below the cap with a Lagrange "
+             "multiplier for Σ q_i = 1: what does the stationarity condition say about q_i/p_i on those classes? "
+             "Then find the one constant that makes q sum to 1 (bisection works).",
+        tests=(
+            Test("respects the cap and clearly beats spreading evenly on two teachers", 1, _judge_capped_baseline,
+                 _capped_fixed),
+            Test("clearly beats spreading evenly on six fresh teachers", 2, _judge_capped_baseline, _capped_cases(6),
+                 hidden=True),
+            Test("as close to the teacher as any capped student, on six fresh teachers", 1, _judge_capped_best,
+                 _capped_cases(6), hidden=True),
+        ),
     ),
 )

@@ -11,8 +11,10 @@ import numpy as np
 from .. import divergences as _div
 from . import _draw
 from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
+from ._predict import as_flag, prediction_tests
 
-__all__ = ["EXERCISES", "P_ASYM", "Q_ASYM", "TEACHER_TOPK", "STUDENTS_TOPK", "ASYMMETRY_STATEMENTS"]
+__all__ = ["EXERCISES", "P_ASYM", "Q_ASYM", "TEACHER_TOPK", "STUDENTS_TOPK", "ASYMMETRY_STATEMENTS", "BIMODAL",
+           "NARROW", "BROAD", "collapse_pairs"]
 
 #: The asymmetry example: p has no mass on class 2, q has.
 P_ASYM = np.array([0.5, 0.5, 0.0])
@@ -22,6 +24,11 @@ Q_ASYM = np.array([0.8, 0.1, 0.1])
 #: them with a zero where the teacher is positive, one with mass where the teacher has none.
 TEACHER_TOPK = np.array([0.6, 0.3, 0.1, 0.0])
 STUDENTS_TOPK = np.array([[0.5, 0.3, 0.2, 0.0], [0.7, 0.3, 0.0, 0.0], [0.4, 0.3, 0.2, 0.1]])
+
+#: The prediction of 02.predict_direction: a two-peaked teacher, a student on one peak, a broad student.
+BIMODAL = np.array([0.02, 0.45, 0.02, 0.02, 0.02, 0.45, 0.02])
+NARROW = np.array([0.02, 0.88, 0.02, 0.02, 0.02, 0.02, 0.02])
+BROAD = np.array([0.12, 0.20, 0.12, 0.12, 0.12, 0.20, 0.12])
 
 
 def _batched(fname, reference, suspects=None):
@@ -204,6 +211,72 @@ def _pinsker_hidden(rng):
     return [Call((_draw.probs(rng, (3, 4, 6), zeros=0.3), _draw.probs(rng, (3, 4, 6))))]
 
 
+# --------------------------------------------------------------------------- flag_collapse (create)
+
+
+def _two_peaked(rng) -> np.ndarray:
+    """A teacher over 5–10 classes with two main classes (together 75–92 % of the mass)."""
+    k = int(rng.integers(5, 11))
+    tail = rng.dirichlet(np.full(k - 2, 0.5)) * rng.uniform(0.08, 0.25)
+    share, rest = rng.uniform(0.35, 0.65), 1.0 - tail.sum()
+    return rng.permutation(np.concatenate([[share * rest, (1 - share) * rest], tail]))
+
+
+def _jitter(rng, q: np.ndarray) -> np.ndarray:
+    q = q * np.exp(rng.normal(0.0, 0.05, q.shape))
+    return q / q.sum()
+
+
+def collapse_pairs(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """``n`` (teacher, student, collapsed) triples, half of each kind, in random order.
+
+    A collapsed student keeps only 2–30 % of one of the teacher's two main classes and moves the rest
+    to the other; a smoothed student keeps both but flattens the teacher (p^(1/τ), τ in 2–8). Both
+    get multiplicative noise. Neither KL(p‖q) nor KL(q‖p) alone separates the two kinds (a threshold
+    on either is right on about two pairs in three); their asymmetry does.
+    """
+    out = []
+    for i in range(n):
+        p = _two_peaked(rng)
+        if i % 2 == 0:
+            drop, keep = np.argsort(p)[-2:][rng.permutation(2)]
+            q, r = p.copy(), rng.uniform(0.02, 0.3)
+            q[keep] += q[drop] * (1 - r)
+            q[drop] *= r
+        else:
+            q = p ** (1 / rng.uniform(2.0, 8.0))
+        out.append((p, _jitter(rng, q / q.sum()), i % 2 == 0))
+    return [out[j] for j in rng.permutation(n)]
+
+
+def _collapse_cases(n: int):
+    def cases(rng):
+        return [Call((p, q)) for p, q, _ in collapse_pairs(rng, n)]
+    return cases
+
+
+def _collapsed(p: np.ndarray, q: np.ndarray) -> bool:
+    """Which kind a drawn pair is: a collapsed student keeps under half of one main class and gives the
+    other more than the teacher does (a smoothed one gives both less)."""
+    ratio = q[np.argsort(p)[-2:]] / p[np.argsort(p)[-2:]]
+    return bool(ratio.min() < 0.5 and ratio.max() > 1.0)
+
+
+def _judge_collapse(calls, outs):
+    wrong = []
+    for k, (call, out) in enumerate(zip(calls, outs)):
+        p, q = call.args
+        flag = as_flag(out, "flag_collapse(p, q)")
+        if flag != _collapsed(p, q):
+            wrong.append((k, flag))
+    if wrong:
+        k, flag = wrong[0]
+        what = ("flagged a student that keeps both main classes and only spreads the teacher's mass more evenly"
+                if flag else "missed a student that dropped one of the teacher's two main classes")
+        raise Fail(f"{len(wrong)} of {len(calls)} pairs judged wrongly; for instance pair {k} (a teacher over "
+                   f"{calls[k].args[0].size} classes): your rule {what}")
+
+
 _FORBID_KL = ("kl_divergence", "reverse_kl_divergence", "cross_entropy", "entropy", "skew_kl_divergence",
               "js_divergence", "generalized_js_divergence")
 
@@ -262,6 +335,24 @@ EXERCISES = (
             Test("non-negative, matches, and 0 for p = q", 1, _judge_pinsker_props, _pinsker_props),
             Test("3-D batch with zeros", 1, _batched("pinsker_slack", _pinsker_ref, _pinsker_suspects), _pinsker_hidden,
                  hidden=True),
+        ),
+    ),
+    Exercise(
+        id="02.predict_direction", title="Predict: which student does each direction prefer?",
+        name="predict_direction", kind="prediction", level="understand",
+        hint="In KL(p‖q) the teacher's probabilities weigh the log-ratios; in KL(q‖p) the student's do. Where "
+             "does each student put mass that the teacher does not, and where does it miss the teacher's mass?",
+        tests=prediction_tests(4, "c"),
+    ),
+    Exercise(
+        id="02.flag_collapse", title="Design a rule that flags a collapsed student", name="flag_collapse",
+        kind="function", level="create",
+        hint="Compute KL(p‖q) and KL(q‖p) for a few pairs of each kind (drop a main class of a two-peaked "
+             "teacher; or flatten it with p**(1/4)) and look at both numbers together: which direction "
+             "punishes a missing peak, which one punishes mass spread where the teacher has little?",
+        tests=(
+            Test("judges twelve pairs correctly", 1, _judge_collapse, _collapse_cases(12)),
+            Test("judges twenty fresh pairs correctly", 3, _judge_collapse, _collapse_cases(20), hidden=True),
         ),
     ),
 )

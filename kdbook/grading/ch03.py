@@ -11,8 +11,10 @@ from .. import divergences as _div
 from ..softmax import softmax as _softmax
 from . import _draw
 from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, select_tests
+from ._predict import as_distribution, prediction_tests
 
-__all__ = ["EXERCISES", "TEACHER_LOGITS", "STUDENT_LOGITS", "TEMPERATURES", "T_SQUARED_STATEMENTS"]
+__all__ = ["EXERCISES", "TEACHER_LOGITS", "STUDENT_LOGITS", "TEMPERATURES", "T_SQUARED_STATEMENTS",
+           "smoothed_to_entropy"]
 
 #: The T² example: one teacher and one student, five classes, four temperatures.
 TEACHER_LOGITS = np.array([4.0, 1.5, 0.5, -1.0, -2.0])
@@ -107,6 +109,87 @@ T_SQUARED_STATEMENTS = (
 )
 
 
+# --------------------------------------------------------------------------- soft_targets (create)
+
+
+def _bits(q: np.ndarray) -> float:
+    return float(_div.entropy(q, base=2))
+
+
+def smoothed_to_entropy(p: np.ndarray, bits: float) -> np.ndarray:
+    """The baseline of 03.soft_targets: label smoothing (1 − ε)·p + ε/K with ε found by bisection so
+    that the entropy is ``bits`` (needs ``bits`` between H(p) and log2 K)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(100):
+        eps = 0.5 * (lo + hi)
+        lo, hi = (eps, hi) if _bits((1 - eps) * p + eps / p.size) < bits else (lo, eps)
+    return (1 - lo) * p + lo / p.size
+
+
+def _tempered_to_entropy(v: np.ndarray, bits: float) -> np.ndarray:
+    """softmax(v/T) with T found by bisection on log T so that the entropy is ``bits``: the distribution
+    of that entropy closest to softmax(v) in KL(q‖p) (the grader's yardstick for 03.soft_targets)."""
+    lo, hi = np.log(1e-4), np.log(1e4)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _bits(_softmax(v, T=float(np.exp(mid)))) < bits else (lo, mid)
+    return _softmax(v, T=float(np.exp(0.5 * (lo + hi))))
+
+
+def _soft_cases(n: int, *, sharpen: bool):
+    """Teachers over 4–10 classes and entropy targets: above the teacher's own entropy (softer) and,
+    with ``sharpen``, every other one below it (sharper than the teacher)."""
+    def cases(rng):
+        calls, i = [], -1
+        while len(calls) < n:
+            i += 1
+            k = int(rng.integers(4, 11))
+            v = _draw.logits(rng, (k,), scale=float(rng.uniform(1.0, 3.0)))
+            h = _bits(_softmax(v))
+            gap = np.log2(k) - h
+            lo, hi = (0.3 * h, 0.9 * h) if sharpen and i % 2 else (h + 0.1 * gap, h + 0.9 * gap)
+            bits = float(np.round(rng.uniform(lo, hi), 4))
+            if not sharpen:  # keep targets where the best soft target is clearly closer than label smoothing
+                p = _softmax(v)
+                base, best = (float(_div.kl_divergence(q, p)) for q in (smoothed_to_entropy(p, bits),
+                                                                         _tempered_to_entropy(v, bits)))
+                if best > 0.97 * base:
+                    continue
+            calls.append(Call((v, bits)))
+        return calls
+    return cases
+
+
+def _check_soft(call, out) -> tuple[np.ndarray, np.ndarray]:
+    v, bits = call.args
+    what = f"soft_targets(v, bits={bits:g}) for a teacher over {v.size} classes"
+    q = as_distribution(out, what, v.size)
+    h = _bits(q)
+    if abs(h - bits) > 5e-3:
+        raise Fail(f"{what} has entropy {h:.4f} bits, not {bits:.4f}")
+    order = np.argsort(-v, kind="stable")
+    if (np.diff(q[order]) > 1e-9).any():
+        raise Fail(f"{what} reorders the classes: a class the teacher ranks lower gets more probability")
+    return v, q
+
+
+def _judge_soft_valid(calls, outs):
+    for call, out in zip(calls, outs):
+        _check_soft(call, out)
+
+
+def _judge_soft_close(calls, outs):
+    for call, out in zip(calls, outs):
+        v, q = _check_soft(call, out)
+        p, h = _softmax(v), _bits(q)  # compared at the entropy the answer reached, so rounding costs nothing
+        mine, base, best = (float(_div.kl_divergence(x, p)) for x in (q, smoothed_to_entropy(p, h),
+                                                                     _tempered_to_entropy(v, h)))
+        if not mine <= base - 0.5 * (base - best):
+            raise Fail(f"KL(your soft target‖teacher) = {mine:.4f} on a teacher over {v.size} classes; label "
+                       f"smoothing reaches the same entropy at {base:.4f}, and a soft target as close as {best:.4f} "
+                       "exists: yours changes the teacher more than it needs to")
+
+
 EXERCISES = (
     Exercise(
         id="03.softmax_t", title="A stable temperature softmax", name="softmax_T",
@@ -144,5 +227,25 @@ EXERCISES = (
         reasoning="why_t_squared", manual_points=1,
         hint="Compare the two rows of grad_norms as T goes from 1 to 8.",
         tests=select_tests(T_SQUARED_STATEMENTS, 2),
+    ),
+    Exercise(
+        id="03.predict_doubled", title="Predict: what does doubling the logits do?", name="predict_doubled",
+        kind="prediction", level="understand",
+        hint="Write out softmax(2z/T) and look at what divides the logits.",
+        tests=prediction_tests(4, "b"),
+    ),
+    Exercise(
+        id="03.soft_targets", title="Design soft targets of a given entropy", name="soft_targets",
+        kind="function", level="create",
+        hint="Among all distributions with a given entropy, which is closest to p in KL(q‖p)? Write KL(q‖p) = "
+             "−H(q) − Σ q_i log p_i: at a fixed entropy only the second sum matters. Set up the Lagrangian with "
+             "the two constraints (Σ q_i = 1, H(q) = target) and look at the form of its solution.",
+        tests=(
+            Test("hits the entropy and keeps the order, softer and sharper targets", 1, _judge_soft_valid,
+                 _soft_cases(4, sharpen=True)),
+            Test("the same on six fresh teachers", 1, _judge_soft_valid, _soft_cases(6, sharpen=True), hidden=True),
+            Test("closer to the teacher than label smoothing, on six fresh teachers", 2, _judge_soft_close,
+                 _soft_cases(6, sharpen=False), hidden=True),
+        ),
     ),
 )

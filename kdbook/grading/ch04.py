@@ -11,6 +11,7 @@ from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import softmax
 from . import _draw
 from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
+from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "STUDENT_LOGITS", "TEACHER_LOGITS", "TEMPERATURES", "BUG_STATEMENTS"]
 
@@ -106,6 +107,80 @@ BUG_STATEMENTS = (
 )
 
 
+# --------------------------------------------------------------------------- symmetric_kd (create)
+
+_FD_STEP = 1e-5
+_N_DIRECTIONS = 3
+
+
+def _symmetric_cases(*specs):
+    """For each (batch, classes, T, scale): the calls a judge needs to test one loss design at one point.
+
+    In order: (z, v), (v, z), (v + c, v) with a constant c per row, then (z ± h·d, v) for three random
+    directions d, all at temperature T.
+    """
+    def cases(rng):
+        calls = []
+        for b, k, T, s in specs:
+            z, v = _draw.logits(rng, (b, k), scale=s), _draw.logits(rng, (b, k), scale=s)
+            shifted = v + rng.normal(0.0, 3.0, (b, 1))
+            calls += [Call((z, v, float(T))), Call((v, z, float(T))), Call((shifted, v, float(T)))]
+            for _ in range(_N_DIRECTIONS):
+                d = rng.normal(size=(b, k))
+                calls += [Call((z + _FD_STEP * d, v, float(T))), Call((z - _FD_STEP * d, v, float(T)))]
+        return calls
+    return cases
+
+
+def _loss_grad(out, call) -> tuple[float, np.ndarray]:
+    z, v, T = call.args
+    what = f"symmetric_kd(z, v, T={T:g})"
+    if isinstance(out, np.ndarray) and out.dtype.kind in "biuf" and out.ndim >= 1 and len(out) == 2:
+        raise Fail(f"{what} should return a pair (loss, gradient), got one array of shape {out.shape}")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Fail(f"{what} should return a pair (loss, gradient), got {type(out).__name__}")
+    loss = float(as_array(out[0], f"the loss of {what}", ()))
+    grad = np.asarray(as_array(out[1], f"the gradient of {what}", z.shape), dtype=np.float64)
+    if not (np.isfinite(loss) and np.isfinite(grad).all()):
+        raise Fail(f"{what} returned inf or nan")
+    return loss, grad
+
+
+def _judge_symmetric(*, scale_check: bool):
+    per_point = 3 + 2 * _N_DIRECTIONS
+
+    def judge(calls, outs):
+        for start in range(0, len(calls), per_point):
+            c, o = calls[start:start + per_point], outs[start:start + per_point]
+            (z, v, T), B = c[0].args, len(c[0].args[0])
+            loss, grad = _loss_grad(o[0], c[0])
+            swapped, _ = _loss_grad(o[1], c[1])
+            if not np.isclose(loss, swapped, rtol=1e-7, atol=1e-12):
+                raise Fail(f"at T = {T:g} the loss is {loss:.6f}, but {swapped:.6f} with student and teacher "
+                           "swapped: the design should be symmetric")
+            same, same_grad = _loss_grad(o[2], c[2])
+            if abs(same) > 1e-9 or np.abs(same_grad).max() > 1e-9:
+                raise Fail(f"when the student's logits are the teacher's plus a constant per row (the same "
+                           f"distributions) the loss should be 0 with a zero gradient, got loss {same:.4g}")
+            if not loss > 1e-9:
+                raise Fail(f"the loss should be positive when the distributions differ, got {loss:.4g} at T = {T:g}")
+            for j in range(_N_DIRECTIONS):
+                d = (c[3 + 2 * j].args[0] - z) / _FD_STEP
+                up, _ = _loss_grad(o[3 + 2 * j], c[3 + 2 * j])
+                down, _ = _loss_grad(o[4 + 2 * j], c[4 + 2 * j])
+                slope, claimed = (up - down) / (2 * _FD_STEP), float((grad * d).sum())
+                if abs(slope - claimed) > 1e-4 * (abs(slope) + np.linalg.norm(grad) * np.linalg.norm(d)) + 1e-9:
+                    raise Fail(f"at T = {T:g}, batch {B}: along a random direction your loss changes at the rate "
+                               f"{slope:.6f}, but your gradient says {claimed:.6f}: the gradient is not the "
+                               "gradient of the loss you return")
+            if scale_check:
+                ratio = np.linalg.norm(grad) / np.linalg.norm(kd_loss_and_grad(z, v, T=T)[1])
+                if not 0.85 <= ratio <= 1.15:
+                    raise Fail(f"at T = {T:g} your gradient's norm is {ratio:.3f} times that of the standard "
+                               "T²·KL(p_T‖q_T) loss; at high temperature it should match it (within 15 %)")
+    return judge
+
+
 _FORBID_LOSS = ("kd_loss", "kd_loss_and_grad")
 
 EXERCISES = (
@@ -128,7 +203,7 @@ EXERCISES = (
     ),
     Exercise(
         id="04.fix_the_bug", title="Fix the broken distillation loss", name="kd_loss_fixed",
-        kind="function", level="analyse", forbid=_FORBID_LOSS,
+        kind="function", level="apply", forbid=_FORBID_LOSS,
         hint="The loss should be T² times the batch mean of KL(p_T‖q_T), teacher first; kdbook.kl_divergence "
              "returns one value per row.",
         tests=(
@@ -155,6 +230,30 @@ EXERCISES = (
             Test("hard_weight = 0.3, T = 2", 2, _judge_combined, _combined_cases((5, 4, 2, 0.3))),
             Test("the pure ends hard_weight = 0 and 1, T = 4", 1, _judge_combined,
                  _combined_cases((3, 6, 4, 0.0), (3, 6, 4, 1.0)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="04.predict_grad_sum", title="Predict: what does a row of the soft gradient add up to?",
+        name="predict_grad_sum", kind="prediction", level="understand",
+        hint="The gradient of a row is proportional to q_T − p_T. What does each of the two distributions add "
+             "up to?",
+        tests=prediction_tests(4, "a"),
+    ),
+    Exercise(
+        id="04.symmetric_kd", title="Design a symmetric distillation loss on the right scale", name="symmetric_kd",
+        kind="function", level="create",
+        hint="Pick a symmetric divergence (Jensen–Shannon, or the average of the two KL directions), derive its "
+             "gradient with respect to the student's logits (softmax, then the chain rule through z/T), and check "
+             "it against finite differences. For the scale: at high T every such divergence is close to a "
+             "multiple of Σ (q_i − p_i)²/p_i; compare that multiple with KL's.",
+        tests=(
+            Test("symmetric, zero only for equal distributions, exact gradient (T = 2)", 1,
+                 _judge_symmetric(scale_check=False), _symmetric_cases((4, 5, 2.0, 2.0))),
+            Test("the same on fresh logits at T = 1 and T = 5, batches of 1 and 8", 1,
+                 _judge_symmetric(scale_check=False), _symmetric_cases((1, 6, 1.0, 3.0), (8, 4, 5.0, 2.0)),
+                 hidden=True),
+            Test("the gradient's scale matches T²·KL at T = 20 and T = 40", 2, _judge_symmetric(scale_check=True),
+                 _symmetric_cases((6, 5, 20.0, 2.0), (3, 8, 40.0, 2.0)), hidden=True),
         ),
     ),
 )

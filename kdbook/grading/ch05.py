@@ -13,9 +13,11 @@ import numpy as np
 
 from ..calibration import expected_calibration_error
 from . import _draw
-from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, select_tests
+from ._core import Call, Exercise, Fail, Opaque, Statement, Test, as_array, expect_close, select_tests
+from ._predict import prediction_tests
 
-__all__ = ["EXERCISES", "TEMPERATURES", "SEEDS", "STUDENT_SIZES", "DEFENCE_STATEMENTS", "reference_sweep"]
+__all__ = ["EXERCISES", "TEMPERATURES", "SEEDS", "STUDENT_SIZES", "DEFENCE_STATEMENTS", "reference_sweep",
+           "STEP_BUDGET", "BASELINE_RECIPE", "recipe_problem", "run_recipe"]
 
 #: The sweep of the temperature exercises: temperatures, student seeds and the tiny student's layer sizes.
 TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
@@ -152,6 +154,89 @@ DEFENCE_STATEMENTS = (
 )
 
 
+# --------------------------------------------------------------------------- recipe (create)
+
+#: Optimiser steps (full-batch epochs) a recipe may spend, and the baseline it must beat: the
+#: chapter's pure distillation at T = 1 with Adam's usual lr = 0.01, all steps in one stage.
+STEP_BUDGET = 150
+BASELINE_RECIPE = ((1.0, 0.01, STEP_BUDGET),)
+
+
+def recipe_problem(rng: np.random.Generator, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """A hidden distillation problem: ``n`` inputs in the plane and the logits of a random teacher
+    network (2–16–3, rescaled to a logit spread of 4) on them."""
+    from ..models import MLP
+
+    X = rng.normal(0.0, 1.0, size=(n, 2))
+    v = MLP([2, 16, 3], seed=rng).logits(X)
+    return X, 4.0 * v / v.std()
+
+
+def run_recipe(stages, X: np.ndarray, v: np.ndarray) -> float:
+    """Train the tiny student (``MLP(STUDENT_SIZES, seed=0)``) stage by stage, each stage a
+    full-batch Adam run ``(T, lr, steps)`` on the teacher's logits, and return its mean
+    KL(teacher‖student) at T = 1 on the inputs."""
+    from ..divergences import kl_divergence
+    from ..models import MLP
+    from ..softmax import softmax
+    from ..train import train
+
+    student = MLP(list(STUDENT_SIZES), seed=0)
+    for T, lr, steps in stages:
+        train(student, X, teacher_logits=v, T=T, epochs=steps, lr=lr, progress=False)
+    return float(kl_divergence(softmax(v), softmax(student.logits(X))).mean())
+
+
+def _recipe_stages(got) -> list[tuple[float, float, int]]:
+    """The stages of a returned recipe, checked: a list of (T, lr, steps) within the step budget."""
+    what = "distillation_recipe(X, teacher_logits)"
+    if isinstance(got, np.ndarray) and got.ndim == 2 and got.shape[1] == 3 and got.dtype.kind in "iuf":
+        got = [tuple(row) for row in got.tolist()]
+    if not isinstance(got, (list, tuple)) or not got or isinstance(got, Opaque):
+        raise Fail(f"{what} should return a list of stages (T, lr, steps), got {type(got).__name__}")
+    stages = []
+    for k, stage in enumerate(got):
+        if isinstance(stage, np.ndarray):
+            stage = stage.tolist()
+        if not isinstance(stage, (list, tuple)) or len(stage) != 3:
+            raise Fail(f"stage {k} of the recipe should be a triple (T, lr, steps), got {str(stage)[:40]}")
+        try:
+            T, lr, steps = (float(np.asarray(x)) for x in stage)
+        except (TypeError, ValueError):
+            raise Fail(f"stage {k} of the recipe should hold three numbers (T, lr, steps)") from None
+        if not (0.1 <= T <= 100 and 0 < lr <= 1 and steps >= 1 and steps.is_integer()):
+            raise Fail(f"stage {k} = ({T:g}, {lr:g}, {steps:g}): T must be in [0.1, 100], lr in (0, 1] and steps "
+                       "a whole number ≥ 1")
+        stages.append((T, lr, int(steps)))
+    total = sum(s[2] for s in stages)
+    if total > STEP_BUDGET:
+        raise Fail(f"the recipe spends {total} steps; the budget is {STEP_BUDGET}")
+    return stages
+
+
+def _recipe_cases(n: int):
+    def cases(rng):
+        return [Call(recipe_problem(rng)) for _ in range(n)]
+    return cases
+
+
+def _judge_recipe(factor: float):
+    """Pass when the recipe's KL, divided by the baseline's on the same problem and averaged over
+    the problems of the test, is at most ``factor``."""
+    def judge(calls, outs):
+        ratios, lines = [], []
+        for k, (call, out) in enumerate(zip(calls, outs)):
+            stages = _recipe_stages(out)
+            mine, base = run_recipe(stages, *call.args), run_recipe(BASELINE_RECIPE, *call.args)
+            ratios.append(mine / base)
+            lines.append(f"{mine:.4f} against the baseline's {base:.4f}")
+        if not np.mean(ratios) <= factor:
+            where = "on the problem" if len(calls) == 1 else f"averaged over {len(calls)} problems"
+            raise Fail(f"your student ends {np.mean(ratios):.2f} times as far from the teacher as the baseline's "
+                       f"{where} (KL {'; '.join(lines)}); the goal is at most {factor:g} times")
+    return judge
+
+
 EXERCISES = (
     Exercise(
         id="05.ece_scratch", title="Expected calibration error from scratch", name="ece_scratch",
@@ -192,5 +277,24 @@ EXERCISES = (
         hint="Check each statement against how you measured (which split, how many seeds) and against what "
              "the chapter showed for the larger student.",
         tests=select_tests(DEFENCE_STATEMENTS, 2, "statements that defend the choice"),
+    ),
+    Exercise(
+        id="05.predict_objective", title="Predict: which student is closer to the teacher at T = 1?",
+        name="predict_objective", kind="prediction", level="understand",
+        hint="Each student minimises the divergence between the teacher and itself at its own training "
+             "temperature. Which of them was trained on the quantity the cell measures?",
+        tests=prediction_tests(3, "a"),
+    ),
+    Exercise(
+        id="05.recipe", title="Design a training recipe that beats the baseline on a step budget",
+        name="distillation_recipe", kind="function", level="create",
+        hint="Try a few recipes on problems you draw yourself with kdbook.grading.ch05.recipe_problem and score "
+             "them with run_recipe. With only 150 steps, what limits the baseline: the temperature, or how far "
+             "each step can go? Does one learning rate have to serve the whole run?",
+        tests=(
+            Test("at most 0.8 times the baseline's KL on a problem", 1, _judge_recipe(0.8), _recipe_cases(1)),
+            Test("at most half the baseline's KL, averaged over three fresh problems", 3, _judge_recipe(0.5),
+                 _recipe_cases(3), hidden=True),
+        ),
     ),
 )
