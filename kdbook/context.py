@@ -31,7 +31,7 @@ from .sequences import LMBatch
 __all__ = [
     "PROMPT_SLOTS", "CDData", "set_prompt", "sample_queries", "respond", "response_mask",
     "distillation_data", "concat_data", "context_distillation_loss", "neutral_mask",
-    "behaviour_rates", "tokens_per_query", "train_original",
+    "behaviour_rates", "tokens_per_query", "train_original", "prefix_rows",
 ]
 
 #: Columns kept before ``<s>`` in every row of this module: room for any prompt of the toy language.
@@ -131,6 +131,33 @@ def set_prompt(rows: ArrayLike, vocab, context) -> np.ndarray:
     for k, tok in enumerate(prompt):
         out[np.arange(X.shape[0]), bos - len(prompt) + k] = tok
     return out
+
+
+def prefix_rows(lang, prefixes, *, context=None) -> np.ndarray:
+    """(n, L) rows ``<pad>… prompt <s> words [<pad>…]`` for sentence prefixes written as words.
+
+    The prompt columns of :data:`PROMPT_SLOTS` come first, so the rows can be re-read with any
+    context (:func:`set_prompt`); shorter prefixes are padded on the right, which
+    ``next_logprobs`` ignores. Introduced in chapter 8.
+
+    Examples
+    --------
+    >>> from kdbook.language import ToyLanguage
+    >>> lang = ToyLanguage()
+    >>> lang.vocab.decode(prefix_rows(lang, ["the dog"], context="polite")[0], keep_special=True)
+    '<pad> <pad> <polite> <s> the dog'
+    """
+    if isinstance(prefixes, str) or not isinstance(prefixes, (list, tuple)) or not prefixes:
+        raise TypeError("prefixes must be a non-empty list of sentence prefixes (strings of words)")
+    ids = [lang.encode(p) for p in prefixes]
+    if any((i == lang.vocab.eos).any() for i in ids):
+        raise ValueError("prefixes must not contain </s>: they are sentences still being written")
+    width = max(len(i) for i in ids)
+    rows = np.full((len(ids), PROMPT_SLOTS + 1 + width), lang.vocab.pad, dtype=np.intp)
+    rows[:, PROMPT_SLOTS] = lang.vocab.bos
+    for r, i in enumerate(ids):
+        rows[r, PROMPT_SLOTS + 1: PROMPT_SLOTS + 1 + len(i)] = i
+    return set_prompt(rows, lang, context)
 
 
 def sample_queries(lang, n: int, *, words: int = 2, seed: int | np.random.Generator = 0) -> np.ndarray:

@@ -116,8 +116,7 @@ def mix_sweep(model, lang, *, mixes=(0.0, 0.25, 0.5), epochs: int = 6, n_rows: i
     seed = v.check_int(seed, "seed")
     queries = cd.sample_queries(lang, n_rows, words=n_query_words, seed=seed)
     held_out = cd.sample_queries(lang, 400, words=n_query_words, seed=seed + 1)
-    start = np.concatenate([np.full((1, cd.PROMPT_SLOTS), lang.vocab.pad), lang.vocab.start(1),
-                            lang.encode(prefix)[None, :]], axis=1)
+    start = cd.prefix_rows(lang, [prefix])
     V = lang.n_classes
     m, s = len(mixes), E + 1
     prompted, unprompted = np.zeros((m, s, V)), np.zeros((m, s, V))
@@ -178,7 +177,7 @@ def mix_state(sweep: MixSweep, mix: float, epoch: int, *, top: int = 8) -> MixSt
     ...               np.zeros((1, 2)), np.zeros((1, 2)), [[["a"], ["b"]]])
     >>> s = mix_state(sw, 0.0, 1, top=2)
     >>> s.labels, round(s.kl_here_prompted, 4)
-    (('a', 'b'), 0.0689)
+    (('a', 'b'), 0.069)
     """
     if not isinstance(sweep, MixSweep):
         raise TypeError(f"sweep must be a MixSweep (from mix_sweep), got {type(sweep).__name__}")
