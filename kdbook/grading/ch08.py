@@ -94,8 +94,7 @@ def _judge_loss(calls, outs):
         want = float(kd_loss(z, v, T=T, mask=m, reduction="tokenmean"))
         zz, vv = np.where(m[..., None], z, 0.0), np.where(m[..., None], v, 0.0)
         suspects = ((float(kd_loss(zz, vv, T=T, mask=m, reduction="tokenmean", divergence="reverse")),
-                     "this is the reverse KL(q_T‖p_T): the teacher's distribution goes first"),
-                    (float(kd_loss(zz, vv, T=T)), "every position counted: apply the mask"))
+                     "this is the reverse KL(q_T‖p_T): the teacher's distribution goes first"),)
         suspects += factor_suspects(want, "your loss", (
             ("T²", T**2, "did you forget the T² factor?", None),
             ("tokens per sequence", m.sum() / len(m), None,
