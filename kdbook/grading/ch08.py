@@ -206,7 +206,7 @@ def mix_outcome(distil, seed: int) -> dict[str, float]:
 
     The recipe of the chapter: queries of two words from ``sample_queries(seed=seed)``, full
     context ``<brief> <polite>``, short context ``<polite>``, Adam (lr 0.01) for 8 epochs of
-    batches of 50; then :func:`kdbook.context_mix.mix_quality` on 400 held-out queries.
+    equal batches of about 50 rows; then :func:`kdbook.context_mix.mix_quality` on 400 held-out queries.
     """
     from ..context import sample_queries
     from ..context_mix import mix_data, mix_quality
@@ -218,7 +218,8 @@ def mix_outcome(distil, seed: int) -> dict[str, float]:
     kw = {"context": ("brief", "polite"), "short_context": "polite", "n_query_words": 2}
     data = mix_data(model, queries, distil, seed=seed, **kw)
     student = model.copy()
-    train(student, **data.train_kwargs(), epochs=8, batch_size=50, lr=0.01, seed=seed)
+    n_batches = -(-len(distil) // 50)  # batches of about 50, none tiny: a last batch of 1 row jolts Adam
+    train(student, **data.train_kwargs(), epochs=8, batch_size=-(-len(distil) // n_batches), lr=0.01, seed=seed)
     held_out = sample_queries(lang, 400, words=2, seed=2000 + seed)
     return mix_quality(student, model, held_out, seed=seed, **kw)
 
