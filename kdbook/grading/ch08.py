@@ -295,7 +295,6 @@ EXERCISES = (
     Exercise(
         id="08.keep_or_distil", title="Keep the prompt or distil it?", name="decisions",
         kind="value", level="evaluate",
-        **({"reasoning": "decision_reasons"} if "reasoning" in Exercise.__dataclass_fields__ else {}),
         hint="Distil only when the distilled student meets the product's quality bar AND the prompt tokens saved "
              "over all queries (N·P) exceed the one-off cost of distilling.",
         tests=(Test("the choice for each of the three deployments", 2, _judge_decisions),),
