@@ -303,6 +303,15 @@ class Vocabulary:
             out[i, width - len(r):] = r
         return out
 
+    def prefixes(self, texts: Sequence[str], *, context=None) -> np.ndarray:
+        """Start rows ``[<pad>…] prompt <s> words`` for prefixes written as words (``""`` is just ``<s>``).
+
+        Rows are left-padded to one width, so a decoder continues each after its last word and
+        ``next_logprobs`` gives the distribution after it.
+        """
+        batch = self.batch([t if t else [] for t in texts], context=context)
+        return self.prefix_rows(batch, self.max_len)
+
     def decode_batch(self, batch: LMBatch) -> list[str]:
         """The sentence of every row of a batch (its targets where the mask is on)."""
         out = []

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from . import _validate as v
 from .environment import in_notebook_kernel
 from .evaluation import check_targets, evaluate
-from .losses import DIVERGENCES, kd_loss_and_grad
+from .losses import check_divergence, kd_loss_and_grad
 from .optim import SGD, Adam
 from .protocol import check_model
 from .threads import one_blas_thread
@@ -44,9 +44,11 @@ class _Objective:
     T: float
     hard_weight: float
     divergence: str
+    beta: float | None = None
+    alpha: float | None = None
 
     @classmethod
-    def make(cls, has_labels: bool, has_teacher: bool, T, hard_weight, divergence) -> "_Objective":
+    def make(cls, has_labels: bool, has_teacher: bool, T, hard_weight, divergence, beta=None, alpha=None) -> "_Objective":
         if not has_labels and not has_teacher:
             raise ValueError("give labels, teacher_logits, or both: there is nothing to train on")
         if hard_weight is None:
@@ -59,8 +61,8 @@ class _Objective:
         if w < 1 and not has_teacher:
             raise ValueError(f"hard_weight={w} < 1 needs teacher_logits (the soft term has no teacher)")
         T = v.check_positive(T, "T")
-        v.check_choice(divergence, "divergence", DIVERGENCES)
-        return cls(T, w, divergence)
+        check_divergence(divergence, beta, alpha)
+        return cls(T, w, divergence, beta, alpha)
 
 
 def _step(model, opt, X, y, t, m, obj: _Objective) -> tuple[float, int]:
@@ -73,7 +75,7 @@ def _step(model, opt, X, y, t, m, obj: _Objective) -> tuple[float, int]:
     teacher = z if t is None else t  # hard labels only: the soft term has weight 0
     loss, grad = kd_loss_and_grad(
         z, teacher, T=obj.T, labels=y, hard_weight=obj.hard_weight, divergence=obj.divergence,
-        reduction="tokenmean", mask=m,
+        beta=obj.beta, alpha=obj.alpha, reduction="tokenmean", mask=m,
     )
     opt.step(model.backward(grad))
     return float(loss), (z.size // z.shape[-1] if m is None else int(np.count_nonzero(m)))
@@ -90,6 +92,8 @@ def train_step(
     T: float = 1.0,
     hard_weight: float | None = None,
     divergence: str = "forward",
+    beta: float | None = None,
+    alpha: float | None = None,
 ) -> float:
     r"""One optimiser step of ``model`` on one batch; the building block of custom training loops.
 
@@ -106,7 +110,7 @@ def train_step(
         Built on ``model.params``.
     X : array_like
         One batch of inputs (first axis: examples or sequences).
-    labels, teacher_logits, mask, T, hard_weight, divergence
+    labels, teacher_logits, mask, T, hard_weight, divergence, beta, alpha
         As in :func:`train`, for this batch.
 
     Returns
@@ -131,7 +135,7 @@ def train_step(
     if not isinstance(optimizer, (SGD, Adam)):
         raise TypeError(f"optimizer must be a kdbook.optim.SGD or Adam built on model.params, got {type(optimizer).__name__}")
     _same_params(optimizer, model.params)
-    obj = _Objective.make(labels is not None, teacher_logits is not None, T, hard_weight, divergence)
+    obj = _Objective.make(labels is not None, teacher_logits is not None, T, hard_weight, divergence, beta, alpha)
     X = model.check_input(X)
     batch_shape = (X.shape[0], *_probe(model, X)[1:])
     y, t, m = check_targets(batch_shape, model.n_classes, labels, teacher_logits, mask)
@@ -183,6 +187,8 @@ def train(
     T: float = 1.0,
     hard_weight: float | None = None,
     divergence: str = "forward",
+    beta: float | None = None,
+    alpha: float | None = None,
     epochs: int = 100,
     batch_size: int | None = None,
     optimizer="adam",
@@ -221,8 +227,10 @@ def train(
     hard_weight : float, optional
         Weight w of the hard-label term in [0, 1]. Default: 1 with labels only, 0 with a
         teacher only; required when both are given.
-    divergence : {"forward", "reverse", "jsd"}
-        Soft-term divergence (as in ``kdbook.kd_loss``).
+    divergence : str
+        Soft-term divergence, one of ``kdbook.losses.DIVERGENCES`` (as in ``kdbook.kd_loss``).
+    beta, alpha : float, optional
+        β of ``"gjsd"`` and α of the skew divergences (as in ``kdbook.kd_loss``).
     epochs : int
         Passes over ``X``.
     batch_size : int, optional
@@ -270,7 +278,7 @@ def train(
         raise ValueError("X has no examples: its first axis has length 0")
     batch_shape = (n, *_probe(model, X)[1:])
     y, t, m = check_targets(batch_shape, k, labels, teacher_logits, mask)
-    obj = _Objective.make(y is not None, t is not None, T, hard_weight, divergence)
+    obj = _Objective.make(y is not None, t is not None, T, hard_weight, divergence, beta, alpha)
     if m is not None and not m.any():
         raise ValueError("mask masks every position: there is nothing to train on")
     n_epochs = v.check_int(epochs, "epochs", minimum=1)

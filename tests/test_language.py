@@ -103,7 +103,7 @@ def test_agreement_and_topic_reach_back_further_than_a_short_window():
     assert 0.5 * np.abs(p1 - p2).sum() > 0.5
     # the determiner decides the noun's number across two adjectives
     nouns_pl = [i for i, w in enumerate(LANG.tables.words) if w.cat == "noun" and w.number == "pl"]
-    assert _next("two big old")[nouns_pl].sum() > 0.99
+    assert _next("two big tall")[nouns_pl].sum() > 0.99
 
 
 def test_instructions_change_the_distribution():
@@ -134,7 +134,7 @@ def test_batches_shift_targets_by_one_and_mask_padding_and_prompt():
 
 
 def test_padded_positions_do_not_change_sentence_logprob():
-    batch = LANG.batch(["the dog sleeps", "a red car sees the old farmer today and moves"])
+    batch = LANG.batch(["the dog sleeps", "a red car sees the tall farmer today and moves"])
     alone = LANG.batch(["the dog sleeps"])
     assert batch.inputs.shape[1] > alone.inputs.shape[1]
     np.testing.assert_allclose(LANG.sentence_logprob(batch)[0], LANG.sentence_logprob(alone)[0], rtol=0, atol=1e-12)
@@ -188,3 +188,17 @@ def test_other_bad_arguments_name_themselves():
         LANG.sentence_logprob(np.zeros((2, 3), dtype=int))
     with pytest.raises(ValueError, match="prefixes row 0"):
         LANG.next_logprobs([[3, 4]])
+
+
+def test_prefix_rows_keep_the_prompt_drop_the_end_and_pad_on_the_left():
+    batch = LANG.batch(["the dog sleeps", "a cat chases the girl today"], context=[None, ("brief", "polite")])
+    rows = LANG.vocab.prefix_rows(batch, 3)
+    assert [LANG.vocab.decode(r, keep_special=True) for r in rows] == [
+        "<pad> <pad> <s> the dog sleeps", "<brief> <polite> <s> a cat chases"]
+    short = LANG.vocab.prefix_rows(batch, 10)  # the whole sentence, never its </s>
+    assert LANG.vocab.decode(short[0], keep_special=True).endswith("<s> the dog sleeps")
+    np.testing.assert_array_equal(LANG.vocab.contexts_of(rows), [0, 5])
+    np.testing.assert_array_equal(LANG.prefixes(["the dog", ""], context="animals")[:, -1],
+                                  [LANG.encode("dog")[0], LANG.vocab.bos])
+    with pytest.raises(ValueError, match="n_words must be an int >= 0"):
+        LANG.vocab.prefix_rows(batch, -1)
