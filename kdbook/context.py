@@ -64,11 +64,23 @@ class CDData:
         return out
 
 
-def _vocab(model):
-    vocab = getattr(model, "vocab", None)
-    if vocab is None or not hasattr(vocab, "check_inputs"):
-        raise TypeError(f"expected a language model with a .vocab (ToyLanguage, WindowLM), got {type(model).__name__}")
+def _vocab(obj, name: str = "model"):
+    """The Vocabulary of ``obj`` (a Vocabulary, or a model or language with a ``vocab``), or a clear error."""
+    from .sequences import Vocabulary
+
+    vocab = obj if isinstance(obj, Vocabulary) else getattr(obj, "vocab", None)
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"{name} must be a language model with a .vocab (ToyLanguage, WindowLM) or a Vocabulary, "
+                        f"got {type(obj).__name__}")
     return vocab
+
+
+def _language(lang):
+    from .language import ToyLanguage
+
+    if not isinstance(lang, ToyLanguage):
+        raise TypeError(f"lang must be a kdbook.language.ToyLanguage, got {type(lang).__name__}")
+    return lang
 
 
 def train_original(lang, *, n_sentences: int = 3000, epochs: int = 4, window: int = 3, hidden: int = 48,
@@ -84,6 +96,7 @@ def train_original(lang, *, n_sentences: int = 3000, epochs: int = 4, window: in
     from .lm import WindowLM
     from .train import train
 
+    _language(lang)
     seed = v.check_int(seed, "seed")
     n = v.check_int(n_sentences, "n_sentences", minimum=1)
     rng = np.random.default_rng(seed)
@@ -118,7 +131,7 @@ def set_prompt(rows: ArrayLike, vocab, context) -> np.ndarray:
     >>> lang.vocab.decode(row[0], keep_special=True)
     '<pad> <polite> <s>'
     """
-    vocab = getattr(vocab, "vocab", vocab)
+    vocab = _vocab(vocab, "vocab")
     X = vocab.check_inputs(rows, "rows")
     prompt = vocab.prompt(context)
     bos = np.argmax(X == vocab.bos, axis=1)
@@ -147,6 +160,7 @@ def prefix_rows(lang, prefixes, *, context=None) -> np.ndarray:
     >>> lang.vocab.decode(prefix_rows(lang, ["the dog"], context="polite")[0], keep_special=True)
     '<pad> <pad> <polite> <s> the dog'
     """
+    _language(lang)
     if isinstance(prefixes, str) or not isinstance(prefixes, (list, tuple)) or not prefixes:
         raise TypeError("prefixes must be a non-empty list of sentence prefixes (strings of words)")
     ids = [lang.encode(p) for p in prefixes]
@@ -167,6 +181,7 @@ def sample_queries(lang, n: int, *, words: int = 2, seed: int | np.random.Genera
     (what users ask does not depend on the system prompt). Sentences shorter than ``words``
     words are skipped. Seeded.
     """
+    _language(lang)
     n = v.check_int(n, "n", minimum=1)
     words = v.check_int(words, "words", minimum=1)
     if words >= lang.max_len:
@@ -191,7 +206,7 @@ def respond(model, queries: ArrayLike, *, context=None, greedy: bool = False,
     Returns the whole sentences as an :class:`~kdbook.sequences.LMBatch` whose rows carry the
     prompt of ``context`` (rewrite it with :func:`set_prompt` to read them with another one).
     """
-    start = set_prompt(queries, model, context)
+    start = set_prompt(queries, _vocab(model), context)
     if greedy:
         return decoding.greedy(model, start).batch
     return decoding.sample(model, start, seed=seed).batch
@@ -205,7 +220,7 @@ def response_mask(batch: LMBatch, vocab, n_query_words: int) -> np.ndarray:
     """
     if not isinstance(batch, LMBatch):
         raise TypeError(f"batch must be a kdbook.sequences.LMBatch, got {type(batch).__name__}")
-    vocab = getattr(vocab, "vocab", vocab)
+    vocab = _vocab(vocab, "vocab")
     k = v.check_int(n_query_words, "n_query_words")
     bos = np.argmax(batch.inputs == vocab.bos, axis=1)
     col = np.arange(batch.inputs.shape[1])[None, :] + 1
@@ -246,7 +261,7 @@ def concat_data(parts, *, vocab) -> CDData:
         raise TypeError("parts must be a non-empty list of CDData (from distillation_data)")
     if len({p.labels is None for p in parts}) != 1:
         raise ValueError("parts must be all token level (teacher_logits) or all sequence level (labels)")
-    pad = getattr(vocab, "vocab", vocab).pad
+    pad = _vocab(vocab, "vocab").pad
     L = max(p.inputs.shape[1] for p in parts)
 
     def widen(a: np.ndarray, fill) -> np.ndarray:
@@ -290,6 +305,7 @@ def neutral_mask(lang, batch: LMBatch, context, *, tol: float = 1e-12) -> np.nda
     choice of the verb, for example). A student that has absorbed c should leave its
     distribution there as it was: chapter 8 measures the cost of distillation on them.
     """
+    _language(lang)
     if not isinstance(batch, LMBatch):
         raise TypeError(f"batch must be a kdbook.sequences.LMBatch, got {type(batch).__name__}")
     plain = set_prompt(batch.inputs, lang, None)
@@ -305,8 +321,10 @@ def behaviour_rates(lang, batch: LMBatch, *, n_query_words: int = 0, short: int 
     ``short`` words; ``animals``: fraction of the nouns after the query that are animals;
     ``words``: mean words per sentence. Introduced in chapter 8.
     """
+    _language(lang)
     if not isinstance(batch, LMBatch):
         raise TypeError(f"batch must be a kdbook.sequences.LMBatch, got {type(batch).__name__}")
+    short = v.check_int(short, "short")
     words = lang.words
     gentle = np.isin(batch.targets, [words.index(w) for w in ("gently", "kindly") if w in words])
     nouns = np.array([w.cat == "noun" for w in lang.tables.words])
@@ -328,7 +346,7 @@ def tokens_per_query(batch: LMBatch, vocab) -> np.ndarray:
     The compute of a query is proportional to it for a model that processes every position
     (a transformer, ignoring attention's quadratic term). Introduced in chapter 8.
     """
-    vocab = getattr(vocab, "vocab", vocab)
+    vocab = _vocab(vocab, "vocab")
     X = vocab.check_inputs(batch.inputs, "batch.inputs")
     prompt = np.isin(X, vocab.instruction_ids).sum(axis=1)
     return prompt + batch.mask.sum(axis=1)  # <s> and the words are read; the mask counts the words and </s>

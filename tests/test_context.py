@@ -284,3 +284,27 @@ def test_mix_figure_and_explorer(sweep):
     epoch_slider.value = 2  # a redraw from the precomputed sweep must not raise
     with pytest.raises(ValueError, match="mix must be one of"):
         context_mix_explorer(sweep, mix=0.7)
+
+
+def test_bad_input_gets_a_clear_error_naming_the_argument():
+    q = cd.sample_queries(LANG, 4, words=2, seed=0)
+    with pytest.raises(TypeError, match="lang must be a kdbook.language.ToyLanguage"):
+        cd.sample_queries("language", 4)
+    with pytest.raises(TypeError, match="model must be a language model"):
+        cd.respond(object(), q)
+    with pytest.raises(TypeError, match="vocab must be a language model"):
+        cd.set_prompt(q, "vocab", None)
+    with pytest.raises(TypeError, match="responses must be a kdbook.sequences.LMBatch"):
+        cd.distillation_data(LANG, q, teacher_context=C, n_query_words=2)
+    with pytest.raises(ValueError, match="n_query_words"):
+        cd.response_mask(LANG.batch(["the dog"]), LANG, -1)
+    with pytest.raises(ValueError, match="mask must"):
+        cd.context_distillation_loss(np.zeros((2, 3, 4)), np.zeros((2, 3, 4)), np.ones((3, 2), bool))
+    with pytest.raises(ValueError, match="T must be"):
+        cd.context_distillation_loss(np.zeros((2, 3, 4)), np.zeros((2, 3, 4)), np.ones((2, 3), bool), T=0)
+    with pytest.raises(ValueError, match="rows row 0 must contain exactly one <s>"):
+        cd.set_prompt(np.full((1, 4), LANG.vocab.pad), LANG, None)
+    with pytest.raises(ValueError, match="mixes"):
+        cm.mix_sweep(None, LANG, mixes=(1.5,))
+    with pytest.raises(ValueError, match="no response positions"):
+        cd.distillation_data(LANG, LANG.batch(["the dog"]), teacher_context=C, n_query_words=5)

@@ -8,10 +8,9 @@ precomputed by ``kdbook.context_mix.mix_sweep``; each redraw looks up
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 
 from ..context_mix import MixSweep, mix_state
-from ._frames import figure_output
+from ._frames import explorer
 
 __all__ = ["context_mix_explorer"]
 
@@ -35,12 +34,8 @@ def context_mix_explorer(sweep: MixSweep, *, mix: float | None = None, epoch: in
     epoch_slider = widgets.IntSlider(value=epoch, min=0, max=int(sweep.epochs[-1]), description="epoch",
                                      continuous_update=False)
 
-    def frame() -> plt.Figure:
-        from ..plotting.context import plot_mix_state
+    from ..plotting.context import plot_mix_state
 
-        return plot_mix_state(mix_state(sweep, mix_slider.value, epoch_slider.value)).fig
-
-    out, redraw = figure_output(frame)
-    for control in (mix_slider, epoch_slider):
-        control.observe(redraw, "value")
-    return widgets.VBox([widgets.HBox([mix_slider, epoch_slider]), out])
+    controls = {"mix": mix_slider, "epoch": epoch_slider}
+    return explorer(controls, lambda mix, epoch: mix_state(sweep, mix, epoch), plot_mix_state,
+                    rows=[widgets.HBox([mix_slider, epoch_slider])])
