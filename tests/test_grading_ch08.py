@@ -46,6 +46,10 @@ def test_cd_loss_correct_answer_passes_and_kdbook_loss_is_off_limits():
     assert all(v.status == "pass" for v in run_tests(ex, {"cd_loss": _loss}, hidden_seed=5))
     cheat = lambda z, v, mask, T=1.0: float(kdbook.kd_loss(z, v, T=T, mask=mask, reduction="tokenmean"))  # noqa: E731
     assert any("off-limits" in m for m in _messages("08.cd_loss", cheat))
+    from kdbook import context as cd
+
+    via_chapter = lambda z, v, mask, T=1.0: cd.context_distillation_loss(z, v, mask, T=T)  # noqa: E731
+    assert any("off-limits" in m for m in _messages("08.cd_loss", via_chapter))
 
 
 def test_soft_prompt_grad_diagnoses_a_missing_tanh_derivative():
