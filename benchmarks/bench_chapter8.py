@@ -30,7 +30,8 @@ from kdbook import context_mix as cm  # noqa: E402
 from kdbook.grading import ch08  # noqa: E402
 from kdbook.language import ToyLanguage  # noqa: E402
 from kdbook.plotting.context import plot_mix_state  # noqa: E402
-from kdbook.widgets.temperature import plot_temperature_state, temperature_state  # noqa: E402
+from kdbook.plotting.states import plot_temperature_state  # noqa: E402
+from kdbook.states import temperature_state  # noqa: E402
 
 
 def best(fn, repeat: int) -> float:
