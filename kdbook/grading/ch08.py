@@ -1,0 +1,314 @@
+"""Chapter 8 exercises: context distillation.
+
+Answers live in ``solutions/08_context_distillation.ipynb``; learners get
+``exercises/08_context_distillation.ipynb``. The create item (a training mix) is graded on
+behaviour: the grader trains the short-prompt student with the learner's mix on its own seeds
+and measures both sides on held-out queries (:func:`mix_outcome`, about half a second a run).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from ..divergences import kl_divergence
+from ..losses import kd_loss, kd_loss_and_grad
+from ..softmax import softmax
+from . import _draw
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
+
+__all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
+           "scenario_decision"]
+
+# --------------------------------------------------------------------------- the opening question, again
+
+#: The prompted teacher's answer distribution and the candidate students of exercise 8.1.
+TEACHER = np.array([0.70, 0.20, 0.10])
+CANDIDATES = {"D": np.array([0.62, 0.24, 0.14]), "E": np.array([0.70, 0.12, 0.18]), "F": np.array([0.52, 0.30, 0.18])}
+#: Temperatures of exercise 8.1's two rankings.
+RANK_TEMPERATURES = (1.0, 3.0)
+
+
+def _ranking(T: float) -> list[str]:
+    soft = {n: T**2 * float(kl_divergence(softmax(np.log(TEACHER), T=T), softmax(np.log(q), T=T)))
+            for n, q in CANDIDATES.items()}
+    return sorted(soft, key=soft.get)
+
+
+def _as_names(x, what: str) -> list[str]:
+    if isinstance(x, str) or not isinstance(x, (list, tuple)) or not all(isinstance(i, str) for i in x):
+        raise Fail(f"{what} should be a list of student names such as ['D', 'E', 'F'], got {x!r}"[:200])
+    names = [i.strip().upper() for i in x]
+    if sorted(names) != sorted(CANDIDATES):
+        raise Fail(f"{what} should list each of {', '.join(CANDIDATES)} exactly once, got {names}")
+    return names
+
+
+def _judge_rankings(calls, outs):
+    got = outs[0]
+    if not isinstance(got, (list, tuple)) or len(got) != 3:
+        raise Fail("rankings should be a tuple of three entries: (ranking at T = 1, ranking at T = 3, "
+                   "the student the top-1 view picks)")
+    for T, x in zip(RANK_TEMPERATURES, got[:2]):
+        want = _ranking(T)
+        if _as_names(x, f"the ranking at T = {T:g}") != want:
+            raise Fail(f"the ranking at T = {T:g} is not right: rank by T²·KL(p_T‖q_T), the smallest first")
+    top1 = min(CANDIDATES, key=lambda n: abs(CANDIDATES[n][0] - TEACHER[0]))
+    pick = got[2].strip().upper() if isinstance(got[2], str) else got[2]
+    if pick != top1:
+        raise Fail("the third entry should be the student the top-1 view picks: every student agrees with the "
+                   "teacher's top answer, so it looks at the top answer's probability")
+
+
+# --------------------------------------------------------------------------- the loss
+
+
+def _batch(rng, B, L, V, *, nan=True, scale=2.0):
+    z = _draw.logits(rng, (B, L, V), scale=scale)
+    v = _draw.logits(rng, (B, L, V), scale=scale)
+    lengths = rng.integers(1, L + 1, size=B)
+    start = rng.integers(0, 2, size=B)  # a query word or two that does not count
+    col = np.arange(L)[None, :]
+    mask = (col >= start[:, None]) & (col < np.maximum(lengths, start + 1)[:, None])
+    garbage = np.nan if nan else 50.0
+    z[~mask], v[~mask] = garbage, -garbage
+    return z, v, mask
+
+
+def _loss_cases(*specs):
+    def cases(rng):
+        out = []
+        for B, L, V, T, nan in specs:
+            z, v, m = _batch(rng, B, L, V, nan=nan)
+            out.append(Call((z, v, m), {"T": float(T)}))
+        return out
+    return cases
+
+
+def _judge_loss(calls, outs):
+    for call, out in zip(calls, outs):
+        z, v, m = call.args
+        T = call.kwargs["T"]
+        what = f"cd_loss(z, v, mask, T={T:g})"
+        want = float(kd_loss(z, v, T=T, mask=m, reduction="tokenmean"))
+        zz, vv = np.where(m[..., None], z, 0.0), np.where(m[..., None], v, 0.0)
+        suspects = ((float(kd_loss(zz, vv, T=T, mask=m, reduction="tokenmean", divergence="reverse")),
+                     "this is the reverse KL(q_T‖p_T): the teacher's distribution goes first"),)
+        suspects += factor_suspects(want, "your loss", (
+            ("T²", T**2, "did you forget the T² factor?", None),
+            ("tokens per sequence", m.sum() / len(m), None,
+             "did you divide by the number of sequences B instead of the number of unmasked tokens?"),
+            ("B·L", m.size / m.sum(), "did you divide by all B·L positions instead of the unmasked ones?", None),
+        ))
+        expect_close(as_array(out, what, ()), want, what, rtol=1e-6, atol=1e-10, suspects=suspects)
+
+
+# --------------------------------------------------------------------------- the soft-prompt gradient
+
+
+def soft_prompt_reference(pre, U, teacher_logits, mask, T=1.0):
+    """∂L/∂σ for logits z = tanh(pre) U, pre = a + σ, L the token-mean T²·KL over the mask."""
+    h = np.tanh(pre)
+    z = h @ U
+    _, g = kd_loss_and_grad(z, np.where(mask[..., None], teacher_logits, 0.0), T=T, mask=mask, reduction="tokenmean")
+    return ((g @ U.T) * (1.0 - h * h)).sum(axis=(0, 1))
+
+
+def _grad_cases(*specs):
+    def cases(rng):
+        out = []
+        for B, L, H, V, T in specs:
+            pre = rng.normal(0.0, 1.0, size=(B, L, H))
+            U = rng.normal(0.0, 1.0 / np.sqrt(H), size=(H, V))
+            _, v, m = _batch(rng, B, L, V, nan=True)
+            out.append(Call((pre, U, v, m), {"T": float(T)}))
+        return out
+    return cases
+
+
+def _judge_grad(calls, outs):
+    for call, out in zip(calls, outs):
+        pre, U, v, m = call.args
+        T = call.kwargs["T"]
+        what = f"soft_prompt_grad(pre, U, v, mask, T={T:g})"
+        want = soft_prompt_reference(pre, U, v, m, T)
+        h = np.tanh(pre)
+        _, g = kd_loss_and_grad(h @ U, np.where(m[..., None], v, 0.0), T=T, mask=m, reduction="tokenmean")
+        suspects = (((g @ U.T).sum(axis=(0, 1)), "the tanh's derivative 1 − tanh² is missing"),
+                    (-want, "every entry has the wrong sign"))
+        suspects += factor_suspects(want, "your gradient", (
+            ("the number of unmasked tokens", m.sum(), None, "did you sum the loss instead of averaging it over the "
+             "unmasked tokens?"),
+            ("T", T, "did you drop a factor T (the loss carries T², the chain rule 1/T)?", None),
+        ))
+        expect_close(as_array(out, what, (pre.shape[-1],)), want, what, rtol=1e-6, atol=1e-10, suspects=suspects)
+
+
+# --------------------------------------------------------------------------- keep the prompt or distil?
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A deployment: what the prompt costs per query and what distillation costs and reaches."""
+
+    name: str
+    prompt_tokens: int  # P, read on every query when the prompt is kept
+    queries: int  # N, queries expected over the model's lifetime
+    training_passes: int  # D, position-passes to distil once (teacher scoring + student training)
+    distilled_kl: float  # measured KL(teacher ‖ distilled student) per response token
+    max_kl: float  # quality bar: the most KL to the prompted teacher the product accepts
+
+
+#: Exercise 8.4's three deployments.
+SCENARIOS = (
+    Scenario("support bot", 1200, 2_000_000, 400_000_000, 0.004, 0.01),
+    Scenario("internal tool", 40, 50_000, 5_000_000, 0.002, 0.01),
+    Scenario("legal drafting", 900, 5_000_000, 300_000_000, 0.03, 0.01),
+)
+
+
+def scenario_decision(s: Scenario) -> str:
+    """"distil" when the distilled student meets the quality bar and the saved positions exceed the cost."""
+    return "distil" if s.distilled_kl <= s.max_kl and s.queries * s.prompt_tokens > s.training_passes else "keep"
+
+
+def _judge_decisions(calls, outs):
+    got = outs[0]
+    if not isinstance(got, (list, tuple)) or len(got) != len(SCENARIOS):
+        raise Fail(f"decisions should be a list of {len(SCENARIOS)} choices, one per scenario, each 'distil' or 'keep'")
+    choices = [g.strip().lower() if isinstance(g, str) else g for g in got]
+    if any(c not in ("distil", "keep") for c in choices):
+        raise Fail("each decision should be the string 'distil' or 'keep'")
+    wrong = [s.name for s, c in zip(SCENARIOS, choices) if c != scenario_decision(s)]
+    if wrong:
+        raise Fail(f"{len(wrong)} of {len(SCENARIOS)} decisions do not follow from the numbers; check both the "
+                   "quality bar and the cost of each scenario")
+
+
+# --------------------------------------------------------------------------- the training mix (create)
+
+#: The create item: the student must stay within this KL of the prompted teacher (nats per token).
+QUALITY = 0.008
+
+
+@functools.lru_cache(maxsize=1)
+def _original():
+    from ..context import train_original
+    from ..language import ToyLanguage
+
+    lang = ToyLanguage()
+    return lang, train_original(lang, seed=0)
+
+
+def mix_outcome(distil, seed: int) -> dict[str, float]:
+    """Train the chapter's short-prompt student with a mix (``distil``: True = distillation row) on a seed.
+
+    The recipe of the chapter: queries of two words from ``sample_queries(seed=seed)``, full
+    context ``<brief> <polite>``, short context ``<polite>``, Adam (lr 0.01) for 8 epochs of
+    equal batches of about 50 rows; then :func:`kdbook.context_mix.mix_quality` on 400 held-out queries.
+    """
+    from ..context import sample_queries
+    from ..context_mix import mix_data, mix_quality
+    from ..train import train
+
+    lang, model = _original()
+    distil = np.asarray(distil, dtype=bool)
+    queries = sample_queries(lang, len(distil), words=2, seed=1000 + seed)
+    kw = {"context": ("brief", "polite"), "short_context": "polite", "n_query_words": 2}
+    data = mix_data(model, queries, distil, seed=seed, **kw)
+    student = model.copy()
+    n_batches = -(-len(distil) // 50)  # batches of about 50, none tiny: a last batch of 1 row jolts Adam
+    train(student, **data.train_kwargs(), epochs=8, batch_size=-(-len(distil) // n_batches), lr=0.01, seed=seed)
+    held_out = sample_queries(lang, 400, words=2, seed=2000 + seed)
+    return mix_quality(student, model, held_out, seed=seed, **kw)
+
+
+def _mix_cases(*specs):
+    def cases(rng):
+        return [Call((int(n), float(b)), {}) for n, b in specs]
+    return cases
+
+
+def _mix_hidden(rng):
+    return [Call((int(rng.integers(300, 401)), float(rng.choice([0.008, 0.012]))), {})]
+
+
+def _judge_mix(calls, outs):
+    for call, out in zip(calls, outs):
+        n, budget = call.args
+        what = f"training_mix({n}, {budget:g})"
+        if out is None:
+            raise Fail(f"{what} returned None (did you forget `return`?)")
+        arr = np.asarray(out) if not isinstance(out, (str, dict)) else None
+        if arr is None or arr.dtype != bool or arr.shape != (n,):
+            raise Fail(f"{what} should return a boolean array of shape ({n},): True for a distillation row, "
+                       f"False for a keep row")
+        if not arr.any():
+            raise Fail(f"{what} has no distillation rows: the student would never learn the prompt")
+        seed = (n * 7919 + int(round(budget * 1e4))) % 10_000
+        res = mix_outcome(arr, seed)
+        if res["kl_unprompted"] > budget:
+            raise Fail(f"{what}: the unprompted model drifted by {res['kl_unprompted']:.4f} nats per token, over the "
+                       f"budget of {budget:g}")
+        if res["kl_to_teacher"] > QUALITY:
+            raise Fail(f"{what}: the student reading c′ is {res['kl_to_teacher']:.4f} nats per token from the "
+                       f"prompted teacher, over {QUALITY:g}")
+
+
+EXERCISES = (
+    Exercise(
+        id="08.rankings", title="Rank context-distilled students, twice", name="rankings",
+        kind="value", level="understand",
+        hint="Compute T²·KL(p_T‖q_T) for each student with the probabilities' logarithms as logits "
+             "(kdbook.softmax(np.log(p), T=T)); sort ascending. The top-1 view compares only the top answer's "
+             "probability.",
+        tests=(Test("rankings at T = 1 and T = 3, and the top-1 pick", 2, _judge_rankings),),
+    ),
+    Exercise(
+        id="08.cd_loss", title="The context-distillation loss over a masked batch", name="cd_loss",
+        kind="function", level="apply",
+        forbid=("kd_loss", "kd_loss_and_grad", "kl_divergence", "reverse_kl_divergence", "cross_entropy",
+                "entropy", "softmax", "log_softmax"),
+        hint="Take log-softmax of z/T and of v/T with the log-sum-exp trick, KL per position = Σ p (log p − log q), "
+             "multiply by T², then average over the positions where the mask is True only (np.where first, so "
+             "NaN in masked positions cannot leak).",
+        tests=(
+            Test("random batches with padding, T = 1 and T = 2", 2, _judge_loss,
+                 _loss_cases((4, 6, 5, 1.0, False), (3, 7, 11, 2.0, True))),
+            Test("a larger batch with NaN where the mask is off, T = 0.5", 1, _judge_loss,
+                 _loss_cases((16, 12, 51, 0.5, True)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="08.soft_prompt_grad", title="The gradient of the soft prompt", name="soft_prompt_grad",
+        kind="function", level="apply",
+        hint="σ is added to the pre-activation at every position, so ∂L/∂σ = Σ over batch and positions of "
+             "∂L/∂pre. Back-propagate: ∂L/∂z from kdbook.kd_loss_and_grad (tokenmean, with the mask), then "
+             "∂L/∂h = (∂L/∂z) Uᵀ, then ∂L/∂pre = ∂L/∂h ⊙ (1 − tanh(pre)²).",
+        tests=(
+            Test("matches the analytic gradient on random models", 2, _judge_grad,
+                 _grad_cases((3, 5, 4, 6, 1.0), (2, 4, 7, 9, 2.0))),
+            Test("a larger model, T = 0.5", 1, _judge_grad, _grad_cases((8, 10, 16, 51, 0.5)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="08.keep_or_distil", title="Keep the prompt or distil it?", name="decisions",
+        kind="value", level="evaluate",
+        hint="Distil only when the distilled student meets the product's quality bar AND the prompt tokens saved "
+             "over all queries (N·P) exceed the one-off cost of distilling.",
+        tests=(Test("the choice for each of the three deployments", 2, _judge_decisions),),
+    ),
+    Exercise(
+        id="08.training_mix", title="Design a training mix within a KL budget", name="training_mix",
+        kind="function", level="create",
+        hint="All distillation rows make the unprompted model drift by about as much as the prompt's own effect; "
+             "all keep rows never learn the prompt. Measure a few shares of keep rows with "
+             "kdbook.grading.ch08.mix_outcome on two or three seeds, and let your function use the budget.",
+        tests=(
+            Test("300 rows, unprompted drift within 0.01, student within 0.008 of the teacher", 2, _judge_mix,
+                 _mix_cases((300, 0.01))),
+            Test("another number of rows and budget, on a hidden seed", 2, _judge_mix, _mix_hidden, hidden=True),
+        ),
+    ),
+)
