@@ -155,7 +155,7 @@ def test_lab_as_a_non_root_user(tmp_path):
         clone = home / "kdbook"
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
                "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime")}
-        as_user = ["runuser", "-u", user, "--"]
+        as_user = [shutil.which("runuser"), "-u", user, "--"]
         # Cloned by root (git refuses to read a repository another user owns), then handed over.
         _run(["git", "clone", "--quiet", str(ROOT), str(clone)], home, env, 120)
         _run(["chown", "-R", f"{user}:", str(clone)], home, env, 60)
