@@ -88,6 +88,18 @@ def test_lower_bounds_match_environment_yml():
             f"environment.yml does not say {name}>={version} like pyproject.toml")
 
 
+def test_lower_bounds_match_the_start_notebooks_self_check():
+    """kdbook.environment.REQUIREMENTS (chapter 0's self-check) states the same lower bounds."""
+    from packaging.version import Version
+
+    from kdbook.environment import REQUIREMENTS
+
+    for name, version in lower_bounds().items():
+        if name in REQUIREMENTS:
+            assert Version(REQUIREMENTS[name]) == Version(version), (
+                f"kdbook.environment.REQUIREMENTS says {name} {REQUIREMENTS[name]}, pyproject.toml {version}")
+
+
 def test_the_venv_holds_exactly_the_lower_bounds(oldest_python):
     probe = ("import importlib.metadata as m, json, sys; "
              "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))")
@@ -95,7 +107,10 @@ def test_the_venv_holds_exactly_the_lower_bounds(oldest_python):
                          check=True, timeout=120)
     import json
 
-    assert json.loads(out.stdout) == lower_bounds()
+    from packaging.version import Version
+
+    installed = json.loads(out.stdout)
+    assert {n: Version(v) for n, v in installed.items()} == {n: Version(v) for n, v in lower_bounds().items()}, installed
 
 
 def test_tests_and_notebooks_pass_on_the_oldest_versions(oldest_python):
@@ -112,4 +127,6 @@ def test_tests_and_notebooks_pass_on_the_oldest_versions(oldest_python):
     probe = subprocess.run([str(oldest_python), "-c", "import kdbook, numpy; print(kdbook.__file__, numpy.__version__)"],
                            env=env, capture_output=True, text=True, check=True, timeout=120)
     path, numpy_version = probe.stdout.split()
-    assert Path(path).resolve().is_relative_to(ROOT) and numpy_version == lower_bounds()["numpy"]
+    from packaging.version import Version
+
+    assert Path(path).resolve().is_relative_to(ROOT) and Version(numpy_version) == Version(lower_bounds()["numpy"])
