@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -93,8 +94,6 @@ def _sanitize():
     patterns = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())
 
     def apply(text: str) -> str:
-        import re
-
         for regex, replace in patterns:
             text = re.sub(regex, replace, text)
         return text
