@@ -58,7 +58,7 @@ def ensure_chromium() -> None:
     """The browser tests drive Debian's Chromium; install it when we may (root with apt-get)."""
     if Path(CHROMIUM).exists():
         return
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+    if running_as_root() and shutil.which("apt-get"):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         run(["apt-get", "update", "-qq"], env=env)
         run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core"], env=env)
@@ -71,6 +71,10 @@ def ensure_chromium() -> None:
     )
 
 
+def running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 def cmd_lab(args: argparse.Namespace, rest: list[str]) -> int:
     py = ensure_venv(None)
     if args.install_only:
@@ -79,6 +83,10 @@ def cmd_lab(args: argparse.Namespace, rest: list[str]) -> int:
     # (Passing the notebook's path instead would make its folder the server's root.)
     cmd = [str(py), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
            f"--LabApp.default_url=/lab/tree/{START_NOTEBOOK}", *rest]
+    if running_as_root() and "--allow-root" not in rest:
+        # Jupyter refuses to start as root without it; containers and cloud VMs often run as root.
+        cmd.append("--allow-root")
+        print("note: running as root (effective user id 0), so JupyterLab is started with --allow-root", flush=True)
     print("+", " ".join(cmd), flush=True)
     os.chdir(ROOT)
     return subprocess.call(cmd)

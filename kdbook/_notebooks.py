@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -30,12 +31,17 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
-def execute_notebook(nb, cwd: Path, timeout: int = 600):
-    """Execute an in-memory nbformat notebook in ``cwd`` and return it with clean metadata."""
+def execute_notebook(nb, cwd: Path, timeout: int = 600, env: Mapping[str, str] | None = None):
+    """Execute an in-memory nbformat notebook in ``cwd`` and return it with clean metadata.
+
+    ``env`` adds to (or overrides) the kernel's environment, e.g. ``OPENBLAS_CORETYPE`` for the
+    portability test's emulated CPU paths.
+    """
     from nbclient import NotebookClient
 
     # Only the kernel gets these (a fixed hash seed; the backend a notebook front end uses).
-    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env = {**os.environ, **(env or {}), "PYTHONHASHSEED": "0",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -71,6 +77,16 @@ def execute_path(path: Path, timeout: int = 600) -> float:
     elapsed = time.perf_counter() - start
     nbformat.write(nb, path)
     return elapsed
+
+
+def execute_copy(path: str | Path, env: Mapping[str, str] | None = None, timeout: int = 600) -> str:
+    """Execute the notebook at ``path`` as :func:`execute_path` does, but return it as JSON text
+    instead of writing it back (the portability test compares it with the stored outputs)."""
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    return nbformat.writes(execute_notebook(nb, path.parent.resolve(), timeout, env))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ __all__ = ["REQUIREMENTS", "Check", "check_environment", "environment_report", "
 REQUIREMENTS: dict[str, str] = {
     "python": "3.11",
     "numpy": "1.26",
-    "matplotlib": "3.8",
+    "matplotlib": "3.9",
     "ipywidgets": "8.0",
     "jupyterlab_widgets": "3.0",  # the JupyterLab side of ipywidgets 8: without it, widgets do not display
     "ipykernel": "6.25",

@@ -88,7 +88,7 @@ def test_quick_start_on_a_fresh_clone(tmp_path):
     # 2. The lab command starts JupyterLab that answers on its port and lists the notebooks.
     port, token = free_port(), secrets.token_hex(16)
     cmd = [python3, *LAB_COMMAND.split()[1:], "--no-browser", f"--port={port}",
-           f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1", "--allow-root"]
+           f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1"]
     server = LabServer(cmd, port=port, token=token, cwd=clone, env=env, log_path=tmp_path / "lab.log")
     try:
         server.wait_until_ready(timeout=INSTALL_TIMEOUT_S)
@@ -103,7 +103,73 @@ def test_quick_start_on_a_fresh_clone(tmp_path):
         served = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
         assert served == committed
         # The server runs from the clone's .venv, not from the environment running this test.
-        assert f"+ {clone / '.venv' / 'bin' / 'python'} -m jupyter lab" in server.log_path.read_text()
+        log = server.log_path.read_text()
+        assert f"+ {clone / '.venv' / 'bin' / 'python'} -m jupyter lab" in log
+        _assert_root_handling(log, as_root=os.geteuid() == 0)
     finally:
         server.stop()
     assert not server.group_alive(), "workbook.py lab left processes running after it was stopped"
+
+
+ROOT_NOTE = "note: running as root (effective user id 0), so JupyterLab is started with --allow-root"
+
+
+def _assert_root_handling(log: str, as_root: bool) -> None:
+    """As root the lab command adds --allow-root and says so in one line; otherwise neither."""
+    [lab_line] = [line for line in log.splitlines() if line.startswith("+ ") and " -m jupyter lab" in line]
+    if as_root:
+        assert ROOT_NOTE in log.splitlines(), f"no root note in the log:\n{log[-2000:]}"
+        assert lab_line.endswith(" --allow-root"), lab_line
+    else:
+        assert ROOT_NOTE not in log and "--allow-root" not in lab_line, lab_line
+
+
+def _system_python() -> str | None:
+    """A python3 >= 3.11 outside /root (which other users cannot enter), or None."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if Path(candidate).exists():
+            ok = subprocess.run([candidate, "-c", "import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))"],
+                                capture_output=True)
+            if ok.returncode == 0:
+                return candidate
+    return None
+
+
+@pytest.mark.slow
+def test_lab_as_a_non_root_user(tmp_path):
+    """The lab command from a fresh clone as an ordinary user: no --allow-root, and it serves."""
+    if os.geteuid() != 0:
+        pytest.skip("this process is not root: the fresh-clone test above already ran as a non-root user")
+    python3 = _system_python()
+    if not (shutil.which("useradd") and shutil.which("userdel") and shutil.which("runuser")) or python3 is None:
+        pytest.skip("cannot create a non-root user here (needs useradd, userdel, runuser and a python3 >= 3.11 "
+                    "outside /root)")
+    user = f"kdbook{secrets.token_hex(3)}"
+    home = Path(f"/tmp/{user}-home")
+    made = subprocess.run(["useradd", "--home-dir", str(home), "--create-home", "--shell", "/bin/sh", user],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"useradd failed, so no non-root user can be created here: {made.stderr.strip()}")
+    server = None
+    try:
+        clone = home / "kdbook"
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+               "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime")}
+        as_user = [shutil.which("runuser"), "-u", user, "--"]
+        # Cloned by root (git refuses to read a repository another user owns), then handed over.
+        _run(["git", "clone", "--quiet", str(ROOT), str(clone)], home, env, 120)
+        _run(["chown", "-R", f"{user}:", str(clone)], home, env, 60)
+        port, token = free_port(), secrets.token_hex(16)
+        cmd = [*as_user, python3, *LAB_COMMAND.split()[1:], "--no-browser", f"--port={port}",
+               f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1"]
+        server = LabServer(cmd, port=port, token=token, cwd=clone, env=env, log_path=tmp_path / "lab-user.log")
+        server.wait_until_ready(timeout=INSTALL_TIMEOUT_S)
+        assert server.api("/api/contents/notebooks")["type"] == "directory"
+        _assert_root_handling(server.log_path.read_text(), as_root=False)
+        owner = subprocess.run(["stat", "-c", "%U", str(clone / ".venv")], capture_output=True, text=True).stdout.strip()
+        assert owner == user, f"the clone's .venv belongs to {owner}, not to the user who ran the command"
+    finally:
+        if server is not None:
+            server.stop()
+        subprocess.run(["userdel", "--remove", user], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
