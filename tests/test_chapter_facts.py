@@ -172,3 +172,28 @@ def test_w0_row_climbs_past_the_limit_and_approaches_it_from_above():
     out = printed(CH4, "T²·KL(p_T‖q_T) =")
     assert "  T²·KL(p_T‖q_T) =  " + "".join(f"{x:8.4f}" for x in row) in out, out
     assert f"T = 1000 gives {t2_kl(1000.0):.4f}" in out
+
+
+def test_chapter_6_facts_about_the_toy_teacher_hold():
+    # Section 1 and 4 of chapter 6 explain printed numbers by facts of the grammar; recheck them.
+    from kdbook.language import ToyLanguage
+
+    lang = ToyLanguage()
+    held = lang.sample(2000, seed=1000)
+    p = np.exp(lang.logits(held.inputs))[held.mask]
+    row_min = p.min(axis=1, keepdims=True)
+    allowed = (p > row_min * 1.001).sum(axis=1)  # tokens above this position's floor
+    assert allowed.max() < 20  # "the grammar allows fewer than 20 tokens" at every position
+    floor = np.median(row_min[allowed > 1])
+    assert 51 * floor == pytest.approx(0.003, rel=1e-6)  # "a small floor probability (0.3 % in all)"
+    shown = ["", "the big dog", "two dogs chase the cat and"]
+    nxt = np.exp(lang.next_logprobs(lang.prefixes(shown)))
+    top = np.sort(nxt, axis=1)[:, ::-1]
+    assert lang.words[nxt[0].argmax()] == "the" and nxt[0].max() < 0.5  # the mode has less than half the mass
+    assert top[1, :3].sum() == pytest.approx(0.86, abs=0.01)
+    assert top[1, 3] > 0.1 > top[1, 4] and top[2, 3] > 0.1 > top[2, 4]  # four verbs share the mass
+    # Beam search from <s> and two words takes at most 11 steps: 12 − 2 more words, then </s>.
+    assert lang.max_len == 12
+    storage = printed(ROOT / "notebooks" / "06_distilling_a_language_model.ipynb", "top_k_logprobs(lp_t, k")
+    row = next(line.split() for line in storage.splitlines() if line.split()[:2] == ["20", "bucket"])
+    assert row[3] == "0.0000"

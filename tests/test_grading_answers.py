@@ -59,6 +59,11 @@ TEXT_ATTACKS = [
     "p has probability on class 2 where q has none, so KL(p‖q) is infinite.",
     "the soft gradient becomes larger at high temperature, and T² shrinks it",
     "I tuned it on the test set, 0.79 at T = 1.",
+    "Team A: sequence-level KD on beam outputs (0.996); team B: word-level KD, token KL 0.239, perplexity 6.649; "
+    "costs: one beam search per sentence, 102 bytes per token stored.",
+    "Team A should not use sequence-level KD and team B should not use word-level KD; storing the teacher costs "
+    "nothing.",
+    "sequence-level beam word-level token KL perplexity cost queries stored bytes 0.996 0.239 3.55",
     "All of them.",
     "abcdefgh",
     "a, b, c, d, e, f, g",
