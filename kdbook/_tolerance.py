@@ -52,6 +52,10 @@ def cell_tolerance(cell: Mapping, where: str = "cell") -> Tolerance | None:
     meta = (cell.get("metadata") or {}).get(METADATA_KEY) or {}
     if not isinstance(meta, Mapping):
         raise ValueError(f"{where}: metadata[{METADATA_KEY!r}] must be a mapping, got {type(meta).__name__}")
+    stray = sorted(set(meta) - {"tolerance"})
+    if stray:  # e.g. {"kdbook": {"atol": ...}}: a misplaced tolerance must not silently mean "strict"
+        raise ValueError(f"{where}: unknown keys {stray} in metadata[{METADATA_KEY!r}]; declare a tolerance "
+                         f"as {{{METADATA_KEY!r}: {{'tolerance': {{'atol': ..., 'rtol': ...}}}}}}")
     if "tolerance" not in meta:
         return None
     tol = meta["tolerance"]

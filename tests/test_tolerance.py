@@ -134,6 +134,10 @@ def test_cell_tolerance_reads_and_validates_metadata():
         cell = nbformat.v4.new_code_cell("x", metadata={"kdbook": {"tolerance": bad}})
         with pytest.raises(ValueError, match="nb, cell 3"):
             cell_tolerance(cell, "nb, cell 3")
+    # A tolerance declared at the wrong level must fail loudly, not fall back to strict silently.
+    misplaced = nbformat.v4.new_code_cell("x", metadata={"kdbook": {"atol": 0.01, "rtol": 0.02}})
+    with pytest.raises(ValueError, match="unknown keys"):
+        cell_tolerance(misplaced, "nb, cell 4")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
