@@ -45,6 +45,7 @@ __all__ = [
 _LAZY_SUBMODULES = {
     "plotting", "widgets", "data", "models", "optim", "train", "calibration",
     "conventions", "environment", "grading", "exercises", "restricted",
+    "language", "sequences", "lm", "decoding",
 }
 
 
