@@ -18,7 +18,7 @@ from .divergences import (
     skew_kl_divergence,
     total_variation,
 )
-from .gradcheck import check_gradient, numerical_gradient
+from .gradcheck import check_gradient, check_model_gradient, numerical_gradient
 from .losses import kd_loss, kd_loss_and_grad
 from .softmax import log_softmax, softmax
 
@@ -39,11 +39,12 @@ __all__ = [
     "kd_loss",
     "kd_loss_and_grad",
     "check_gradient",
+    "check_model_gradient",
     "numerical_gradient",
 ]
 
 _LAZY_SUBMODULES = {
-    "plotting", "widgets", "data", "models", "optim", "train", "calibration",
+    "plotting", "widgets", "data", "models", "optim", "train", "calibration", "evaluation", "protocol", "threads",
     "conventions", "environment", "grading", "exercises", "restricted",
     "language", "sequences", "lm", "decoding",
 }

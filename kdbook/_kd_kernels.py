@@ -83,10 +83,46 @@ def _gjsd(log_p, p, log_q, q, want_grad, beta):
     return value, _project(g, q)
 
 
+def _skew_forward(log_p, p, log_q, q, want_grad, alpha):
+    """KL(p‖m), m = αp + (1−α)q (DistiLLM); ∂/∂q_j = −(1−α) p_j/m_j."""
+    if alpha == 0.0:
+        return _forward(log_p, p, log_q, q, want_grad, None)
+    log_m = log_mixture(log_p, log_q, alpha)
+    d = log_p - log_m  # ≤ −log α: p/m is bounded, so KL stays finite where q has no support
+    value = (p * d).sum(axis=-1)
+    if not want_grad:
+        return value, None
+    # q_j ∂/∂q_j = −(1−α) q_j p_j/m_j =: −(1−α) r_j, so ∂/∂u_j = (1−α)(q_j Σ_k r_k − r_j).
+    d += log_q
+    r = np.exp(d, out=d)
+    g = q * r.sum(axis=-1, keepdims=True)
+    g -= r
+    g *= g.dtype.type(1.0 - alpha)
+    return value, g
+
+
+def _skew_reverse(log_p, p, log_q, q, want_grad, alpha):
+    """KL(q‖m), m = αq + (1−α)p (DistiLLM); ∂/∂q_j = log(q_j/m_j) + 1 − α q_j/m_j."""
+    if alpha == 0.0:
+        return _reverse(log_p, p, log_q, q, want_grad, None)
+    log_m = log_mixture(log_q, log_p, alpha)
+    d = log_q - log_m  # ≤ −log α
+    value = (q * d).sum(axis=-1)
+    if not want_grad:
+        return value, None
+    g = np.exp(d)
+    g *= g.dtype.type(-alpha)
+    g += d  # the constant 1 cancels in the softmax chain rule
+    return value, _project(g, q)
+
+
 _KERNELS = {
     "forward": (_forward, None),
     "reverse": (_reverse, None),
     "jsd": (_gjsd, 0.5),
+    "gjsd": (_gjsd, 0.5),
+    "skew_forward": (_skew_forward, 0.1),
+    "skew_reverse": (_skew_reverse, 0.1),
 }
 
 

@@ -106,8 +106,18 @@ def check_probabilities(p: np.ndarray, name: str, axis: int) -> None:
         )
 
 
-def check_finite(z: np.ndarray, name: str) -> None:
-    """Require every entry of ``z`` to be finite; the message names the first bad entry."""
+def check_finite(z: np.ndarray, name: str, *, mask: np.ndarray | None = None) -> None:
+    """Require every entry of ``z`` to be finite; the message names the first bad entry.
+
+    With a boolean ``mask`` of ``z``'s shape without its last (class) axis, only rows where the
+    mask is True are checked (padding may hold anything).
+    """
+    if mask is not None:
+        bad = ~np.isfinite(z).all(axis=-1) & mask
+        if bad.any():
+            idx = ", ".join(map(str, np.argwhere(bad)[0]))
+            raise ValueError(f"{name} must be finite at unmasked positions: {name}[{idx}] contains NaN or inf")
+        return
     if z.size and not np.isfinite(z).all():
         bad = np.argwhere(~np.isfinite(z))[0]
         raise ValueError(f"{name} must be finite: {name}[{', '.join(map(str, bad))}] is {z[tuple(bad)]}")

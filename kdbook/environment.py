@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-__all__ = ["REQUIREMENTS", "Check", "check_environment", "environment_report"]
+__all__ = ["REQUIREMENTS", "Check", "check_environment", "environment_report", "in_notebook_kernel"]
 
 #: Minimum versions the workbook is tested with (keep in step with pyproject.toml).
 REQUIREMENTS: dict[str, str] = {
@@ -81,3 +81,13 @@ def environment_report(checks: list[Check] | None = None) -> str:
         status = "ok" if c.ok else ("missing: install it" if c.found is None else "too old: upgrade it")
         rows.append(f"{c.name:<18} >= {c.required:<6} {status}")
     return "\n".join(rows)
+
+
+def in_notebook_kernel() -> bool:
+    """Whether the code runs inside a Jupyter (IPython) kernel, where widgets can display."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})

@@ -19,10 +19,40 @@ from . import _validate as v
 from ._kd_kernels import log_softmax_block, soft_block
 from ._rowwise import for_row_chunks
 
-__all__ = ["kd_loss", "kd_loss_and_grad", "DIVERGENCES", "REDUCTIONS"]
+__all__ = ["kd_loss", "kd_loss_and_grad", "check_divergence", "DIVERGENCES", "REDUCTIONS"]
 
 #: Soft-term divergences accepted by ``kd_loss(..., divergence=...)``.
-DIVERGENCES = ("forward", "reverse", "jsd")
+DIVERGENCES = ("forward", "reverse", "jsd", "gjsd", "skew_forward", "skew_reverse")
+#: Default β of ``"gjsd"`` (JSD(0.5) is ``"jsd"``) and α of the skew divergences (DistiLLM's).
+DEFAULT_BETA, DEFAULT_ALPHA = 0.5, 0.1
+
+
+def check_divergence(divergence, beta=None, alpha=None) -> tuple[str, float | None]:
+    """Validate a soft-term divergence and its parameter; return ``(divergence, β or α or None)``.
+
+    β belongs to ``"gjsd"`` only and must lie strictly inside (0, 1) (JSD(β) is identically 0
+    at the ends); α belongs to the skew divergences and must lie in [0, 1) (α = 0 is the plain
+    KL, α = 1 gives 0).
+    """
+    v.check_choice(divergence, "divergence", DIVERGENCES)
+    if beta is not None and divergence != "gjsd":
+        raise ValueError(f"beta applies to divergence='gjsd' only, not {divergence!r}")
+    if alpha is not None and not divergence.startswith("skew_"):
+        raise ValueError(f"alpha applies to divergence='skew_forward' or 'skew_reverse' only, not {divergence!r}")
+    if divergence == "gjsd":
+        b = v.check_unit_interval(DEFAULT_BETA if beta is None else beta, "beta")
+        if b in (0.0, 1.0):
+            raise ValueError(
+                f"beta must be strictly between 0 and 1 (JSD(beta) is identically 0 at beta={b:g}); "
+                "for the limits use divergence='forward' (beta -> 0) or 'reverse' (beta -> 1), as TRL does"
+            )
+        return divergence, b
+    if divergence.startswith("skew_"):
+        a = v.check_unit_interval(DEFAULT_ALPHA if alpha is None else alpha, "alpha")
+        if a == 1.0:
+            raise ValueError("alpha must be < 1 (at alpha=1 the skew KL is identically 0)")
+        return divergence, a
+    return divergence, None
 #: Reductions accepted by ``kd_loss(..., reduction=...)``.
 REDUCTIONS = ("batchmean", "tokenmean", "sum", "none")
 
@@ -44,22 +74,12 @@ def _positions(mask: np.ndarray | None, n: int) -> tuple[int, Callable[[int, int
     return rows.size, select
 
 
-def _check_finite_rows(x: np.ndarray, mask: np.ndarray | None, name: str) -> None:
-    if mask is None:
-        v.check_finite(x, name)
-        return
-    bad = ~np.isfinite(x).all(axis=-1) & mask
-    if bad.any():
-        idx = ", ".join(map(str, np.argwhere(bad)[0]))
-        raise ValueError(f"{name} must be finite at unmasked positions: {name}[{idx}] contains NaN or inf")
-
-
-def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, want_grad, mask):
+def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, want_grad, mask, beta, alpha):
     s = v.as_float_array(student_logits, "student_logits")
     t = v.as_float_array(teacher_logits, "teacher_logits")
     T = v.check_positive(T, "T")
     hw = v.check_unit_interval(hard_weight, "hard_weight")
-    v.check_choice(divergence, "divergence", DIVERGENCES)
+    divergence, weight = check_divergence(divergence, beta, alpha)
     v.check_choice(reduction, "reduction", REDUCTIONS)
     try:
         t = np.broadcast_to(t, s.shape)
@@ -96,7 +116,7 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             log_q, q = log_softmax_block(s2[rows], T)
             log_p, p = log_softmax_block(t2[rows], T)
-            soft, g = soft_block(log_p, p, log_q, q, divergence, want_grad)
+            soft, g = soft_block(log_p, p, log_q, q, divergence, want_grad, weight)
             np.maximum(soft, 0.0, out=soft)  # every D is ≥ 0; drop rounding noise like -1e-16
             # d[T²·D(u)]/dz = T²·(1/T)·dD/du = T·dD/du.
             loss = soft * dtype.type((1.0 - hw) * T)
@@ -118,8 +138,8 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
 
     for_row_chunks(n_valid, k * dtype.itemsize, work)
     if not np.all(np.isfinite(per_row)):
-        _check_finite_rows(s, m, "student_logits")
-        _check_finite_rows(t, m, "teacher_logits")
+        v.check_finite(s, "student_logits", mask=m)
+        v.check_finite(t, "teacher_logits", mask=m)
         raise ValueError(
             f"the loss overflowed in {dtype}: logits spread too far for T={T}; use float64 or smaller logits"
         )
@@ -143,6 +163,8 @@ def kd_loss(
     divergence: str = "forward",
     reduction: str = "batchmean",
     mask: ArrayLike | None = None,
+    beta: float | None = None,
+    alpha: float | None = None,
 ):
     r"""The knowledge-distillation loss of Hinton, Vinyals & Dean (2015).
 
@@ -167,8 +189,13 @@ def kd_loss(
         Hard labels in [0, K); required when ``hard_weight > 0``.
     hard_weight : float, default 0.0
         Weight w of the hard-label term, in [0, 1].
-    divergence : {"forward", "reverse", "jsd"}
-        D is KL(p_T‖q_T) (forward, teacher first), KL(q_T‖p_T) (reverse) or JS(p_T, q_T).
+    divergence : {"forward", "reverse", "jsd", "gjsd", "skew_forward", "skew_reverse"}
+        D is KL(p_T‖q_T) (forward, teacher first), KL(q_T‖p_T) (reverse), JS(p_T, q_T);
+        GKD's generalised JSD(β) = β KL(p‖m) + (1−β) KL(q‖m) with m = βp + (1−β)q
+        (Agarwal et al. 2024; TRL's GKDTrainer convention: β → 0 behaves like forward KL,
+        β → 1 like reverse KL, after dividing by β or 1 − β); or DistiLLM's skew KL
+        KL(p‖αp + (1−α)q) and skew reverse KL KL(q‖αq + (1−α)p) (Ko et al. 2024). The last
+        three are introduced in chapter 7.
     reduction : {"batchmean", "tokenmean", "sum", "none"}
         How the per-position losses ℓ (summed over classes) are reduced, with m the mask:
         ``"batchmean"`` Σ m·ℓ / B with B the size of the *first* axis (PyTorch's
@@ -182,6 +209,10 @@ def kd_loss(
         but the class axis). Masked positions contribute exactly 0 to the loss and the gradient,
         are excluded from ``"tokenmean"``'s count, and are not computed at all: their logits and
         labels may hold anything (padding, NaN, -100).
+    beta : float, optional
+        β of ``"gjsd"``, strictly between 0 and 1; default 0.5 (where it equals ``"jsd"``).
+    alpha : float, optional
+        α of ``"skew_forward"`` / ``"skew_reverse"``, in [0, 1); default 0.1 (DistiLLM's).
 
     Returns
     -------
@@ -196,7 +227,7 @@ def kd_loss(
     >>> round(float(kdbook.kd_loss([[0.0, 0.0]], [[2.0, 0.0]], T=1.0)), 4)
     0.3278
     """
-    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, False, mask)
+    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, False, mask, beta, alpha)
 
 
 def kd_loss_and_grad(
@@ -209,17 +240,21 @@ def kd_loss_and_grad(
     divergence: str = "forward",
     reduction: str = "batchmean",
     mask: ArrayLike | None = None,
+    beta: float | None = None,
+    alpha: float | None = None,
 ):
     r"""The distillation loss of :func:`kd_loss` and its gradient w.r.t. the student logits.
 
     For the forward soft term, ∂[T²·KL(p_T‖q_T)]/∂z = T(q_T − p_T) (Hinton et al. 2015, Eq. 2
-    times T²); for the reverse term T·q_j(log q_j − log p_j − KL(q_T‖p_T)); for JS
-    T·q_j(g_j − Σ_k q_k g_k) with g = ½ log(q_T/m); for the hard term softmax(z) − onehot(y).
+    times T²); for the reverse term T·q_j(log q_j − log p_j − KL(q_T‖p_T)); for the others
+    T·q_j(g_j − Σ_k q_k g_k) with g = ∂D/∂q: (1−β) log(q_T/m) for JSD(β) (½ log(q_T/m) for JS),
+    −(1−α) p_T/m for the skew KL and log(q_T/m) − α q_T/m (plus a constant) for the skew
+    reverse KL, m being the divergence's mixture; for the hard term softmax(z) − onehot(y).
     Introduced in chapter 4.
 
     Parameters
     ----------
-    student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, mask
+    student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, mask, beta, alpha
         As in :func:`kd_loss`.
 
     Returns
@@ -238,4 +273,4 @@ def kd_loss_and_grad(
     >>> [round(float(g), 4) for g in grad[0]]
     [-0.3808, 0.3808]
     """
-    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, True, mask)
+    return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, True, mask, beta, alpha)

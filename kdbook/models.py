@@ -68,8 +68,8 @@ class MLP:
 
     @property
     def n_params(self) -> int:
-        """Number of trainable numbers (weights and biases)."""
-        return int(sum(p.size for p in self.params))
+        """Number of trainable numbers (weights and biases): :func:`parameter_count` of the MLP."""
+        return parameter_count(self)
 
     @property
     def n_classes(self) -> int:
@@ -79,17 +79,20 @@ class MLP:
     def __repr__(self) -> str:
         return f"MLP(sizes={list(self.sizes)}, activation={self.activation!r}, n_params={self.n_params})"
 
-    def _check_input(self, X: ArrayLike) -> np.ndarray:
+    def check_input(self, X: ArrayLike) -> np.ndarray:
+        """``X`` as a finite float array of shape (n, n_features); a clear error naming ``X`` otherwise."""
         X = v.check_features(X, "X")
         if X.shape[1] != self.sizes[0]:
             raise ValueError(f"X must have {self.sizes[0]} features (columns) for this model, got {X.shape[1]}")
         return X
 
+    _check_input = check_input  # the name before the model protocol
+
     def _act(self, a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0.0) if self.activation == "relu" else np.tanh(a)
 
     def _run(self, X: ArrayLike, keep: bool) -> np.ndarray:
-        h = self._check_input(X)
+        h = self.check_input(X)
         cache = [h]
         n_layers = len(self.params) // 2
         for layer in range(n_layers):
@@ -180,10 +183,12 @@ def softmax_regression(n_features: int, n_classes: int, *, seed: int | np.random
     return MLP([n_features, n_classes], seed=seed)
 
 
-def parameter_count(model: MLP) -> int:
-    """Number of trainable numbers in ``model``: Σ_l (fan_in_l + 1)·fan_out_l.
+def parameter_count(model) -> int:
+    """Number of trainable numbers in ``model``: the total size of ``model.params``.
 
-    Introduced in chapter 5 to compare teacher and student sizes.
+    For an MLP that is Σ_l (fan_in_l + 1)·fan_out_l. Works for any model following the kdbook
+    model protocol (``kdbook.protocol``). Introduced in chapter 5 to compare teacher and
+    student sizes.
 
     Examples
     --------
@@ -191,9 +196,10 @@ def parameter_count(model: MLP) -> int:
     >>> parameter_count(MLP([2, 64, 64, 3]))
     4547
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be a kdbook.models.MLP, got {type(model).__name__}")
-    return model.n_params
+    params = getattr(model, "params", None)
+    if not isinstance(params, list) or not all(isinstance(p, np.ndarray) for p in params):
+        raise TypeError(f"model must have params, a list of numpy arrays (as kdbook models do), got {type(model).__name__}")
+    return int(sum(p.size for p in params))
 
 
 def shift_class_bias(model: MLP, label: int, shift: float) -> MLP:
@@ -217,7 +223,7 @@ def shift_class_bias(model: MLP, label: int, shift: float) -> MLP:
     c = v.check_int(label, "label")
     if c >= model.n_classes:
         raise ValueError(f"label must be in [0, {model.n_classes - 1}] for this model, got {c}")
-    s = v._as_real(shift, "shift")
+    s = v.as_real(shift, "shift")
     new = model.copy()
     new.params[-1][c] += s
     return new

@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Model"]
+__all__ = ["Model", "check_model"]
 
 
 @runtime_checkable
@@ -48,3 +48,33 @@ class Model(Protocol):
     def backward(self, grad_logits: ArrayLike) -> list[np.ndarray]: ...
 
     def logits(self, X: ArrayLike) -> np.ndarray: ...
+
+
+_REQUIRED = ("params", "n_classes", "check_input", "forward", "backward", "logits")
+
+
+def check_model(model, name: str = "model") -> None:
+    """Require an object that follows :class:`Model`; the ``TypeError`` names what is missing.
+
+    Examples
+    --------
+    >>> from kdbook.models import MLP
+    >>> from kdbook.protocol import check_model
+    >>> check_model(MLP([2, 3]))
+    >>> check_model("net")
+    Traceback (most recent call last):
+    ...
+    TypeError: model must follow the kdbook model protocol (kdbook.protocol.Model): str has no params, n_classes, check_input, forward, backward, logits
+    """
+    missing = [attr for attr in _REQUIRED if not hasattr(model, attr)]
+    if missing:
+        raise TypeError(
+            f"{name} must follow the kdbook model protocol (kdbook.protocol.Model): "
+            f"{type(model).__name__} has no {', '.join(missing)}"
+        )
+    params = model.params
+    if not isinstance(params, list) or not all(isinstance(p, np.ndarray) and p.dtype.kind == "f" for p in params):
+        raise TypeError(f"{name}.params must be a list of float numpy arrays (updated in place by kdbook.optim)")
+    k = model.n_classes
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise TypeError(f"{name}.n_classes must be a positive int, got {k!r}")

@@ -1,26 +1,31 @@
-"""Train a kdbook MLP on hard labels, on a teacher's soft targets, or on both, and evaluate it.
+"""Train any kdbook model on hard labels, on a teacher's soft targets, or on both, and evaluate it.
 
-Introduced in chapter 5 (``notebooks/05_training_a_toy_student.ipynb``). The loss and its
+Introduced in chapter 5 (``notebooks/05_training_a_toy_student.ipynb``) with the MLPs of
+``kdbook.models``; the same loop trains every model that follows the protocol of
+``kdbook.protocol`` (the sequence models of the later chapters included). The loss and its
 gradient with respect to the student's logits come from ``kdbook.kd_loss_and_grad`` (chapter 4):
 hard labels only is ``hard_weight=1``, pure distillation ``hard_weight=0``, and anything between
-is Hinton, Vinyals & Dean's (2015) combined objective. The loop is deterministic for a seed (the
-seed only orders the mini-batches; the model's initial weights come from its own seed).
+is Hinton, Vinyals & Dean's (2015) combined objective, averaged over the unmasked positions of a
+batch (``reduction="tokenmean"``, the batch mean for a classifier). The loop is deterministic for
+a seed (the seed only orders the mini-batches; the model's initial weights come from its own).
 """
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as v
-from .calibration import expected_calibration_error
-from .losses import DIVERGENCES, kd_loss, kd_loss_and_grad
-from .models import MLP
+from .environment import in_notebook_kernel
+from .evaluation import check_targets, evaluate
+from .losses import check_divergence, kd_loss_and_grad
 from .optim import SGD, Adam
-from .softmax import softmax
+from .protocol import check_model
+from .threads import one_blas_thread
 
-__all__ = ["train", "evaluate", "HISTORY_KEYS", "PROGRESS_MIN_STEPS"]
+__all__ = ["train", "train_step", "evaluate", "TrainingDiverged", "HISTORY_KEYS", "PROGRESS_MIN_STEPS"]
 
 #: Keys of the history :func:`train` returns (the ``eval_*`` ones only with ``eval_set``).
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "eval_accuracy", "eval_kl", "eval_ece")
@@ -28,138 +33,162 @@ HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "eval_accuracy", "eval_
 PROGRESS_MIN_STEPS = 2000
 
 
-def evaluate(
-    model: MLP, X: ArrayLike, labels: ArrayLike, *, teacher_logits: ArrayLike | None = None, n_bins: int = 15
-) -> dict[str, float]:
-    r"""Accuracy, calibration error and (with a teacher) KL(teacher ‖ student) of ``model`` on ``X``.
+class TrainingDiverged(ValueError):
+    """The student's logits overflowed during training (the learning rate is too large)."""
 
-    .. math:: \mathrm{KL} = \frac1n \sum_n \mathrm{KL}\bigl(\mathrm{softmax}(v_n) \,\|\, \mathrm{softmax}(z_n)\bigr)
 
-    at T = 1 (``kdbook.kd_loss`` with its default batch mean). Introduced in chapter 5.
+@dataclass(frozen=True)
+class _Objective:
+    """The validated loss settings shared by :func:`train` and :func:`train_step`."""
+
+    T: float
+    hard_weight: float
+    divergence: str
+    beta: float | None = None
+    alpha: float | None = None
+
+    @classmethod
+    def make(cls, has_labels: bool, has_teacher: bool, T, hard_weight, divergence, beta=None, alpha=None) -> "_Objective":
+        if not has_labels and not has_teacher:
+            raise ValueError("give labels, teacher_logits, or both: there is nothing to train on")
+        if hard_weight is None:
+            if has_labels and has_teacher:
+                raise ValueError("with both labels and teacher_logits, choose hard_weight in [0, 1] explicitly")
+            hard_weight = 0.0 if has_teacher else 1.0
+        w = v.check_unit_interval(hard_weight, "hard_weight")
+        if w > 0 and not has_labels:
+            raise ValueError(f"hard_weight={w} > 0 needs labels")
+        if w < 1 and not has_teacher:
+            raise ValueError(f"hard_weight={w} < 1 needs teacher_logits (the soft term has no teacher)")
+        T = v.check_positive(T, "T")
+        check_divergence(divergence, beta, alpha)
+        return cls(T, w, divergence, beta, alpha)
+
+
+def _step(model, opt, X, y, t, m, obj: _Objective) -> tuple[float, int]:
+    """One forward, loss, backward and optimiser step; returns (token-mean loss, positions used)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = model.forward(X)
+    finite = np.isfinite(z).all(axis=-1)
+    if not (finite.all() if m is None else finite[m].all()):
+        raise TrainingDiverged("training diverged: the logits overflowed; try a smaller lr")
+    teacher = z if t is None else t  # hard labels only: the soft term has weight 0
+    loss, grad = kd_loss_and_grad(
+        z, teacher, T=obj.T, labels=y, hard_weight=obj.hard_weight, divergence=obj.divergence,
+        beta=obj.beta, alpha=obj.alpha, reduction="tokenmean", mask=m,
+    )
+    opt.step(model.backward(grad))
+    return float(loss), (z.size // z.shape[-1] if m is None else int(np.count_nonzero(m)))
+
+
+def train_step(
+    model,
+    optimizer,
+    X: ArrayLike,
+    labels: ArrayLike | None = None,
+    *,
+    teacher_logits: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    T: float = 1.0,
+    hard_weight: float | None = None,
+    divergence: str = "forward",
+    beta: float | None = None,
+    alpha: float | None = None,
+) -> float:
+    r"""One optimiser step of ``model`` on one batch; the building block of custom training loops.
+
+    Runs ``model.forward(X)``, the distillation loss of :func:`train` (mean over the unmasked
+    positions) with its gradient from ``kdbook.kd_loss_and_grad``, ``model.backward`` and
+    ``optimizer.step``. :func:`train` is a loop of these steps; chapter 7 writes an on-policy
+    loop from it (student samples, teacher logits on them, one step). Introduced in chapter 5.
+
+    Parameters
+    ----------
+    model : kdbook.protocol.Model
+        The student; its ``params`` are updated in place.
+    optimizer : kdbook.optim.SGD or kdbook.optim.Adam
+        Built on ``model.params``.
+    X : array_like
+        One batch of inputs (first axis: examples or sequences).
+    labels, teacher_logits, mask, T, hard_weight, divergence, beta, alpha
+        As in :func:`train`, for this batch.
 
     Returns
     -------
-    dict
-        ``accuracy``, ``ece`` (:func:`kdbook.calibration.expected_calibration_error`) and, if
-        ``teacher_logits`` is given, ``kl_to_teacher`` (nats per example).
+    float
+        The batch's loss before the step, per unmasked position.
 
     Examples
     --------
     >>> import numpy as np
     >>> from kdbook.models import MLP
-    >>> from kdbook.train import evaluate
+    >>> from kdbook.optim import Adam
+    >>> from kdbook.train import train_step
     >>> net = MLP([2, 3], seed=0)
-    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> evaluate(net, X, net.predict(X), teacher_logits=net.logits(X))["kl_to_teacher"]
-    0.0
+    >>> opt = Adam(net.params, lr=0.1)
+    >>> X, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 2])
+    >>> first = train_step(net, opt, X, y)
+    >>> bool(train_step(net, opt, X, y) < first)
+    True
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be a kdbook.models.MLP, got {type(model).__name__}")
-    z = model.logits(X)
-    y = v.check_labels(labels, (z.shape[0],), z.shape[1])
-    out = {
-        "accuracy": float(np.mean(z.argmax(axis=-1) == y)),
-        "ece": expected_calibration_error(softmax(z), y, n_bins=n_bins),
-    }
-    if teacher_logits is not None:
-        out["kl_to_teacher"] = float(kd_loss(z, _teacher(teacher_logits, z.shape, "teacher_logits")))
-    return out
+    check_model(model)
+    if not isinstance(optimizer, (SGD, Adam)):
+        raise TypeError(f"optimizer must be a kdbook.optim.SGD or Adam built on model.params, got {type(optimizer).__name__}")
+    _same_params(optimizer, model.params)
+    obj = _Objective.make(labels is not None, teacher_logits is not None, T, hard_weight, divergence, beta, alpha)
+    X = model.check_input(X)
+    batch_shape = (X.shape[0], *_probe(model, X)[1:])
+    y, t, m = check_targets(batch_shape, model.n_classes, labels, teacher_logits, mask)
+    if m is not None and not m.any():
+        raise ValueError("mask masks every position: there is nothing to train on")
+    return _step(model, optimizer, X, y, t, m, obj)[0]
 
 
-def _teacher(t: ArrayLike, shape: tuple[int, ...], name: str) -> np.ndarray:
-    t = v.as_float_array(t, name)
-    if t.shape != shape:
-        raise ValueError(f"{name} must have shape {shape} (one row of logits per example), got {t.shape}")
-    v.check_logits(t, name)
-    return t
+def _probe(model, X: np.ndarray) -> tuple[int, ...]:
+    """The model's batch shape for one example of ``X`` (a forward pass on ``X[:1]``)."""
+    z = np.asarray(model.logits(X[:1]))
+    if z.ndim < 2 or z.shape[-1] != model.n_classes:
+        raise ValueError(
+            f"model.logits must return shape (n, ..., n_classes={model.n_classes}); got {z.shape} for one example"
+        )
+    return z.shape[:-1]
 
 
-_blas_controller = None
-
-
-def _one_blas_thread():
-    """Run BLAS single-threaded while training (a context manager; a no-op without threadpoolctl).
-
-    The toy models' matrices are small: a second BLAS thread gains little on an idle machine,
-    and on a busy one (parallel tests, a notebook kernel's own threads) spinning BLAS threads
-    slowed training ten-fold in our measurements.
-    """
-    global _blas_controller
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: training is correct either way, only its speed differs
-        return contextlib.nullcontext()
-    if _blas_controller is None:
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
-
-
-def _in_notebook_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipykernel
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
-
-
-class _Progress:
-    """An ipywidgets bar that fills while training and turns green when done, followed by a line
-    of text ("training: 400 of 400 epochs done") when training ends.
-
-    The bar is displayed with an empty text fallback, so a saved notebook opened where widgets
-    do not render shows only the summary of the finished run, not a bar stuck at its first
-    state. (A display update replacing the bar would be stored by nbclient but not seen by
-    nbval, so the two would never agree.)
-    """
-
-    def __init__(self, total: int, show: bool):
-        self.bar = None
-        if show:
-            import ipywidgets
-            from IPython.display import display
-
-            self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="training")
-            display({**self.bar._repr_mimebundle_(), "text/plain": ""}, raw=True)
-
-    def update(self, epoch: int) -> None:
-        if self.bar is not None:
-            self.bar.value = epoch
-
-    def summary(self) -> str:
-        """The line shown under the bar when training ends (or stops early)."""
-        done, total = self.bar.value, self.bar.max
-        if done == total:
-            return f"training: {total} of {total} epochs done"
-        return f"training stopped after {done} of {total} epochs"
-
-    def close(self) -> None:
-        if self.bar is not None:
-            from IPython.display import display
-
-            self.bar.bar_style = "success" if self.bar.value == self.bar.max else "danger"
-            display({"text/plain": self.summary()}, raw=True)
+def _same_params(opt, params) -> None:
+    if opt.params is not params and (
+        len(opt.params) != len(params) or any(a is not b for a, b in zip(opt.params, params))
+    ):
+        raise ValueError("optimizer was built for other parameters: pass optimizer=Optimizer(model.params, ...)")
 
 
 def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
     if isinstance(optimizer, (SGD, Adam)):
-        if optimizer.params is not params and any(a is not b for a, b in zip(optimizer.params, params)):
-            raise ValueError("optimizer was built for other parameters: pass optimizer=Optimizer(model.params, ...)")
+        _same_params(optimizer, params)
         return optimizer
     kind = v.check_choice(optimizer, "optimizer", ("adam", "sgd"))
     cls = Adam if kind == "adam" else SGD
     return cls(params, lr=lr, weight_decay=weight_decay)
 
 
+def _eval_set(eval_set) -> tuple:
+    if not (isinstance(eval_set, tuple) and 2 <= len(eval_set) <= 4):
+        raise TypeError("eval_set must be a tuple (X, labels), (X, labels, teacher_logits) or (X, labels, teacher_logits, mask)")
+    X, labels, teacher, mask = (*eval_set, None, None)[:4]
+    return X, labels, {"teacher_logits": teacher, "mask": mask}
+
+
 def train(
-    model: MLP,
+    model,
     X: ArrayLike,
     labels: ArrayLike | None = None,
     *,
     teacher_logits: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
     T: float = 1.0,
     hard_weight: float | None = None,
     divergence: str = "forward",
+    beta: float | None = None,
+    alpha: float | None = None,
     epochs: int = 100,
     batch_size: int | None = None,
     optimizer="adam",
@@ -171,33 +200,41 @@ def train(
 ) -> dict[str, np.ndarray]:
     r"""Train ``model`` in place on the distillation loss and return its per-epoch history.
 
-    .. math:: L = w\, \mathrm{CE}(y, \mathrm{softmax}(z)) + (1-w)\, T^2 D\bigl(\mathrm{softmax}(v/T), \mathrm{softmax}(z/T)\bigr)
+    .. math:: L = \frac{1}{N} \sum_{n} \Bigl[ w\, \mathrm{CE}(y_n, \mathrm{softmax}(z_n))
+              + (1-w)\, T^2 D\bigl(\mathrm{softmax}(v_n/T), \mathrm{softmax}(z_n/T)\bigr) \Bigr]
 
-    with student logits z = model(X), teacher logits v and w = ``hard_weight``, computed by
-    ``kdbook.kd_loss_and_grad`` and back-propagated by ``model.backward``. Introduced in
-    chapter 5.
+    over the N unmasked positions n of a mini-batch (examples of a classifier, tokens of a
+    sequence model), with student logits z = model(X), teacher logits v and w =
+    ``hard_weight``, computed by ``kdbook.kd_loss_and_grad`` and back-propagated by
+    ``model.backward``. Each step is :func:`train_step`. Introduced in chapter 5.
 
     Parameters
     ----------
-    model : kdbook.models.MLP
-        The student; its ``params`` are updated in place.
-    X : array_like, shape (n, n_features)
-        The training (transfer) inputs.
-    labels : array_like of int, shape (n,), optional
-        Hard labels; needed when ``hard_weight > 0``.
-    teacher_logits : array_like, shape (n, K), optional
-        The teacher's logits on ``X``; needed when ``hard_weight < 1``.
+    model : kdbook.protocol.Model
+        The student, e.g. a ``kdbook.models.MLP``; its ``params`` are updated in place.
+    X : array_like
+        The training (transfer) inputs, sliced along the first axis into mini-batches:
+        shape (n, n_features) for an MLP, (n, L) token ids for a sequence model.
+    labels : array_like of int, optional
+        Hard labels of the model's batch shape ((n,) or (n, L)); needed when ``hard_weight > 0``.
+    teacher_logits : array_like, optional
+        The teacher's logits on ``X``, shape (*batch_shape, K); needed when ``hard_weight < 1``.
+    mask : array_like of bool, optional
+        True where a position counts, of the batch shape (padding is False). Masked positions
+        are excluded from the loss, the gradient, the averages and the accuracy.
     T : float, default 1.0
         Temperature of the soft term.
     hard_weight : float, optional
         Weight w of the hard-label term in [0, 1]. Default: 1 with labels only, 0 with a
         teacher only; required when both are given.
-    divergence : {"forward", "reverse", "jsd"}
-        Soft-term divergence (as in ``kdbook.kd_loss``).
+    divergence : str
+        Soft-term divergence, one of ``kdbook.losses.DIVERGENCES`` (as in ``kdbook.kd_loss``).
+    beta, alpha : float, optional
+        β of ``"gjsd"`` and α of the skew divergences (as in ``kdbook.kd_loss``).
     epochs : int
         Passes over ``X``.
     batch_size : int, optional
-        Mini-batch size; ``None`` is full-batch gradient descent.
+        Mini-batch size (examples or sequences); ``None`` is full-batch gradient descent.
     optimizer : {"adam", "sgd"} or an optimiser from ``kdbook.optim``
         Built on ``model.params`` with ``lr`` and ``weight_decay`` when given by name.
     lr, weight_decay : float
@@ -205,8 +242,9 @@ def train(
     seed : int or numpy.random.Generator
         Orders the mini-batches (full-batch training does not use it).
     eval_set : tuple, optional
-        ``(X_eval, labels_eval)`` or ``(X_eval, labels_eval, teacher_logits_eval)`` evaluated
-        after every epoch with :func:`evaluate`.
+        ``(X_eval, labels_eval)``, ``(X_eval, labels_eval, teacher_logits_eval)`` or
+        ``(X_eval, labels_eval, teacher_logits_eval or None, mask_eval)``, evaluated after every
+        epoch with :func:`evaluate`.
     progress : bool, optional
         Show an ipywidgets progress bar. ``None``: only inside a notebook kernel and only for
         runs of at least ``PROGRESS_MIN_STEPS`` optimiser steps. When training ends a one-line
@@ -217,9 +255,10 @@ def train(
     Returns
     -------
     dict of ndarray
-        One entry per epoch under ``epoch``, ``train_loss`` (mean loss over the epoch's
-        batches), ``train_accuracy`` (at the end of the epoch; with labels) and, with ``eval_set``,
-        ``eval_accuracy``, ``eval_ece`` and (given teacher logits) ``eval_kl``.
+        One entry per epoch under ``epoch``, ``train_loss`` (mean loss per unmasked position
+        over the epoch's batches), ``train_accuracy`` (at the end of the epoch; with labels)
+        and, with ``eval_set``, ``eval_accuracy``, ``eval_ece`` and (given teacher logits)
+        ``eval_kl``.
 
     Examples
     --------
@@ -232,68 +271,66 @@ def train(
     >>> bool(hist["train_loss"][-1] < hist["train_loss"][0]), float(hist["train_accuracy"][-1]) > 0.9
     (True, True)
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be a kdbook.models.MLP, got {type(model).__name__}")
-    X = model._check_input(X)
+    check_model(model)
+    X = model.check_input(X)
     n, k = X.shape[0], model.n_classes
     if n == 0:
         raise ValueError("X has no examples: its first axis has length 0")
-    y = None if labels is None else v.check_labels(labels, (n,), k)
-    t = None if teacher_logits is None else _teacher(teacher_logits, (n, k), "teacher_logits")
-    if y is None and t is None:
-        raise ValueError("give labels, teacher_logits, or both: there is nothing to train on")
-    if hard_weight is None:
-        if y is not None and t is not None:
-            raise ValueError("with both labels and teacher_logits, choose hard_weight in [0, 1] explicitly")
-        hard_weight = 1.0 if t is None else 0.0
-    w = v.check_unit_interval(hard_weight, "hard_weight")
-    if w > 0 and y is None:
-        raise ValueError(f"hard_weight={w} > 0 needs labels")
-    if w < 1 and t is None:
-        raise ValueError(f"hard_weight={w} < 1 needs teacher_logits (the soft term has no teacher)")
-    T = v.check_positive(T, "T")
-    v.check_choice(divergence, "divergence", DIVERGENCES)
+    batch_shape = (n, *_probe(model, X)[1:])
+    y, t, m = check_targets(batch_shape, k, labels, teacher_logits, mask)
+    obj = _Objective.make(y is not None, t is not None, T, hard_weight, divergence, beta, alpha)
+    if m is not None and not m.any():
+        raise ValueError("mask masks every position: there is nothing to train on")
     n_epochs = v.check_int(epochs, "epochs", minimum=1)
     bs = n if batch_size is None else min(n, v.check_int(batch_size, "batch_size", minimum=1))
     rng = v.check_rng(seed)
     opt = _make_optimizer(optimizer, model.params, lr, weight_decay)
     if eval_set is not None:
-        if not (isinstance(eval_set, tuple) and len(eval_set) in (2, 3)):
-            raise TypeError("eval_set must be a tuple (X, labels) or (X, labels, teacher_logits)")
-        evaluate(model, *eval_set[:2], teacher_logits=eval_set[2] if len(eval_set) == 3 else None)  # validates early
+        X_eval, y_eval, eval_kw = _eval_set(eval_set)
+        evaluate(model, X_eval, y_eval, **eval_kw)  # validates early
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {type(progress).__name__}")
     steps = n_epochs * -(-n // bs)
-    show = _in_notebook_kernel() and (progress if progress is not None else steps >= PROGRESS_MIN_STEPS)
+    show = in_notebook_kernel() and (progress if progress is not None else steps >= PROGRESS_MIN_STEPS)
+    valid = None if m is None else m.reshape(n, -1).any(axis=1)  # sequences with any unmasked token
 
     hist: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
-    bar = _Progress(n_epochs, show)
+    bar = None
+    if show:
+        from .widgets.progress import TrainingProgress
+
+        bar = TrainingProgress(n_epochs, True)
     with contextlib.ExitStack() as stack:
-        stack.callback(bar.close)
-        stack.enter_context(_one_blas_thread())
+        if bar is not None:
+            stack.callback(bar.close)
+        stack.enter_context(one_blas_thread())
         for epoch in range(1, n_epochs + 1):
             order = np.arange(n) if bs == n else rng.permutation(n)
-            total = 0.0
+            total, count = 0.0, 0
             for lo in range(0, n, bs):
                 idx = order[lo : lo + bs]
-                with np.errstate(over="ignore", invalid="ignore"):
-                    z = model.forward(X[idx])
-                if not np.isfinite(z).all():
-                    raise ValueError(f"training diverged at epoch {epoch}: the logits overflowed; try a smaller lr")
-                teacher = z if t is None else t[idx]  # hard labels only: the soft term has weight 0
-                loss, grad = kd_loss_and_grad(
-                    z, teacher, T=T, labels=None if y is None else y[idx], hard_weight=w, divergence=divergence
-                )
-                opt.step(model.backward(grad))
-                total += float(loss) * len(idx)
+                if valid is not None and not valid[idx].any():
+                    continue  # a batch of padding only: nothing to learn from
+                batch = [None if a is None else a[idx] for a in (y, t, m)]
+                try:
+                    loss, used = _step(model, opt, X[idx], *batch, obj)
+                except TrainingDiverged:
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch}: the logits overflowed; try a smaller lr"
+                    ) from None
+                total += loss * used
+                count += used
             hist["epoch"].append(epoch)
-            hist["train_loss"].append(total / n)
+            hist["train_loss"].append(total / count)
             if y is not None:
-                hist["train_accuracy"].append(float(np.mean(model.predict(X) == y)))
+                z = model.logits(X)
+                hits = z.argmax(axis=-1) == y
+                hist["train_accuracy"].append(float(np.mean(hits if m is None else hits[m])))
             if eval_set is not None:
-                res = evaluate(model, *eval_set[:2], teacher_logits=eval_set[2] if len(eval_set) == 3 else None)
+                res = evaluate(model, X_eval, y_eval, **eval_kw)
                 for key, name in (("eval_accuracy", "accuracy"), ("eval_ece", "ece"), ("eval_kl", "kl_to_teacher")):
                     if name in res:
                         hist[key].append(res[name])
-            bar.update(epoch)
+            if bar is not None:
+                bar.update(epoch)
     return {key: np.asarray(val) for key, val in hist.items() if val}

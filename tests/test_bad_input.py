@@ -184,7 +184,7 @@ def _cases():
         ("labels-checked-even-when-unused", {"labels": np.array([5, 0]), "hard_weight": 0.0}, ValueError,
          r"labels must be in \[0, 2\]"),
         ("divergence-unknown", {"divergence": "kl"}, ValueError,
-         r"divergence must be one of 'forward', 'reverse', 'jsd'; got 'kl'"),
+         r"divergence must be one of 'forward', 'reverse', 'jsd', 'gjsd', 'skew_forward', 'skew_reverse'; got 'kl'"),
         ("divergence-case", {"divergence": "Forward"}, ValueError, r"divergence must be one of .* got 'Forward'"),
         ("divergence-none", {"divergence": None}, ValueError, r"divergence must be one of .* got None"),
         ("reduction-mean", {"reduction": "mean"}, ValueError,

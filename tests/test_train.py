@@ -127,7 +127,7 @@ def test_training_prints_nothing_outside_a_notebook(blobs, capsys):
         (dict(labels=np.zeros(9, dtype=int)), ValueError, "labels must have shape"),
         (dict(eval_set=[np.zeros((2, 4))]), TypeError, "eval_set must be a tuple"),
         (dict(progress="yes"), TypeError, "progress must be"),
-        (dict(model="net"), TypeError, "model must be a kdbook.models.MLP"),
+        (dict(model="net"), TypeError, r"model must follow the kdbook model protocol \(kdbook.protocol.Model\): str has no params"),
         (dict(teacher_shape=(10, 4), hard_weight=0.0, labels=None), ValueError, r"teacher_logits must have shape \(10, 3\)"),
     ],
 )
@@ -154,21 +154,22 @@ def test_blas_runs_single_threaded_during_training_and_is_restored_after():
     # install must fail here, not skip the only check that training pins BLAS to one thread.
     import threadpoolctl
 
-    from kdbook.train import _one_blas_thread
+    from kdbook.threads import one_blas_thread
 
     def blas_threads():
         return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
 
     before = blas_threads()
-    with _one_blas_thread():
+    with one_blas_thread():
         assert blas_threads() and all(n == 1 for n in blas_threads())
     assert blas_threads() == before
 
 
 def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
-    from kdbook.train import _in_notebook_kernel, _Progress
+    from kdbook.environment import in_notebook_kernel
+    from kdbook.widgets.progress import TrainingProgress as _Progress
 
-    assert not _in_notebook_kernel()  # pytest is not an IPython kernel: train() stays silent
+    assert not in_notebook_kernel()  # pytest is not an IPython kernel: train() stays silent
     done = _Progress(4, True)
     for epoch in range(1, 5):
         done.update(epoch)
@@ -187,12 +188,11 @@ def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
 
 
 def test_progress_bar_ends_with_a_summary_of_the_run_and_has_no_stale_text(monkeypatch):
-    import IPython.display
-
-    from kdbook.train import _Progress
+    from kdbook.widgets import progress
+    from kdbook.widgets.progress import TrainingProgress as _Progress
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    monkeypatch.setattr(progress, "display", lambda obj, raw=False: shown.append((obj, raw)))
     done = _Progress(3, True)
     ((bundle, raw),) = shown
     assert raw and bundle["text/plain"] == ""  # no "IntProgress(value=0 ...)" left in saved notebooks
