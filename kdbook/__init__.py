@@ -46,7 +46,7 @@ __all__ = [
 _LAZY_SUBMODULES = {
     "plotting", "widgets", "data", "models", "optim", "train", "calibration", "evaluation", "protocol", "threads",
     "conventions", "environment", "grading", "exercises", "restricted",
-    "language", "sequences", "lm", "decoding",
+    "language", "sequences", "lm", "decoding", "lm_evaluation", "topk", "next_token",
 }
 
 

@@ -27,7 +27,7 @@ DETERMINERS = {
 }
 OBJECT_DETERMINER_WEIGHT = {"the": 0.5, "a": 0.25, "some": 0.15, "two": 0.05, "this": 0.05}
 ADJECTIVES = {
-    "full": (("big", 0.35), ("small", 0.2), ("old", 0.2), ("happy", 0.15), ("red", 0.1)),
+    "full": (("big", 0.35), ("small", 0.2), ("tall", 0.2), ("happy", 0.15), ("red", 0.1)),
     "tiny": (("big", 1.0),),
 }
 # (singular, plural or None, topic, weight within its topic)

@@ -124,6 +124,10 @@ class ToyLanguage:
         """An :class:`kdbook.sequences.LMBatch` from sentences written as words or word ids."""
         return self.vocab.batch(sentences, context=context)
 
+    def prefixes(self, texts, *, context=None) -> np.ndarray:
+        """Start rows for prefixes written as words (see :meth:`kdbook.sequences.Vocabulary.prefixes`)."""
+        return self.vocab.prefixes(texts, context=context)
+
     def check_input(self, X: ArrayLike) -> np.ndarray:
         """Validate a (B, L) array of input rows (the model protocol's ``check_input``)."""
         return self.vocab.check_inputs(X, "X")

@@ -282,6 +282,36 @@ class Vocabulary:
             rows[i, start.shape[1]:start.shape[1] + len(b)] = b
         return self.batch_from_rows(rows, "sentences")
 
+    def prefix_rows(self, batch: LMBatch, n_words: int) -> np.ndarray:
+        """Start rows ``[<pad>…] prompt <s> w_1 … w_k`` with the first k = min(``n_words``, n) words
+        of each sentence of ``batch`` (its prompt kept), left-padded to one width, to continue
+        with a decoder (sequence-level distillation conditions on them).
+        """
+        if not isinstance(batch, LMBatch):
+            raise TypeError(f"batch must be a kdbook.sequences.LMBatch, got {type(batch).__name__}")
+        if isinstance(n_words, bool) or not isinstance(n_words, numbers.Integral) or n_words < 0:
+            raise ValueError(f"n_words must be an int >= 0, got {n_words!r}")
+        rows = []
+        for x in batch.inputs:
+            p0 = int(np.argmax(x == self.bos))
+            words = x[p0 + 1:]
+            words = words[(words != self.pad) & (words != self.eos)][: int(n_words)]
+            rows.append(np.concatenate([x[: p0 + 1][x[: p0 + 1] != self.pad], words]))
+        width = max(len(r) for r in rows)
+        out = np.full((len(rows), width), self.pad, dtype=np.intp)
+        for i, r in enumerate(rows):
+            out[i, width - len(r):] = r
+        return out
+
+    def prefixes(self, texts: Sequence[str], *, context=None) -> np.ndarray:
+        """Start rows ``[<pad>…] prompt <s> words`` for prefixes written as words (``""`` is just ``<s>``).
+
+        Rows are left-padded to one width, so a decoder continues each after its last word and
+        ``next_logprobs`` gives the distribution after it.
+        """
+        batch = self.batch([t if t else [] for t in texts], context=context)
+        return self.prefix_rows(batch, self.max_len)
+
     def decode_batch(self, batch: LMBatch) -> list[str]:
         """The sentence of every row of a batch (its targets where the mask is on)."""
         out = []

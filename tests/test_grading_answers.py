@@ -132,11 +132,18 @@ def test_the_bug_report_says_how_many_bugs_were_found():
     assert "2 of 3 bugs identified" in _messages("04.bug_report", two)
 
 
+#: The two level schemes LEVELS holds while chapters move to the second: every chapter covers one whole.
+_FOUR_LEVELS = {"compute", "implement", "analyse", "evaluate"}
+_BLOOM_LEVELS = ({"remember", "understand"}, {"apply"}, {"analyse"}, {"evaluate"}, {"create"})
+
+
 def test_every_chapter_covers_all_four_bloom_levels_with_3_to_6_exercises():
     for chapter in registry.CHAPTERS:
         exercises = registry.chapter_exercises(chapter)
         assert 3 <= len(exercises) <= 6, chapter
-        assert {ex.level for ex in exercises} == set(LEVELS), chapter
+        levels = {ex.level for ex in exercises}
+        assert levels <= set(LEVELS), chapter
+        assert levels == _FOUR_LEVELS or all(levels & group for group in _BLOOM_LEVELS), chapter
 
 
 # --------------------------------------------------------------------------- numeric diagnostics

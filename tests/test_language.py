@@ -103,7 +103,7 @@ def test_agreement_and_topic_reach_back_further_than_a_short_window():
     assert 0.5 * np.abs(p1 - p2).sum() > 0.5
     # the determiner decides the noun's number across two adjectives
     nouns_pl = [i for i, w in enumerate(LANG.tables.words) if w.cat == "noun" and w.number == "pl"]
-    assert _next("two big old")[nouns_pl].sum() > 0.99
+    assert _next("two big tall")[nouns_pl].sum() > 0.99
 
 
 def test_instructions_change_the_distribution():
@@ -134,7 +134,7 @@ def test_batches_shift_targets_by_one_and_mask_padding_and_prompt():
 
 
 def test_padded_positions_do_not_change_sentence_logprob():
-    batch = LANG.batch(["the dog sleeps", "a red car sees the old farmer today and moves"])
+    batch = LANG.batch(["the dog sleeps", "a red car sees the tall farmer today and moves"])
     alone = LANG.batch(["the dog sleeps"])
     assert batch.inputs.shape[1] > alone.inputs.shape[1]
     np.testing.assert_allclose(LANG.sentence_logprob(batch)[0], LANG.sentence_logprob(alone)[0], rtol=0, atol=1e-12)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: Bloom levels an exercise can have, from remembering a formula to defending a choice.
-LEVELS = ("compute", "implement", "analyse", "evaluate")
+LEVELS = ("compute", "implement", "analyse", "evaluate", "remember", "understand", "apply", "create")
 _MAX_ITEMS = 2_000_000  # numbers a probe may send back for one call
 _MAX_TEXT = 20_000
 

@@ -1,0 +1,339 @@
+"""Chapter 6 exercises: reductions, the masked token-level KD loss, sequence log-probabilities,
+where a student loses, choosing an objective, and a storage scheme for a teacher.
+
+Answers live in ``solutions/06_distilling_a_language_model.ipynb``; learners get
+``exercises/06_distilling_a_language_model.ipynb``. Every function is checked on batches the
+grader draws itself (random padding, garbage at masked positions); the storage scheme is run on
+teachers the learner has not seen (the toy language with hidden seeds and prompts).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..divergences import kl_divergence
+from ..softmax import log_softmax, softmax
+from . import _draw
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
+from ._text import key_facts, says
+
+__all__ = ["EXERCISES", "STORAGE_BUDGET", "STORAGE_KL", "BYTES_PER_ENTRY", "restore_stored"]
+
+#: The storage exercise: average bytes per position allowed, each kept token costing a uint8 id and a
+#: float16 log-probability, and the mean KL(teacher ‖ rebuilt teacher) to stay under.
+BYTES_PER_ENTRY = 3
+STORAGE_BUDGET = 18.0
+STORAGE_KL = 0.08
+_REST_FLOOR = 1e-6
+
+
+def _padded(rng, B, L, V, *, garbage=False, scale=2.0):
+    """(student, teacher, mask, clean student, clean teacher): right-padded rows, every column used once."""
+    lengths = rng.integers(1, L + 1, size=B)
+    lengths[rng.integers(B)] = L
+    mask = np.arange(L)[None, :] < lengths[:, None]
+    z, v = _draw.logits(rng, (B, L, V), scale=scale), _draw.logits(rng, (B, L, V), scale=scale)
+    zc, vc = z.copy(), v.copy()
+    if garbage:
+        z[~mask] = np.nan
+        v[~mask] = rng.normal(scale=1e3, size=v[~mask].shape)
+    return z, v, mask, zc, vc
+
+
+def _per_position_kl(z, v, mask, T=1.0):
+    z0, v0 = np.where(mask[..., None], z, 0.0), np.where(mask[..., None], v, 0.0)
+    return np.where(mask, kl_divergence(softmax(v0, T=T), softmax(z0, T=T)), 0.0)
+
+
+# --------------------------------------------------------------------------- reductions
+
+
+def _reduction_cases(rng):
+    out = []
+    for B, L in ((4, 6), (3, 9), (7, 5)):
+        lengths = rng.integers(1, L + 1, size=B)
+        mask = np.arange(L)[None, :] < lengths[:, None]
+        out.append(Call((np.where(mask, rng.gamma(2.0, size=(B, L)), 0.0), mask)))
+    return out
+
+
+def _judge_reductions(calls, outs):
+    for call, out in zip(calls, outs):
+        loss, mask = call.args
+        what = "reductions(per_position, mask)"
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise Fail(f"{what} should return two numbers (token_mean, sequence_mean), got {type(out).__name__}")
+        B, n = mask.shape[0], mask.sum()
+        total = (loss * mask).sum()
+        expect_close(as_array(out[0], what + "[0]", ()), total / n, "token_mean", suspects=(
+            (total / loss.size, "you divided by B·L, counting the padding positions as tokens"),
+            (total / B, "this is the sum per sentence (divided by B), the other reduction"),
+        ))
+        expect_close(as_array(out[1], what + "[1]", ()), total / B, "sequence_mean", suspects=(
+            (total / n, "this is the mean per token, the other reduction"),
+            (total / loss.size, "you divided by B·L: the sequence mean divides the sum by the number of sentences B"),
+        ))
+
+
+# --------------------------------------------------------------------------- masked KD loss
+
+
+def _kd_cases(*specs):
+    def cases(rng):
+        out = []
+        for B, L, V, T, reduction, garbage in specs:
+            z, v, mask, *_ = _padded(rng, B, L, V, garbage=garbage)
+            out.append(Call((z, v, mask), {"T": float(T), "reduction": reduction}))
+        return out
+    return cases
+
+
+def _judge_kd(calls, outs):
+    for call, out in zip(calls, outs):
+        z, v, mask = call.args
+        T, reduction = call.kwargs["T"], call.kwargs["reduction"]
+        what = f"masked_kd_loss(z, v, mask, T={T:g}, reduction={reduction!r})"
+        per = T * T * _per_position_kl(z, v, mask, T)
+        B, (L, V), n = mask.shape[0], mask.shape[1:] + (z.shape[-1],), mask.sum()
+        denominator = n if reduction == "tokenmean" else B
+        want = per.sum() / denominator
+        clean = np.isfinite(z).all()
+        suspects = []
+        if clean:
+            everywhere = T * T * kl_divergence(softmax(v, T=T), softmax(z, T=T))
+            suspects.append((everywhere.sum() / (B * L if reduction == "tokenmean" else B),
+                             "padding counted: the masked positions' KL is in your sum (multiply by the mask)"))
+        suspects += [
+            (per.sum() / (B * L), "padding counted: you divided by B·L positions instead of the number of real tokens"),
+            (per.sum() / (B * L * V), "this is a mean over all B·L·V entries (torch's reduction='mean'), not a KL"),
+            (per.sum() / (n * V), "you divided by the number of classes V as well: sum over the vocabulary, "
+                                  "average over the positions"),
+            (per.sum() / (B if reduction == "tokenmean" else n),
+             "you used the other reduction: tokenmean divides by the real tokens, batchmean by B"),
+        ]
+        suspects += list(factor_suspects(want, "your loss", (("T²", T * T, "did you forget the T² factor?", None),)))
+        got = as_array(out, what, ())
+        if not np.isfinite(got) and np.isfinite(want):
+            raise Fail(f"{what} is {float(got)}: the masked positions hold NaN and garbage; they must not reach the "
+                       "result (select the real positions, or replace the padding before the softmax)")
+        expect_close(got, want, what, suspects=tuple(suspects))
+
+
+# --------------------------------------------------------------------------- sequence log-probability
+
+
+def _seq_cases(*specs):
+    def cases(rng):
+        out = []
+        for B, L, V in specs:
+            z, _, mask, *_ = _padded(rng, B, L, V)
+            targets = np.where(mask, rng.integers(0, V, size=(B, L)), 0)
+            out.append(Call((z, targets, mask)))
+        return out
+    return cases
+
+
+def _judge_seq(calls, outs):
+    for call, out in zip(calls, outs):
+        z, y, mask = call.args
+        B, L = y.shape
+        what = "sequence_logprob(logits, targets, mask)"
+        lp = log_softmax(z)
+        picked = np.take_along_axis(lp, y[..., None], axis=-1)[..., 0]
+        want = (picked * mask).sum(axis=1)
+        got = as_array(out, what)
+        if got.shape == (L,) and L != B:
+            raise Fail(f"{what} has shape {got.shape}, one value per position: sum over the positions (axis 1), "
+                       f"giving one log-probability per sentence, shape ({B},)")
+        got = as_array(got, what, (B,))
+        shifted = (np.take_along_axis(lp[:, :-1], y[:, 1:, None], axis=-1)[..., 0] * mask[:, 1:]).sum(axis=1)
+        raw = (np.take_along_axis(z, y[..., None], axis=-1)[..., 0] * mask).sum(axis=1)
+        expect_close(got, want, what, suspects=(
+            (picked.sum(axis=1), "padding counted: the masked positions' log-probabilities are in your sum"),
+            (shifted, "off by one: logits[:, t] already predict targets[:, t]; do not shift them again"),
+            (raw, "these are raw logits: take the log-softmax over the vocabulary first"),
+            ((picked * mask).sum(axis=1) / mask.sum(axis=1), "this is the mean per token; the sequence log-probability "
+                                                             "is the sum"),
+        ))
+
+
+# --------------------------------------------------------------------------- KL by position
+
+
+def _pos_cases(*specs):
+    def cases(rng):
+        return [Call(_padded(rng, B, L, V, garbage=g)[:3]) for B, L, V, g in specs]
+    return cases
+
+
+def _judge_pos(calls, outs):
+    for call, out in zip(calls, outs):
+        t, s, mask = call.args
+        what = "kl_by_position(teacher_logits, student_logits, mask)"
+        per = _per_position_kl(s, t, mask)  # KL(softmax(t) ‖ softmax(s)) per position
+        want = per.sum(axis=0) / mask.sum(axis=0)
+        got = as_array(out, what)
+        if got.shape == (mask.shape[0],) != (mask.shape[1],):
+            raise Fail(f"{what} has one value per sentence; average over the sentences (axis 0) instead, giving one "
+                       f"value per position, shape ({mask.shape[1]},)")
+        swapped = _per_position_kl(t, s, mask)
+        expect_close(as_array(got, what, want.shape), want, what, suspects=(
+            (per.sum(axis=0) / mask.shape[0], "padding counted: divide each position's sum by the number of "
+                                              "sentences that reach it, not by B"),
+            (swapped.sum(axis=0) / mask.sum(axis=0), "teacher and student are swapped: this is KL(student ‖ teacher)"),
+        ))
+
+
+# --------------------------------------------------------------------------- storage scheme
+
+
+def restore_stored(ids, values, n_classes: int) -> np.ndarray:
+    """The teacher rebuilt from stored (ids, log-probabilities): the storage exercise's rule.
+
+    Kept tokens get exp(value) (values rounded to float16 first); the rest mass
+    max(1 − Σ kept, 1e-6) is spread evenly over the tokens not kept; then every row is
+    normalised. Slots with id −1 are unused.
+    """
+    ids = np.asarray(ids)
+    vals = np.asarray(values, dtype=np.float64).astype(np.float16).astype(np.float64)
+    N = ids.shape[0]
+    used = ids >= 0
+    p = np.zeros((N, n_classes))
+    rows = np.broadcast_to(np.arange(N)[:, None], ids.shape)
+    p[rows[used], ids[used]] = np.exp(vals[used])
+    n_kept = used.sum(axis=1)
+    rest = np.maximum(1.0 - p.sum(axis=1), _REST_FLOOR)
+    others = np.where(n_kept < n_classes, rest / np.maximum(n_classes - n_kept, 1), 0.0)
+    kept = np.zeros((N, n_classes), dtype=bool)
+    kept[rows[used], ids[used]] = True
+    p = np.where(kept, p, others[:, None])
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def storage_teachers(seed: int, n_sentences: int = 120) -> np.ndarray:
+    """(N, V) teacher log-probabilities at every position of sentences of the toy language."""
+    from ..language import ToyLanguage
+
+    lang = ToyLanguage()
+    rng = np.random.default_rng(seed)
+    batch = lang.sample(n_sentences, context=[int(c) for c in rng.integers(0, 8, size=n_sentences)], seed=rng)
+    return lang.logits(batch.inputs)[batch.mask]
+
+
+def _storage_cases(seed_offset):
+    def cases(rng):
+        return [Call((storage_teachers(int(rng.integers(2**31)) + seed_offset),))]
+    return cases
+
+
+def _judge_storage(calls, outs):
+    lp = calls[0].args[0]
+    N, V = lp.shape
+    what = "store_teacher(teacher_logprobs)"
+    out = outs[0]
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Fail(f"{what} should return a pair (ids, values) of (N, m) arrays, got {type(out).__name__}")
+    ids, vals = as_array(out[0], what + "[0] (ids)"), as_array(out[1], what + "[1] (values)")
+    if ids.ndim != 2 or ids.shape[0] != N or vals.shape != ids.shape:
+        raise Fail(f"ids and values should both have shape (N, m) with N = {N} positions; got {ids.shape} and {vals.shape}")
+    if not np.all(ids == np.round(ids)) or ids.min(initial=0) < -1 or ids.max(initial=0) >= V:
+        raise Fail(f"ids must be whole numbers in [0, {V - 1}] (or −1 for an unused slot)")
+    ids = ids.astype(np.int64)
+    used = ids >= 0
+    dup = np.sort(np.where(used, ids, -1 - np.arange(ids.shape[1])), axis=1)
+    if (np.diff(dup, axis=1) == 0).any():
+        raise Fail("a row of ids names the same token twice")
+    if not np.isfinite(vals[used]).all():
+        raise Fail("values must be finite log-probabilities wherever an id is used")
+    per_position = BYTES_PER_ENTRY * used.sum() / N
+    if per_position > STORAGE_BUDGET + 1e-9:
+        raise Fail(f"your scheme stores {per_position:.2f} bytes per position on average; the budget is "
+                   f"{STORAGE_BUDGET:g} ({STORAGE_BUDGET / BYTES_PER_ENTRY:g} kept tokens per position on average)")
+    kl = float(kl_divergence(np.exp(lp), restore_stored(ids, vals, V)).mean())
+    if not kl <= STORAGE_KL:
+        raise Fail(f"on these teachers the mean KL(teacher ‖ rebuilt teacher) is {kl:.4f} nats per position, above "
+                   f"the {STORAGE_KL:g} allowed (at {per_position:.2f} bytes per position)")
+
+
+# --------------------------------------------------------------------------- choosing an objective
+
+
+def _judge_choice(calls, outs):
+    key_facts(outs[0], [
+        ("your answer does not yet say which objective suits a student that writes its output greedily",
+         r"sequence.level|beam"),
+        ("your answer does not yet say which objective suits a student whose probabilities matter (KL, perplexity)",
+         r"word.level|token.level|soft (?:targets|labels)|full distribution"),
+        ("your answer does not yet quote a measurement from the chapter (a number such as 0.23)", r"\d\.\d+"),
+        ("your answer does not yet weigh what each objective costs (teacher queries, what must be stored)",
+         r"cost|quer|stor|bytes|forward pass|cheap|expensive"),
+    ], wrong=(
+        ("check the table again: the beam-trained student has the highest KL and perplexity, not the lowest",
+         says(r"sequence.level|beam", r"(?:lowest|lower|best|smallest|better) (?:token.level )?(?:KL|perplexity)")),
+    ), min_words=20)
+
+
+EXERCISES = (
+    Exercise(
+        id="06.reductions", title="Per token or per sentence?", name="reductions", kind="function", level="understand",
+        hint="Multiply by the mask before summing. The token mean divides by the number of real tokens (mask.sum()); "
+             "the sequence mean divides by the number of sentences (the first axis).",
+        tests=(
+            Test("token mean and sequence mean of padded batches", 2, _judge_reductions, _reduction_cases),
+            Test("more padded batches", 1, _judge_reductions, _reduction_cases, hidden=True),
+        ),
+    ),
+    Exercise(
+        id="06.masked_kd_loss", title="The masked token-level KD loss from scratch", name="masked_kd_loss",
+        kind="function", level="apply", forbid=("kd_loss", "kd_loss_and_grad", "kl_divergence", "cross_entropy"),
+        hint="Work with log-softmax of z/T and v/T over the last axis. The KL at each position is "
+             "Σ_v p·(log p − log q); zero it where mask is False with np.where (multiplying NaN by 0 still gives "
+             "NaN), multiply by T², sum, and divide by mask.sum() or by B.",
+        tests=(
+            Test("tokenmean and batchmean at T = 1 and T = 2", 2, _judge_kd,
+                 _kd_cases((3, 5, 6, 1.0, "tokenmean", False), (4, 7, 5, 2.0, "batchmean", False),
+                           (2, 4, 3, 2.0, "tokenmean", False))),
+            Test("masked positions hold NaN and huge logits", 1, _judge_kd,
+                 _kd_cases((5, 6, 7, 1.0, "tokenmean", True), (3, 8, 4, 3.0, "batchmean", True))),
+            Test("larger padded batches", 2, _judge_kd,
+                 _kd_cases((16, 12, 51, 1.0, "tokenmean", True), (9, 13, 20, 4.0, "batchmean", False)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="06.sequence_logprob", title="The log-probability of each sentence", name="sequence_logprob",
+        kind="function", level="apply",
+        hint="log_softmax over the vocabulary, pick the target's entry at each position "
+             "(np.take_along_axis), zero the padding with the mask, and sum over the positions (axis 1).",
+        tests=(
+            Test("padded batches", 2, _judge_seq, _seq_cases((4, 6, 5), (3, 9, 8))),
+            Test("more padded batches", 1, _judge_seq, _seq_cases((11, 13, 51)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="06.kl_by_position", title="Where does the student lose?", name="kl_by_position", kind="function",
+        level="analyse",
+        hint="Compute KL(softmax(teacher) ‖ softmax(student)) at every position (kdbook.kl_divergence is allowed "
+             "here), zero the padding, then divide each column's sum by the number of sentences that reach it.",
+        tests=(
+            Test("mean KL per position over padded batches", 2, _judge_pos, _pos_cases((6, 5, 4, False), (4, 8, 6, True))),
+            Test("a larger batch", 1, _judge_pos, _pos_cases((20, 13, 51, True)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="06.choose_objective", title="Which objective for which student?", name="objective_choice",
+        kind="text", level="evaluate",
+        hint="Look at the chapter's table: which student writes the best greedy sentences, which matches the "
+             "teacher's distribution, and what each objective needs from the teacher.",
+        tests=(Test("names both objectives, a measurement and the costs", 2, _judge_choice),),
+    ),
+    Exercise(
+        id="06.storage_scheme", title="Store a teacher in 18 bytes per position", name="store_teacher",
+        kind="function", level="create",
+        hint="A fixed top-6 wastes bytes where the teacher is sure and runs short where it hesitates. Let the "
+             "number of kept tokens vary with the position (for example keep tokens until their mass reaches a "
+             "target, or give the budget to the positions whose rebuilt KL drops most), and check the average.",
+        tests=(
+            Test("the chapter's teachers: within budget and KL", 2, _judge_storage, _storage_cases(0)),
+            Test("teachers from hidden seeds and prompts", 2, _judge_storage, _storage_cases(7919), hidden=True),
+        ),
+    ),
+)
