@@ -86,6 +86,8 @@ def plot_estimator_error(n_samples: ArrayLike, errors: Mapping[str, ArrayLike], 
         first = e if first is None else first
     ref = first[0] * n[0] / n
     lines["1/n"] = ax.loglog(n, ref, ls=":", color="0.4", label="slope −1 (1/n)")[0]
+    ax.set_xticks(n, [f"{x:g}" for x in n])
+    ax.minorticks_off()
     ax.set_xlabel("student samples per estimate")
     ax.set_ylabel(ylabel)
     if title:
