@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
-from .policy import free_mask, log_softmax_rows, policy_token_logprobs
+from .policy import free_mask, policy_token_logprobs
 from .sequences import LMBatch
+from .softmax import log_softmax
 
 __all__ = ["Estimate", "per_token_loglik", "distinct_n", "position_kl", "GenerationReport", "generation_report"]
 
@@ -99,8 +100,8 @@ def position_kl(teacher, student, prefixes: LMBatch, *, direction: str = "forwar
     """
     batch = _check_batch(prefixes)
     direction = v.check_choice(direction, "direction", ("forward", "reverse"))
-    lp = log_softmax_rows(teacher.logits(batch.inputs))
-    lq = log_softmax_rows(student.logits(batch.inputs))
+    lp = log_softmax(teacher.logits(batch.inputs))
+    lq = log_softmax(student.logits(batch.inputs))
     a, b = (lp, lq) if direction == "forward" else (lq, lp)
     kl = (np.exp(a) * (a - b)).sum(axis=-1)
     free = free_mask(batch, student.vocab.max_len)

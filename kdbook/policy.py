@@ -18,8 +18,9 @@ import numpy as np
 from . import _validate as v
 from .decoding import sample
 from .sequences import LMBatch
+from .softmax import log_softmax
 
-__all__ = ["free_mask", "log_softmax_rows", "policy_token_logprobs", "policy_sequence_logprob",
+__all__ = ["free_mask", "policy_token_logprobs", "policy_sequence_logprob",
            "sample_sentences", "stack_batches"]
 
 
@@ -40,13 +41,6 @@ def free_mask(batch: LMBatch, max_len: int) -> np.ndarray:
     return batch.mask & (words_before < v.check_int(max_len, "max_len", minimum=1))
 
 
-def log_softmax_rows(z: np.ndarray) -> np.ndarray:
-    """log softmax over the last axis (float64), by log-sum-exp."""
-    z = np.asarray(z, dtype=float)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
 def policy_token_logprobs(model, batch: LMBatch) -> np.ndarray:
     r"""(B, L) log-probability of each target under the policy, 0 where masked or forced.
 
@@ -56,7 +50,7 @@ def policy_token_logprobs(model, batch: LMBatch) -> np.ndarray:
     are log-probabilities). Introduced in chapter 7.
     """
     batch = _check_batch(batch)
-    lp = log_softmax_rows(model.logits(batch.inputs))
+    lp = log_softmax(np.asarray(model.logits(batch.inputs), dtype=float))
     picked = np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0]
     return np.where(free_mask(batch, model.vocab.max_len), picked, 0.0)
 

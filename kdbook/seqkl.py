@@ -22,8 +22,9 @@ import numpy as np
 
 from . import _validate as v
 from .losses import kd_loss_and_grad
-from .policy import free_mask, log_softmax_rows
+from .policy import free_mask
 from .sequences import LMBatch
+from .softmax import log_softmax
 
 __all__ = ["ESTIMATORS", "sequence_reverse_kl", "sequence_reverse_kl_grad", "reverse_kl_grad_estimate",
            "flatten"]
@@ -45,8 +46,8 @@ def _scored(student, teacher, batch: LMBatch):
         raise ValueError(f"student and teacher must share a vocabulary; they predict {student.vocab.n_classes} "
                          f"and {teacher.vocab.n_classes} tokens")
     z = student.forward(batch.inputs)
-    lq = log_softmax_rows(z)
-    lp = log_softmax_rows(teacher.logits(batch.inputs))
+    lq = log_softmax(z)
+    lp = log_softmax(teacher.logits(batch.inputs))
     free = free_mask(batch, student.vocab.max_len)
     return lq, lp, free
 
