@@ -80,8 +80,11 @@ def objective_sweep(teacher, objectives: dict, seeds, *, starts: dict | None = N
     seed ``2000 + seed``). Scores use ``n_eval`` student samples (seed ``eval_seed``) and the
     fixed ``teacher_samples``. Introduced in chapter 7.
     """
-    if not objectives:
-        raise ValueError("objectives must name at least one objective")
+    if not isinstance(objectives, dict) or not objectives:
+        raise ValueError("objectives must be a non-empty dict: label -> kdbook.onpolicy.Objective (or None)")
+    for label, obj in objectives.items():
+        if obj is not None and not isinstance(obj, Objective):
+            raise TypeError(f"objectives[{label!r}] must be a kdbook.onpolicy.Objective or None, got {type(obj).__name__}")
     seeds = tuple(v.check_int(s, "seeds", minimum=0) for s in seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
@@ -127,8 +130,12 @@ def frontier_state(sweep: SweepResult, beta: float, *, teacher, prefix: str, bet
     ``n_words`` tokens the teacher finds most likely after ``prefix``, plus "other" (the rest
     of the mass), for the teacher and the student. Introduced in chapter 7.
     """
+    if not isinstance(sweep, SweepResult):
+        raise TypeError(f"sweep must be a kdbook.frontier.SweepResult (from objective_sweep), got {type(sweep).__name__}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a string of words such as 'the dog', got {type(prefix).__name__}")
     betas = betas or {b: beta_label(b) for b in BETA_OBJECTIVES}
-    b = float(beta)
+    b = v.check_unit_interval(beta, "beta")
     if b not in betas:
         raise ValueError(f"beta must be one of the swept values {sorted(betas)}, got {beta!r}")
     label = betas[b]

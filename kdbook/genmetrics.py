@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
-from .policy import free_mask, policy_token_logprobs
+from .policy import check_pair, free_mask, policy_token_logprobs
 from .sequences import LMBatch
 from .softmax import log_softmax
 
@@ -99,6 +99,7 @@ def position_kl(teacher, student, prefixes: LMBatch, *, direction: str = "forwar
     mean, se : ndarray, shape (L,)
     """
     batch = _check_batch(prefixes)
+    check_pair(teacher, student)
     direction = v.check_choice(direction, "direction", ("forward", "reverse"))
     lp = log_softmax(teacher.logits(batch.inputs))
     lq = log_softmax(student.logits(batch.inputs))
@@ -138,6 +139,7 @@ def generation_report(student, teacher, *, teacher_samples: LMBatch, n_samples: 
     """
     from .policy import sample_sentences
 
+    check_pair(teacher, student)
     samples = sample_sentences(student, v.check_int(n_samples, "n_samples", minimum=2), seed=seed)
     quality = per_token_loglik(teacher, samples)
     own = per_token_loglik(student, samples)

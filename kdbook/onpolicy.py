@@ -23,8 +23,9 @@ from typing import Callable
 import numpy as np
 
 from . import _validate as v
+from .losses import check_divergence
 from .optim import Adam
-from .policy import free_mask, sample_sentences, stack_batches
+from .policy import check_pair, free_mask, sample_sentences, stack_batches
 from .sequences import LMBatch
 from .train import train_step
 
@@ -43,6 +44,9 @@ class Objective:
     divergence: str = "forward"
     beta: float | None = None
     alpha: float | None = None
+
+    def __post_init__(self) -> None:
+        check_divergence(self.divergence, self.beta, self.alpha)  # clear errors before any training
 
     @property
     def label(self) -> str:
@@ -153,6 +157,7 @@ def distill_on_policy(student, teacher, data: LMBatch | None, *, lam=0.5, object
     dict of ndarray
         ``loss``, ``lam``, ``student_sentences`` and ``teacher_positions`` per step.
     """
+    check_pair(teacher, student)
     objective = Objective() if objective is None else objective
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be a kdbook.onpolicy.Objective, got {type(objective).__name__}")
@@ -162,7 +167,6 @@ def distill_on_policy(student, teacher, data: LMBatch | None, *, lam=0.5, object
     rng = v.check_rng(seed)
     if data is not None and not isinstance(data, LMBatch):
         raise TypeError(f"data must be a kdbook.sequences.LMBatch of teacher samples or None, got {type(data).__name__}")
-    data = data if data is not None else None
     order = rng.permutation(len(data)) if data is not None and len(data) else np.zeros(0, dtype=int)
     opt = Adam(student.params, lr=v.check_positive(lr, "lr"))
     hist, cursor = History(), 0

@@ -20,7 +20,7 @@ from .decoding import sample
 from .sequences import LMBatch
 from .softmax import log_softmax
 
-__all__ = ["free_mask", "policy_token_logprobs", "policy_sequence_logprob",
+__all__ = ["check_language_model", "check_pair", "free_mask", "policy_token_logprobs", "policy_sequence_logprob",
            "sample_sentences", "stack_batches"]
 
 
@@ -28,6 +28,23 @@ def _check_batch(batch) -> LMBatch:
     if not isinstance(batch, LMBatch):
         raise TypeError(f"batch must be a kdbook.sequences.LMBatch, got {type(batch).__name__}")
     return batch
+
+
+def check_language_model(model, name: str = "model"):
+    """Return ``model.vocab`` after checking that ``model`` is a language model (``vocab`` and ``logits``)."""
+    vocab = getattr(model, "vocab", None)
+    if vocab is None or not hasattr(vocab, "check_inputs") or not callable(getattr(model, "logits", None)):
+        raise TypeError(f"{name} must be a language model with .vocab and .logits (a ToyLanguage or a "
+                        f"kdbook.lm.WindowLM), got {type(model).__name__}")
+    return vocab
+
+
+def check_pair(teacher, student) -> None:
+    """Check that ``teacher`` and ``student`` are language models over one vocabulary."""
+    tv, sv = check_language_model(teacher, "teacher"), check_language_model(student, "student")
+    if tv.tokens != sv.tokens:
+        raise ValueError(f"teacher and student must share one vocabulary; they have {tv.n_tokens} and "
+                         f"{sv.n_tokens} tokens ({tv.tokens[1:4]} … vs {sv.tokens[1:4]} …)")
 
 
 def free_mask(batch: LMBatch, max_len: int) -> np.ndarray:
@@ -50,6 +67,7 @@ def policy_token_logprobs(model, batch: LMBatch) -> np.ndarray:
     are log-probabilities). Introduced in chapter 7.
     """
     batch = _check_batch(batch)
+    check_language_model(model)
     lp = log_softmax(np.asarray(model.logits(batch.inputs), dtype=float))
     picked = np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0]
     return np.where(free_mask(batch, model.vocab.max_len), picked, 0.0)
@@ -90,7 +108,7 @@ def sample_sentences(model, n: int, *, seed: int | np.random.Generator = 0, cont
     forced ``</s>`` appended, which is exactly a draw from the policy (the forced end has
     probability 1). Seeded: the same seed gives the same sentences. Introduced in chapter 7.
     """
-    vocab = model.vocab
+    vocab = check_language_model(model)
     n = v.check_int(n, "n", minimum=1)
     gen = sample(model, vocab.start(n, context=context), seed=seed)
     b = gen.batch

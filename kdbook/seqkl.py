@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _validate as v
 from .losses import kd_loss_and_grad
-from .policy import free_mask
+from .policy import check_pair, free_mask
 from .sequences import LMBatch
 from .softmax import log_softmax
 
@@ -42,9 +42,7 @@ def _scored(student, teacher, batch: LMBatch):
     """Student forward (kept for backward), student and teacher log-probs, free mask."""
     if not isinstance(batch, LMBatch):
         raise TypeError(f"batch must be a kdbook.sequences.LMBatch, got {type(batch).__name__}")
-    if student.vocab.n_classes != teacher.vocab.n_classes:
-        raise ValueError(f"student and teacher must share a vocabulary; they predict {student.vocab.n_classes} "
-                         f"and {teacher.vocab.n_classes} tokens")
+    check_pair(teacher, student)
     z = student.forward(batch.inputs)
     lq = log_softmax(z)
     lp = log_softmax(teacher.logits(batch.inputs))

@@ -64,7 +64,6 @@ def test_a_schedule_is_called_with_step_and_total(lang):
     ({"steps": 0}, ValueError, "steps"),
     ({"lam": 0.5, "data": None}, ValueError, "data is None"),
     ({"data": np.zeros((3, 4))}, TypeError, "data"),
-    ({"objective": Objective("gjsd", beta=1.0)}, ValueError, "beta"),
 ])
 def test_bad_arguments_get_clear_errors(lang, kwargs, err, match):
     args = {"data": lang.sample(16, seed=1), "lam": 0.5, "steps": 1, "batch_size": 4}
@@ -72,6 +71,24 @@ def test_bad_arguments_get_clear_errors(lang, kwargs, err, match):
     data = args.pop("data")
     with pytest.raises(err, match=match):
         distill_on_policy(_student(lang), lang, data, **args)
+
+
+def test_objectives_and_models_are_checked_up_front(lang):
+    with pytest.raises(ValueError, match="beta"):
+        Objective("gjsd", beta=1.0)
+    with pytest.raises(ValueError, match="divergence"):
+        Objective("kl")
+    with pytest.raises(ValueError, match="alpha applies"):
+        Objective("forward", alpha=0.1)
+    tiny = ToyLanguage("tiny")
+    with pytest.raises(ValueError, match="share one vocabulary"):
+        distill_on_policy(WindowLM(tiny, seed=0), lang, None, lam=1.0, steps=1)
+    with pytest.raises(TypeError, match="language model"):
+        distill_on_policy(_student(lang), "teacher", None, lam=1.0, steps=1)
+    with pytest.raises(TypeError, match="language model"):
+        sample_sentences(object(), 3)
+    with pytest.raises(ValueError, match="share one vocabulary"):
+        position_kl(tiny, _student(lang), lang.sample(3, seed=0))
 
 
 def test_training_lowers_the_on_policy_loss(lang):
