@@ -154,6 +154,10 @@ def frontier_state(sweep: SweepResult, beta: float, *, teacher, prefix: str, bet
 
 
 def beta_label(beta: float) -> str:
-    """The sweep label of a β: "β = 0 (forward KL)", "β = 0.5", "β = 1 (reverse KL)"."""
+    """The sweep label of a β: "β = 0 (forward KL)", "β = 0.5", "β = 1 (reverse KL)".
+
+    >>> beta_label(0), beta_label(0.9)
+    ('β = 0 (forward KL)', 'β = 0.9')
+    """
     b = float(beta)
     return {0.0: "β = 0 (forward KL)", 1.0: "β = 1 (reverse KL)"}.get(b, f"β = {b:g}")

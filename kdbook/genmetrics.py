@@ -73,6 +73,13 @@ def distinct_n(batch: LMBatch, n: int = 2) -> float:
     """Share of distinct n-grams among all n-grams of the sentences (words and ``</s>``; 0 if none).
 
     Introduced in chapter 7 as a diversity score: 1 when no n-gram repeats.
+
+    Examples
+    --------
+    >>> from kdbook.language import ToyLanguage
+    >>> lang = ToyLanguage()
+    >>> distinct_n(lang.batch(["the dog sleeps", "the dog sleeps"]), 2)  # 6 bigrams, 3 distinct
+    0.5
     """
     batch = _check_batch(batch)
     n = v.check_int(n, "n", minimum=1)

@@ -39,6 +39,11 @@ class Objective:
     ``Objective("gjsd", beta=0.9)`` is GKD's JSD(0.9): β → 0 behaves like forward KL, β → 1 like
     reverse KL (GKD's and TRL's GKDTrainer convention). ``Objective("skew_forward", alpha=0.1)``
     is DistiLLM's skew KL.
+
+    Examples
+    --------
+    >>> Objective("gjsd", beta=0.9).label, Objective("gjsd", beta=0.9).kwargs()
+    ('JSD(0.9)', {'divergence': 'gjsd', 'beta': 0.9})
     """
 
     divergence: str = "forward"

@@ -107,6 +107,15 @@ def sample_sentences(model, n: int, *, seed: int | np.random.Generator = 0, cont
     ``kdbook.decoding.sample`` draws the words; a sentence it cut at the length limit gets its
     forced ``</s>`` appended, which is exactly a draw from the policy (the forced end has
     probability 1). Seeded: the same seed gives the same sentences. Introduced in chapter 7.
+
+    Examples
+    --------
+    >>> from kdbook.language import ToyLanguage
+    >>> from kdbook.lm import WindowLM
+    >>> lang = ToyLanguage("tiny")
+    >>> b = sample_sentences(WindowLM(lang, window=1, seed=0), 3, seed=0)
+    >>> bool((b.targets[np.arange(3), b.lengths - 1] == lang.vocab.eos).all())  # every sentence ends
+    True
     """
     vocab = check_language_model(model)
     n = v.check_int(n, "n", minimum=1)

@@ -68,6 +68,15 @@ def sequence_reverse_kl(student, teacher, support: LMBatch) -> float:
     ``support`` must hold every sentence the two can write (``ToyLanguage.enumerate_sentences()``).
     Raises if the student's probabilities on it do not sum to 1 (a support that misses sentences).
     Introduced in chapter 7.
+
+    Examples
+    --------
+    >>> from kdbook.language import ToyLanguage
+    >>> from kdbook.lm import WindowLM
+    >>> lang = ToyLanguage("tiny", max_len=2)  # 111 sentences
+    >>> student = WindowLM(lang, window=1, dim=2, hidden=4, seed=0)
+    >>> bool(sequence_reverse_kl(student, lang, lang.enumerate_sentences()) > 0)
+    True
     """
     lq, lp, free = _scored(student, teacher, support)
     log_q, log_p = _picked(lq, support, free).sum(axis=1), _picked(lp, support, free).sum(axis=1)
