@@ -175,3 +175,24 @@ def test_generation_report_is_consistent(lang):
     assert r.forward_kl_rate.mean > 0 and 0 < r.distinct_2 <= 1
     with pytest.raises(TypeError, match="LMBatch"):
         generation_report(student, lang, teacher_samples=None)
+
+
+def test_more_bad_inputs_get_clear_errors(lang):
+    from kdbook.frontier import frontier_state, objective_sweep
+    from kdbook.sequences import LMBatch
+
+    empty = LMBatch(np.array([[lang.vocab.bos, 0]]), np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=bool))
+    with pytest.raises(ValueError, match="no predicted tokens"):
+        per_token_loglik(lang, empty)
+    with pytest.raises(TypeError, match="LMBatch"):
+        distinct_n([[1, 2, 3]], 2)
+    with pytest.raises(TypeError, match="LMBatch"):
+        stack_batches(np.zeros((2, 3)), pad=lang.vocab.pad)
+    with pytest.raises(TypeError, match="SweepResult"):
+        frontier_state({}, 0.5, teacher=lang, prefix="the dog")
+    with pytest.raises(TypeError, match="Objective or None"):
+        objective_sweep(lang, {"x": "reverse"}, [0])
+    with pytest.raises(ValueError, match="non-empty dict"):
+        objective_sweep(lang, {}, [0])
+    with pytest.raises(ValueError, match="direction"):
+        position_kl(lang, _student(lang), lang.sample(3, seed=0), direction="sideways")
