@@ -45,6 +45,7 @@ __all__ = [
 
 _LAZY_SUBMODULES = {
     "plotting", "widgets", "data", "models", "optim", "train", "calibration", "evaluation", "protocol", "threads",
+    "states",
     "conventions", "environment", "grading", "exercises", "restricted",
     "language", "sequences", "lm", "decoding", "lm_evaluation", "topk", "next_token",
 }

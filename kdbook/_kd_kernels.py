@@ -10,19 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .softmax import divide_by_temperature
 
-__all__ = ["log_softmax_block", "soft_block", "log_mixture"]
-
-
-def log_softmax_block(x: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
-    """(log-softmax, softmax) of a (rows, K) block at temperature T."""
-    u = divide_by_temperature(x - x.max(axis=-1, keepdims=True), T)
-    e = np.exp(u)
-    s = e.sum(axis=-1, keepdims=True)
-    u -= np.log(s)
-    e /= s
-    return u, e
+__all__ = ["soft_block", "log_mixture"]
 
 
 def log_mixture(log_a: np.ndarray, log_b: np.ndarray, w: float) -> np.ndarray:

@@ -26,6 +26,13 @@ class ReliabilityCurve(NamedTuple):
     accuracy: np.ndarray  #: fraction of the examples in each bin predicted correctly
     counts: np.ndarray  #: number of examples in each bin (int)
 
+    @property
+    def ece(self) -> float:
+        """The expected calibration error of these bins (see :func:`expected_calibration_error`)."""
+        filled = self.counts > 0
+        gaps = np.abs(self.accuracy[filled] - self.confidence[filled])
+        return float((self.counts[filled] * gaps).sum() / self.counts.sum())
+
 
 def reliability_curve(probs: ArrayLike, labels: ArrayLike, *, n_bins: int = 15) -> ReliabilityCurve:
     r"""Accuracy and mean confidence per confidence bin: the data of a reliability diagram.
@@ -77,10 +84,7 @@ def expected_calibration_error(probs: ArrayLike, labels: ArrayLike, *, n_bins: i
     >>> round(expected_calibration_error([[0.9, 0.1], [0.9, 0.1], [0.4, 0.6], [0.4, 0.6]], [0, 1, 1, 1], n_bins=10), 4)
     0.4
     """
-    curve = reliability_curve(probs, labels, n_bins=n_bins)
-    filled = curve.counts > 0
-    gaps = np.abs(curve.accuracy[filled] - curve.confidence[filled])
-    return float((curve.counts[filled] * gaps).sum() / curve.counts.sum())
+    return reliability_curve(probs, labels, n_bins=n_bins).ece
 
 
 def _confidence_and_correct(probs: ArrayLike, labels: ArrayLike, n_bins: int) -> tuple[np.ndarray, np.ndarray, int]:

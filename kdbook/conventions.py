@@ -95,8 +95,8 @@ def torch_style_kl_div(
         raise ValueError(f"input and target must have the same shape; got {x.shape} and {t.shape}")
     if x.size == 0:
         raise ValueError(f"input is empty (shape {x.shape}); there is nothing to reduce")
-    v.check_logits(x, "input")
-    v.check_logits(t, "target")
+    v.check_finite(x, "input")
+    v.check_finite(t, "target")
     dtype = np.result_type(x, t)
     x, t = x.astype(dtype, copy=False), t.astype(dtype, copy=False)
     if log_target:

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from . import _validate as v
 
-__all__ = ["gaussian_mixture", "spirals", "moons", "train_test_split", "transfer_subset", "drop_class"]
+__all__ = ["gaussian_mixture", "spirals", "train_test_split", "transfer_subset", "drop_class"]
 
 
 def _balanced_labels(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -95,41 +95,13 @@ def spirals(
     return X, y
 
 
-def moons(n_samples: int, *, noise: float = 0.1, seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
-    r"""Two interleaving half circles in 2-D (two classes).
-
-    .. math:: x_0 = (\cos\theta, \sin\theta),\quad x_1 = (1 - \cos\theta,\ \tfrac12 - \sin\theta),\
-              \quad \theta \sim U(0, \pi)
-
-    plus isotropic noise of standard deviation ``noise``. Introduced in chapter 5.
-
-    Examples
-    --------
-    >>> import kdbook.data as kd
-    >>> X, y = kd.moons(4, seed=0)
-    >>> X.shape, sorted(y.tolist())
-    ((4, 2), [0, 0, 1, 1])
-    """
-    n = v.check_int(n_samples, "n_samples", minimum=1)
-    sigma = v.check_positive(noise, "noise")
-    rng = v.check_rng(seed)
-    y = _balanced_labels(n, 2, rng)
-    theta = rng.uniform(0.0, np.pi, size=n)
-    X = np.where(
-        (y == 0)[:, None],
-        np.stack([np.cos(theta), np.sin(theta)], axis=1),
-        np.stack([1.0 - np.cos(theta), 0.5 - np.sin(theta)], axis=1),
-    )
-    return X + sigma * rng.normal(size=(n, 2)), y
-
-
 def _check_xy(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     X = v.check_features(X, "X")
     labels = np.asarray(y)
     if labels.ndim != 1:
         raise ValueError(f"y must be 1-D (one label per example), got shape {labels.shape}")
     n_classes = int(labels.max()) + 1 if labels.size and labels.dtype.kind in "iu" else 1
-    labels = v.check_labels(labels, (X.shape[0],), max(n_classes, 1))
+    labels = v.check_labels(labels, (X.shape[0],), max(n_classes, 1), "y")
     return X, labels
 
 
@@ -154,7 +126,7 @@ def train_test_split(
     Examples
     --------
     >>> import kdbook.data as kd
-    >>> X, y = kd.moons(100, seed=0)
+    >>> X, y = kd.gaussian_mixture(100, n_classes=2, seed=0)
     >>> X_tr, X_te, y_tr, y_te = kd.train_test_split(X, y, test_fraction=0.2, seed=0)
     >>> len(y_tr), len(y_te), int(y_te.sum())
     (80, 20, 10)

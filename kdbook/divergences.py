@@ -1,12 +1,17 @@
 """Entropy and the divergences between two categorical distributions.
 
-Introduced in chapter 2 (``notebooks/02_divergences.ipynb``). Every function reduces over the
+Introduced in chapter 2 (``notebooks/02_divergences.ipynb``; the generalised JSD and the skew KL
+come with chapter 7). Every function reduces over the
 class axis only (``axis=-1`` by default), broadcasts over the other axes, measures in nats
 unless ``base=2`` (bits), follows 0·log 0 = 0, and returns ``inf`` -- never NaN -- where the
 second distribution is missing support that the first one has.
 
 The teacher comes first: ``kl_divergence(p, q)`` is KL(p‖q) with p the teacher and q the
 student, as in Hinton, Vinyals & Dean (2015).
+
+Every function also takes ``mask=None``: a boolean array of the batch shape (every axis but
+``axis``), True where a position counts. Masked positions (the padding of a batch of
+sequences) are neither validated nor computed and give exactly 0, so padding may hold anything.
 """
 from __future__ import annotations
 
@@ -114,8 +119,12 @@ def _tv_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- driver
 
 
-def _reduce(kernel: Kernel, named: dict[str, ArrayLike], axis: int, base, **kw) -> np.ndarray:
-    """Validate, broadcast, run ``kernel`` over row chunks, reshape, and convert the unit."""
+def _reduce(kernel: Kernel, named: dict[str, ArrayLike], axis: int, base, mask=None, **kw) -> np.ndarray:
+    """Validate, broadcast, run ``kernel`` over row chunks, reshape, and convert the unit.
+
+    With a boolean ``mask`` of the batch shape, only unmasked rows are validated and computed;
+    masked ones give 0.
+    """
     arrays = {name: v.as_float_array(x, name) for name, x in named.items()}
     names = tuple(arrays)
     log_base = v.check_base(base)
@@ -126,7 +135,11 @@ def _reduce(kernel: Kernel, named: dict[str, ArrayLike], axis: int, base, **kw) 
     if vals[0].shape[ax] == 0:
         raise ValueError(f"{names[0]} has no classes: axis {axis} has length 0")
     dtype = np.result_type(*vals)
+    shape = tuple(s for i, s in enumerate(vals[0].shape) if i != ax)
+    m = None if mask is None else v.check_mask(mask, shape)
     rows = [as_rows(x, ax).astype(dtype, copy=False) for x in vals]
+    if m is not None:
+        rows = [r[m.reshape(-1)] for r in rows]  # the unmasked rows only (a copy)
     n, k = rows[0].shape
     out = np.empty(n, dtype=dtype)
     stats = np.empty((len(rows), 2, n), dtype=np.float64)
@@ -144,17 +157,26 @@ def _reduce(kernel: Kernel, named: dict[str, ArrayLike], axis: int, base, **kw) 
     for i, name in enumerate(names):
         mins, sums = stats[i]
         if not (np.all(mins >= 0) and np.all(np.abs(sums - 1.0) <= tol)):
-            v.check_probabilities(vals[i], name, ax)  # raises with the offending row named
+            x = vals[i]
+            if m is not None:  # masked rows become uniform, so the message names an unmasked row
+                x = np.moveaxis(x, ax, -1).copy()
+                x[~m] = 1.0 / k
+            v.check_probabilities(x, name, ax if m is None else -1)  # raises with the offending row named
     if log_base is not None:
         out /= np.log(log_base)
-    shape = tuple(s for i, s in enumerate(vals[0].shape) if i != ax)
+    if m is not None:
+        full = np.zeros(m.size, dtype=dtype)
+        full[m.reshape(-1)] = out
+        out = full
     return out.reshape(shape)[()]
 
 
 # --------------------------------------------------------------------------- public API
 
 
-def entropy(p: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.ndarray:
+def entropy(
+    p: ArrayLike, *, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
+) -> np.ndarray:
     r"""Shannon entropy of a categorical distribution.
 
     .. math:: H(p) = -\sum_i p_i \log p_i
@@ -181,10 +203,12 @@ def entropy(p: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.nd
     >>> float(kdbook.entropy([0.5, 0.5], base=2))
     1.0
     """
-    return _reduce(_entropy_rows, {"p": p}, axis, base)
+    return _reduce(_entropy_rows, {"p": p}, axis, base, mask)
 
 
-def cross_entropy(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.ndarray:
+def cross_entropy(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
+) -> np.ndarray:
     r"""Cross-entropy of q relative to p (teacher p first).
 
     .. math:: H(p, q) = -\sum_i p_i \log q_i = H(p) + \mathrm{KL}(p \| q)
@@ -207,10 +231,12 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | N
     >>> round(float(kdbook.cross_entropy([1.0, 0.0], [0.5, 0.5], base=2)), 4)
     1.0
     """
-    return _reduce(_ce_rows, {"p": p, "q": q}, axis, base)
+    return _reduce(_ce_rows, {"p": p, "q": q}, axis, base, mask)
 
 
-def kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.ndarray:
+def kl_divergence(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
+) -> np.ndarray:
     r"""Kullback–Leibler divergence KL(p‖q), teacher p first ("forward KL" in distillation).
 
     .. math:: \mathrm{KL}(p \| q) = \sum_i p_i \log \frac{p_i}{q_i} \ge 0
@@ -228,6 +254,8 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | N
         The class axis.
     base : float, optional
         ``None`` for nats, ``2`` for bits.
+    mask : array_like of bool, optional
+        True where a position counts, of the batch shape; masked positions give 0.
 
     Returns
     -------
@@ -246,10 +274,12 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | N
     >>> float(kdbook.kl_divergence([0.5, 0.5], [1.0, 0.0]))
     inf
     """
-    return _reduce(_kl_rows, {"p": p, "q": q}, axis, base)
+    return _reduce(_kl_rows, {"p": p, "q": q}, axis, base, mask)
 
 
-def reverse_kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.ndarray:
+def reverse_kl_divergence(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
+) -> np.ndarray:
     r"""Reverse KL divergence KL(q‖p): the student q weighs the log-ratio ("mode seeking").
 
     .. math:: \mathrm{KL}(q \| p) = \sum_i q_i \log \frac{q_i}{p_i}
@@ -263,10 +293,12 @@ def reverse_kl_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: f
     >>> round(float(kdbook.reverse_kl_divergence([0.7, 0.2, 0.1], [0.65, 0.22, 0.13])), 4)
     0.0069
     """
-    return _reduce(lambda pp, qq: _kl_rows(qq, pp), {"p": p, "q": q}, axis, base)
+    return _reduce(lambda pp, qq: _kl_rows(qq, pp), {"p": p, "q": q}, axis, base, mask)
 
 
-def js_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.ndarray:
+def js_divergence(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
+) -> np.ndarray:
     r"""Jensen–Shannon divergence, symmetric and bounded.
 
     .. math:: \mathrm{JS}(p, q) = \tfrac12 \mathrm{KL}(p \| m) + \tfrac12 \mathrm{KL}(q \| m),
@@ -280,18 +312,20 @@ def js_divergence(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | N
     >>> float(kdbook.js_divergence([1.0, 0.0], [0.0, 1.0], base=2))
     1.0
     """
-    return _reduce(_mixture_kl_rows, {"p": p, "q": q}, axis, base, w=0.5)
+    return _reduce(_mixture_kl_rows, {"p": p, "q": q}, axis, base, mask, w=0.5)
 
 
 def generalized_js_divergence(
-    p: ArrayLike, q: ArrayLike, *, beta: float, axis: int = -1, base: float | None = None
+    p: ArrayLike, q: ArrayLike, *, beta: float, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
 ) -> np.ndarray:
     r"""Generalised Jensen–Shannon divergence JSD(β) of GKD (Agarwal et al. 2024, Eq. 1).
 
     .. math:: \mathrm{JSD}(\beta)(p \| q) = \beta\, \mathrm{KL}(p \| m) + (1-\beta)\, \mathrm{KL}(q \| m),
               \quad m = \beta p + (1-\beta) q
 
-    Introduced in chapter 2. ``beta=0.5`` is :func:`js_divergence`. The value tends to 0 as
+    Introduced in chapter 7 (distilling language models, where GKD uses it as the per-token
+    loss; ``kdbook.kd_loss(..., divergence="gjsd", beta=...)`` is its distillation loss with an
+    analytic gradient). ``beta=0.5`` is :func:`js_divergence`. The value tends to 0 as
     β → 0 and as β → 1 (it is exactly 0 there); only after dividing by β (resp. 1 − β) does it
     approach forward (resp. reverse) KL. Always finite.
 
@@ -308,17 +342,19 @@ def generalized_js_divergence(
     True
     """
     b = v.check_unit_interval(beta, "beta")
-    return _reduce(_mixture_kl_rows, {"p": p, "q": q}, axis, base, w=b)
+    return _reduce(_mixture_kl_rows, {"p": p, "q": q}, axis, base, mask, w=b)
 
 
 def skew_kl_divergence(
-    p: ArrayLike, q: ArrayLike, *, alpha: float, axis: int = -1, base: float | None = None
+    p: ArrayLike, q: ArrayLike, *, alpha: float, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
 ) -> np.ndarray:
     r"""Skew KL divergence of DistiLLM (Ko et al. 2024): KL to a mixture that contains p.
 
     .. math:: \mathrm{SKL}_\alpha(p \| q) = \mathrm{KL}(p \,\|\, \alpha p + (1-\alpha) q)
 
-    Introduced in chapter 2. ``alpha=0`` is :func:`kl_divergence`; for ``alpha > 0`` it is
+    Introduced in chapter 7 (distilling language models; ``kdbook.kd_loss(...,
+    divergence="skew_forward" or "skew_reverse", alpha=...)`` is its distillation loss with an
+    analytic gradient). ``alpha=0`` is :func:`kl_divergence`; for ``alpha > 0`` it is
     finite even where q has no support, and ``alpha=1`` gives 0. For the skew *reverse* KL,
     KL(q ‖ (1-α)p + αq), call ``skew_kl_divergence(q, p, alpha=alpha)``.
 
@@ -338,10 +374,12 @@ def skew_kl_divergence(
     def kernel(pp: np.ndarray, qq: np.ndarray) -> np.ndarray:
         return _kl_to_mixture(pp, pp, qq, a, a * pp + (1.0 - a) * qq)
 
-    return _reduce(kernel, {"p": p, "q": q}, axis, base)
+    return _reduce(kernel, {"p": p, "q": q}, axis, base, mask)
 
 
-def total_variation(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None) -> np.ndarray:
+def total_variation(
+    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None, mask: ArrayLike | None = None
+) -> np.ndarray:
     r"""Total variation distance, the largest difference in probability of any event.
 
     .. math:: \mathrm{TV}(p, q) = \tfrac12 \sum_i |p_i - q_i| \in [0, 1]
@@ -357,4 +395,4 @@ def total_variation(p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float |
     0.2
     """
     v.check_base(base)
-    return _reduce(_tv_rows, {"p": p, "q": q}, axis, None)
+    return _reduce(_tv_rows, {"p": p, "q": q}, axis, None, mask)

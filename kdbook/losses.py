@@ -16,8 +16,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as v
-from ._kd_kernels import log_softmax_block, soft_block
+from ._kd_kernels import soft_block
 from ._rowwise import for_row_chunks
+from .softmax import log_softmax_and_softmax
 
 __all__ = ["kd_loss", "kd_loss_and_grad", "check_divergence", "DIVERGENCES", "REDUCTIONS"]
 
@@ -114,8 +115,8 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
     def work(lo: int, hi: int) -> None:
         rows = select(lo, hi)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            log_q, q = log_softmax_block(s2[rows], T)
-            log_p, p = log_softmax_block(t2[rows], T)
+            log_q, q = log_softmax_and_softmax(s2[rows], T)
+            log_p, p = log_softmax_and_softmax(t2[rows], T)
             soft, g = soft_block(log_p, p, log_q, q, divergence, want_grad, weight)
             np.maximum(soft, 0.0, out=soft)  # every D is ≥ 0; drop rounding noise like -1e-16
             # d[T²·D(u)]/dz = T²·(1/T)·dD/du = T·dD/du.
@@ -125,7 +126,7 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
                 out = grad[rows] if isinstance(rows, slice) else None
                 g = np.multiply(g, dtype.type((1.0 - hw) * T * scale), out=out)
             if hw > 0:
-                log_q1, q1 = (log_q, q) if T == 1.0 else log_softmax_block(s2[rows], 1.0)
+                log_q1, q1 = (log_q, q) if T == 1.0 else log_softmax_and_softmax(s2[rows], 1.0)
                 picked = np.arange(q1.shape[0]), lab[rows]
                 loss -= dtype.type(hw) * log_q1[picked]
                 if g is not None:

@@ -146,20 +146,6 @@ class MLP:
         """Predicted class (argmax of the logits) for each row of ``X``."""
         return self.logits(X).argmax(axis=-1)
 
-    def get_flat(self) -> np.ndarray:
-        """All parameters concatenated into one vector (a copy), in ``params`` order."""
-        return np.concatenate([p.reshape(-1) for p in self.params])
-
-    def set_flat(self, flat: ArrayLike) -> None:
-        """Overwrite every parameter from one vector laid out as :meth:`get_flat` returns it."""
-        flat = v.as_float_array(flat, "flat")
-        if flat.shape != (self.n_params,):
-            raise ValueError(f"flat must have shape ({self.n_params},), got {flat.shape}")
-        start = 0
-        for p in self.params:
-            p[...] = flat[start : start + p.size].reshape(p.shape)
-            start += p.size
-
     def copy(self) -> "MLP":
         """An independent copy (same sizes, activation and parameter values)."""
         new = MLP.__new__(MLP)

@@ -45,7 +45,7 @@ def single_peak(location: ArrayLike, width: ArrayLike, *, n_classes: int) -> np.
     mu = v.as_float_array(np.atleast_1d(location), "location").astype(np.float64).reshape(np.shape(location))
     sigma = v.as_float_array(np.atleast_1d(width), "width").astype(np.float64).reshape(np.shape(width))
     for arr, name in ((mu, "location"), (sigma, "width")):
-        v.check_logits(arr, name)
+        v.check_finite(arr, name)
     if np.any(sigma <= 0):
         raise ValueError(f"width must be > 0, got min {sigma.min()}")
     try:

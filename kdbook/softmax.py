@@ -49,6 +49,20 @@ def divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
 _divide_by_temperature = divide_by_temperature  # the old private name
 
 
+def log_softmax_and_softmax(x: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:
+    """(log-softmax, softmax) of validated logits along the last axis at temperature T, in one pass.
+
+    No validation (for kdbook's own row kernels, which validate once at the public boundary);
+    the same shift-then-scale as :func:`softmax`, so both agree to the last bit.
+    """
+    u = divide_by_temperature(x - x.max(axis=-1, keepdims=True), T)
+    e = np.exp(u)
+    s = e.sum(axis=-1, keepdims=True)
+    u -= np.log(s)
+    e /= s
+    return u, e
+
+
 def log_softmax(z: ArrayLike, *, T: float = 1.0, axis: int = -1) -> np.ndarray:
     r"""Logarithm of the temperature softmax, computed stably with log-sum-exp.
 

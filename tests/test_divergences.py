@@ -330,3 +330,40 @@ def test_llm_sized_float32_rows_agree_with_scipy(rng):
     p, q = p64.astype(np.float32), q64.astype(np.float32)
     expected = scipy.stats.entropy(p.astype(np.float64), q.astype(np.float64), axis=-1)
     np.testing.assert_allclose(kdbook.kl_divergence(p, q), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("entropy", lambda p, q, **kw: kdbook.entropy(p, **kw)),
+        ("cross_entropy", kdbook.cross_entropy),
+        ("kl_divergence", kdbook.kl_divergence),
+        ("reverse_kl_divergence", kdbook.reverse_kl_divergence),
+        ("js_divergence", kdbook.js_divergence),
+        ("generalized_js_divergence", lambda p, q, **kw: kdbook.generalized_js_divergence(p, q, beta=0.3, **kw)),
+        ("skew_kl_divergence", lambda p, q, **kw: kdbook.skew_kl_divergence(p, q, alpha=0.1, **kw)),
+        ("total_variation", kdbook.total_variation),
+    ],
+)
+def test_masked_positions_give_zero_and_are_not_validated(name, fn):
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(6), size=(3, 4))
+    q = rng.dirichlet(np.ones(6), size=(3, 4))
+    mask = rng.random((3, 4)) > 0.3
+    mask[0, 0] = True
+    full = fn(p, q)
+    p_pad, q_pad = p.copy(), q.copy()
+    p_pad[~mask], q_pad[~mask] = np.nan, -1.0  # padding garbage: neither finite nor a distribution
+    got = fn(p_pad, q_pad, mask=mask)
+    np.testing.assert_array_equal(got[mask], full[mask])
+    assert np.all(got[~mask] == 0.0)
+    # the class axis elsewhere: the mask has the shape of the other axes
+    np.testing.assert_array_equal(fn(np.moveaxis(p_pad, -1, 0), np.moveaxis(q_pad, -1, 0), axis=0, mask=mask), got)
+    bad = p.copy()
+    bad[2, 3] *= 2.0
+    mask2 = np.ones((3, 4), dtype=bool)
+    mask2[0, 1] = False
+    with pytest.raises(ValueError, match=r"p must sum to 1 along axis -1 \(row \(2, 3\) sums to 2"):
+        fn(bad, q, mask=mask2)
+    with pytest.raises(ValueError, match=r"mask must have the batch shape \(3, 4\)"):
+        fn(p, q, mask=np.ones((4, 3), dtype=bool))

@@ -112,3 +112,34 @@ def test_restore_follows_its_rule():
     teachers = storage_teachers(3, n_sentences=10)
     assert teachers.ndim == 2 and teachers.shape[1] == 51
     np.testing.assert_allclose(np.exp(teachers).sum(1), 1.0)
+
+
+RIGHT_CHOICES = [
+    "Team A should use sequence-level KD on beam outputs: its greedy output matched the teacher's beam 99.6% of the "
+    "time. Team B should use word-level KD, which had the lowest token KL of 0.239. Sequence-level costs one beam "
+    "search per sentence and stores token ids; word-level needs a teacher pass per token and stores V numbers.",
+    "For team B I recommend word-level KD rather than sequence-level KD, since its token KL was 0.239 against 3.55; "
+    "for team A, beam-based sequence-level KD, whose greedy output equals the teacher's beam output 99.6% of the "
+    "time. The cost: word-level stores V numbers per token, sequence-level only token ids after one beam search.",
+]
+WRONG_CHOICES = [
+    ("Team A should use word-level KD, which had the lowest token KL of 0.239. Team B should use sequence-level KD "
+     "on beam outputs: its greedy output matched 99.6%. Sequence-level costs one beam search per sentence and stores "
+     "token ids; word-level stores V numbers per token.", "reconsider team A"),
+    ("Team A should use sequence-level KD: its greedy output matched 99.6%. Team B should use sequence-level KD on "
+     "the beam outputs as well, because 99.6% is convincing. Word-level KD stores V numbers per token, which costs "
+     "more.", "reconsider team B"),
+    ("Team A should use sequence-level KD: its greedy output matched 99.6%. For team B, word-level KD; sequence-level "
+     "KD gives the lowest perplexity, 6.65, though. Word-level KD stores V numbers per token, which costs more.",
+     "the beam-trained student has the highest KL and perplexity"),
+]
+
+
+@pytest.mark.parametrize("answer", RIGHT_CHOICES)
+def test_choose_objective_accepts_right_answers_in_other_words(answer):
+    assert _messages("06.choose_objective", answer) == ""
+
+
+@pytest.mark.parametrize("answer, diagnosis", WRONG_CHOICES)
+def test_choose_objective_rejects_swapped_recommendations(answer, diagnosis):
+    assert diagnosis in _messages("06.choose_objective", answer)

@@ -188,3 +188,17 @@ def test_other_bad_arguments_name_themselves():
         LANG.sentence_logprob(np.zeros((2, 3), dtype=int))
     with pytest.raises(ValueError, match="prefixes row 0"):
         LANG.next_logprobs([[3, 4]])
+
+
+def test_prefix_rows_keep_the_prompt_drop_the_end_and_pad_on_the_left():
+    batch = LANG.batch(["the dog sleeps", "a cat chases the girl today"], context=[None, ("brief", "polite")])
+    rows = LANG.vocab.prefix_rows(batch, 3)
+    assert [LANG.vocab.decode(r, keep_special=True) for r in rows] == [
+        "<pad> <pad> <s> the dog sleeps", "<brief> <polite> <s> a cat chases"]
+    short = LANG.vocab.prefix_rows(batch, 10)  # the whole sentence, never its </s>
+    assert LANG.vocab.decode(short[0], keep_special=True).endswith("<s> the dog sleeps")
+    np.testing.assert_array_equal(LANG.vocab.contexts_of(rows), [0, 5])
+    np.testing.assert_array_equal(LANG.prefixes(["the dog", ""], context="animals")[:, -1],
+                                  [LANG.encode("dog")[0], LANG.vocab.bos])
+    with pytest.raises(ValueError, match="n_words must be an int >= 0"):
+        LANG.vocab.prefix_rows(batch, -1)

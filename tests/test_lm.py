@@ -159,3 +159,37 @@ def test_decoder_errors_name_the_argument():
         dec.greedy(object(), LANG.vocab.start(1))
     with pytest.raises(ValueError, match="beam_size must be >= 1"):
         dec.beam_search(LANG, LANG.vocab.start(1), beam_size=0)
+
+
+def test_lm_evaluation_against_independent_computations():
+    from kdbook.lm_evaluation import greedy_report, perplexity, sequence_kl, token_kl
+
+    tiny = ToyLanguage("tiny")
+    everything = tiny.enumerate_sentences()
+    p = np.exp(tiny.sentence_logprob(everything))
+    student = WindowLM(tiny, window=1, dim=3, hidden=4, seed=0)
+    q = np.exp(dec.sequence_logprob(student, everything))
+    exact = float((p * np.log(p / q)).sum())  # sequence-level KL(p‖q) by enumeration
+    samples = tiny.sample(4000, seed=0)
+    mc, se = sequence_kl(tiny, student, samples)
+    assert abs(mc - exact) < 4 * se
+    summed = token_kl(tiny, student, samples).sum(axis=1)  # chain rule: same expectation
+    assert abs(summed.mean() - exact) < 4 * summed.std(ddof=1) / np.sqrt(len(summed))
+    # the expected sum of token KLs under p, computed exactly over the enumeration, equals the sequence KL
+    np.testing.assert_allclose((p * token_kl(tiny, student, everything).sum(axis=1)).sum(), exact, rtol=1e-6)
+    assert sequence_kl(tiny, tiny, samples) == (0.0, 0.0)
+    nll = -dec.sequence_logprob(student, samples).sum() / samples.n_tokens
+    np.testing.assert_allclose(perplexity(student, samples), np.exp(nll))
+    starts = tiny.vocab.start(5)
+    report = greedy_report(tiny, tiny, starts, reference=dec.greedy(tiny, starts).batch)
+    assert report["match"] == 1.0 and report["finished"] == 1.0
+    with pytest.raises(ValueError, match="reference must have one sentence per start row"):
+        greedy_report(tiny, student, starts, reference=samples)
+
+
+def test_decoders_keep_each_rows_prompt():
+    contexts = [None, "brief", ("animals", "polite"), "polite"]
+    start = LANG.vocab.start(4, context=contexts)
+    for gen in (dec.greedy(LANG, start), dec.sample(LANG, start, seed=1), dec.beam_search(LANG, start, beam_size=3)):
+        np.testing.assert_array_equal(LANG.vocab.contexts_of(gen.batch.inputs), [0, 1, 6, 4])
+        np.testing.assert_allclose(gen.logprob, LANG.sentence_logprob(gen.batch), rtol=1e-12)

@@ -47,7 +47,7 @@ def test_regions_image_holds_each_models_argmax_on_the_grid():
     y = np.array([0, 1, 2, 0])
     net = MLP([2, 4, 3], seed=0)
     out = plot_decision_regions({"quadrants": _quadrant_model, "mlp": net}, X, y, resolution=20)
-    assert list(out.axes) == ["quadrants", "mlp"] and len(out.fig.axes) == 2
+    assert out.axes.names == ["quadrants", "mlp"] and out.ax is out.axes["quadrants"] and len(out.fig.axes) == 2
     xs, ys, pts = decision_grid(X, resolution=20)
     np.testing.assert_array_equal(out.images["quadrants"].get_array(), _quadrant_model(pts).argmax(1).reshape(20, 20))
     np.testing.assert_array_equal(out.images["mlp"].get_array(), net.predict(pts).reshape(20, 20))
@@ -96,7 +96,7 @@ def test_training_curves_one_panel_per_key_one_line_per_run():
     h1 = {"epoch": e, "train_loss": np.array([4.0, 3.0, 2.0, 1.0]), "eval_accuracy": np.array([0.1, 0.2, 0.3, 0.4])}
     h2 = {"epoch": e, "train_loss": np.array([5.0, 4.0, 3.0, 2.0]), "eval_accuracy": np.array([0.5, 0.6, 0.7, 0.8])}
     out = plot_training_curves({"hard": h1, "soft": h2}, keys=["train_loss", "eval_accuracy"])
-    assert list(out.panels) == ["train_loss", "eval_accuracy"]
+    assert list(out.panels) == ["train_loss", "eval_accuracy"] and out.axes.names == list(out.panels)
     np.testing.assert_array_equal(out.panels["eval_accuracy"].lines["soft"].get_ydata(), h2["eval_accuracy"])
     np.testing.assert_array_equal(out.panels["train_loss"].lines["hard"].get_xdata(), e)
     assert out.panels["train_loss"].ax.get_legend() is not None and out.panels["eval_accuracy"].ax.get_legend() is None

@@ -168,7 +168,7 @@ def test_contour_triangles_tile_the_grid_triangle():
     tri = out.filled.get_paths()  # drawn at all
     assert tri
     # the triangulation used is the lattice one: its triangles' areas add up to the grid's triangle
-    from kdbook.plotting.simplex import _lattice
+    from kdbook.plotting._simplex_geometry import lattice as _lattice
 
     _, tris = _lattice(9)
     xy = out.grid @ simplex_to_cartesian(np.eye(3))

@@ -93,6 +93,11 @@ def test_figures_show_the_numbers_they_are_given():
                                   {"renormalised": [np.inf, np.inf, 0.0], "bucket": [0.8, 0.05, 0.0]}, ["1", "5", "all"])
     assert trade.artists["infinite"]["renormalised"] is not None and trade.artists["infinite"]["bucket"] is None
     assert np.isnan(trade.artists["lines"]["renormalised"].get_ydata()[:2]).all()
+    noisy = plot_storage_tradeoff({"bucket": [6, 22, 102]}, {"bucket": [0.8, 1e-16, 0.0]}, ["1", "5", "all"])
+    y = noisy.artists["lines"]["bucket"].get_ydata()
+    assert y[1] == y[2] == noisy.ax.get_ylim()[0] and noisy.ax.get_ylim()[0] >= 1e-3  # rounding noise is 0
+    labels = [t.get_text() for t in noisy.ax.get_yticklabels()]
+    assert labels[0] == "0" and labels[-1] == "∞"
     s = next_token_state(np.log([0.6, 0.3, 0.1]), np.zeros(3), words=["a", "b", "c"], k=2, prefix="<s> the")
     fig = plot_next_token_state(s)
     assert [round(b.get_height(), 4) for b in fig.artists["bars"]["teacher"]] == [0.6, 0.3, 0.1]

@@ -257,6 +257,9 @@ def _judge_storage(calls, outs):
 # --------------------------------------------------------------------------- choosing an objective
 
 
+_CONTRAST = r"rather than|instead of|not |than |over |team [AB]"
+
+
 def _judge_choice(calls, outs):
     key_facts(outs[0], [
         ("your answer does not yet say which objective suits a student that writes its output greedily",
@@ -269,6 +272,10 @@ def _judge_choice(calls, outs):
     ], wrong=(
         ("check the table again: the beam-trained student has the highest KL and perplexity, not the lowest",
          says(r"sequence.level|beam", r"(?:lowest|lower|best|smallest|better) (?:token.level )?(?:KL|perplexity)")),
+        ("reconsider team A: its student decodes greedily and should write the teacher's best output",
+         says(r"team A", r"word.level|token.level|soft (?:targets|labels)", stop=_CONTRAST)),
+        ("reconsider team B: its student's probabilities should match the teacher's distribution",
+         says(r"team B", r"sequence.level|beam", stop=_CONTRAST)),
     ), min_words=20)
 
 

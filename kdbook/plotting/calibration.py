@@ -7,29 +7,24 @@ teacher and the students' confidences match their accuracy. The numbers come fro
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from ..calibration import expected_calibration_error, reliability_curve
+from ..calibration import reliability_curve
+from ._result import NamedAxes, Plot, artist_fields
 from ._style import panel_axes
 from .distributions import series_colors
 
 __all__ = ["ReliabilityPlot", "plot_reliability_diagram"]
 
 
-@dataclass
-class ReliabilityPlot:
-    """What :func:`plot_reliability_diagram` made: the figure, and per model its axes, bars and ECE."""
-
-    fig: plt.Figure
-    axes: dict = field(default_factory=dict)  # name -> Axes
-    bars: dict = field(default_factory=dict)  # name -> BarContainer of per-bin accuracy
-    ece: dict = field(default_factory=dict)  # name -> float
+@artist_fields("bars", "ece")
+class ReliabilityPlot(Plot):
+    """What :func:`plot_reliability_diagram` made: ``axes`` by model name (:class:`NamedAxes`),
+    and in ``artists`` the per-bin accuracy ``bars`` and the ``ece`` of each model (name -> value)."""
 
 
 def plot_reliability_diagram(
@@ -66,21 +61,21 @@ def plot_reliability_diagram(
     size = v.check_positive(ax_size, "ax_size")
     items = [(str(k), p, reliability_curve(p, labels, n_bins=n_bins)) for k, p in probs.items()]
     fig, axs = panel_axes(len(items), size)
-    out = ReliabilityPlot(fig)
+    axes, bars, ece = {}, {}, {}
     colors = series_colors([name for name, _, _ in items])
     for ax, (name, p, c) in zip(axs, items):
         width = np.diff(c.edges)
         filled = c.counts > 0
         heights = np.where(filled, c.accuracy, 0.0)
-        out.bars[name] = ax.bar(
+        bars[name] = ax.bar(
             c.edges[:-1], heights, width=width, align="edge", color=colors[name], alpha=0.8,
             edgecolor="white", label="accuracy",
         )
         ax.plot(c.confidence[filled], c.accuracy[filled], "o", color="0.2", markersize=3, label="(mean confidence, accuracy)")
         ax.plot([0, 1], [0, 1], "--", color="0.35", linewidth=1.2, label="perfect calibration")
-        out.ece[name] = expected_calibration_error(p, labels, n_bins=n_bins)
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{name}\nECE = {out.ece[name]:.3f}")
+        ece[name] = c.ece
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{name}\nECE = {ece[name]:.3f}")
         if ax.get_subplotspec().is_first_col():  # first panel of each row
             ax.set_ylabel("accuracy")
-        out.axes[name] = ax
-    return out
+        axes[name] = ax
+    return ReliabilityPlot(fig, NamedAxes(axes), {"bars": bars, "ece": ece})

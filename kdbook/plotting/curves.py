@@ -6,36 +6,30 @@ and the error of the high-temperature (logit-matching) approximation.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import Plot, artist_fields
 from ._style import PALETTE, new_axes
 
 __all__ = ["CurvePlot", "plot_curves"]
 
 
-@dataclass
-class CurvePlot:
-    """What :func:`plot_curves` made: the figure, the axes, one line per series, the reference lines."""
-
-    fig: plt.Figure
-    ax: plt.Axes
-    lines: dict = field(default_factory=dict)  # name -> Line2D
-    hline: object = None  # Line2D of the horizontal reference line, if any
-    vline: object = None  # Line2D of the vertical reference line, if any
+@artist_fields("lines", "hline", "vline")
+class CurvePlot(Plot):
+    """What :func:`plot_curves` made: ``lines`` (name -> Line2D) and the reference lines
+    ``hline`` / ``vline`` (Line2D or None), in ``artists``."""
 
 
 def _check_x(x: ArrayLike, logx: bool) -> np.ndarray:
     arr = v.as_float_array(x, "x")
     if arr.ndim != 1 or arr.shape[0] < 2:
         raise ValueError(f"x must be a 1-D array of at least 2 points, got shape {arr.shape}")
-    v.check_logits(arr, "x")
+    v.check_finite(arr, "x")
     if logx and arr.min() <= 0:
         raise ValueError(f"x must be > 0 for a logarithmic x axis (logx=True); found {float(arr.min()):.4g}")
     return arr
@@ -50,7 +44,7 @@ def _check_curves(series: Mapping[str, ArrayLike], n: int, logy: bool) -> dict[s
         arr = v.as_float_array(y, name)
         if arr.shape != (n,):
             raise ValueError(f"{name} must have one value per x point, shape ({n},); got {arr.shape}")
-        v.check_logits(arr, name)
+        v.check_finite(arr, name)
         if logy and arr.min() <= 0:
             raise ValueError(f"{name} must be > 0 for a logarithmic y axis (logy=True); found {float(arr.min()):.4g}")
         out[str(key)] = arr
@@ -60,7 +54,7 @@ def _check_curves(series: Mapping[str, ArrayLike], n: int, logy: bool) -> dict[s
 def _check_reference(value, name: str, log: bool) -> float | None:
     if value is None:
         return None
-    return v.check_positive(value, name) if log else v._as_real(value, name)
+    return v.check_positive(value, name) if log else v.as_real(value, name)
 
 
 def plot_curves(
@@ -143,4 +137,4 @@ def plot_curves(
         ax.set_title(title)
     if len(curves) > 1 or hline_label or vline_label:
         ax.legend()
-    return CurvePlot(fig, ax, lines, href, vref)
+    return CurvePlot(fig, (ax,), {"lines": lines, "hline": href, "vline": vref})

@@ -6,27 +6,22 @@ contribution to a divergence.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import Plot, artist_fields
 from ._style import PALETTE, ROLE_COLORS, new_axes
 
 __all__ = ["BarPlot", "plot_grouped_bars", "plot_distributions", "plot_divergence_values"]
 
 
-@dataclass
-class BarPlot:
-    """What a bar-chart function made: the figure, the axes, one bar container per series."""
-
-    fig: plt.Figure
-    ax: plt.Axes
-    containers: dict = field(default_factory=dict)  # name -> BarContainer
-    annotations: list = field(default_factory=list)  # Text objects, series by series
+@artist_fields("containers", "annotations")
+class BarPlot(Plot):
+    """What a bar-chart function made: ``containers`` (series name -> BarContainer) and
+    ``annotations`` (Text objects, series by series), in ``artists``."""
 
 
 def series_colors(names: Sequence[str], reference_name: str | None = "teacher") -> dict[str, str]:
@@ -61,7 +56,7 @@ def _check_series(values: Mapping[str, ArrayLike], name: str, probabilities: boo
         if probabilities:
             v.check_probabilities(arr, f"{name}[{key!r}]", 0)
         else:
-            v.check_logits(arr, f"{name}[{key!r}]")
+            v.check_finite(arr, f"{name}[{key!r}]")
         out[str(key)] = arr
     return out
 
@@ -135,7 +130,7 @@ def plot_grouped_bars(
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo - (0.12 * (hi - lo) if lo < 0 else 0.0), hi + 0.15 * (hi - lo))
     _make_room_for_legend(ax, legend, containers)
-    return BarPlot(fig, ax, containers, texts)
+    return BarPlot(fig, (ax,), {"containers": containers, "annotations": texts})
 
 
 def _make_room_for_legend(ax, legend, containers: dict, *, tries: int = 8) -> None:
@@ -223,4 +218,4 @@ def plot_divergence_values(
     ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title)
-    return BarPlot(fig, ax, dict(zip(names, bars)), texts)
+    return BarPlot(fig, (ax,), {"containers": dict(zip(names, bars)), "annotations": texts})

@@ -5,7 +5,6 @@ teacher–student pair over the temperature T and the hard-label weight.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
@@ -13,27 +12,23 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import Plot, artist_fields
 from ._style import CMAP, new_axes
 
 __all__ = ["HeatmapPlot", "plot_heatmap"]
 
 
-@dataclass
-class HeatmapPlot:
-    """What :func:`plot_heatmap` made: figure, axes, the image, its colour bar, the cell labels."""
-
-    fig: plt.Figure
-    ax: plt.Axes
-    image: object  # AxesImage; image.get_array() holds the values, rows = y
-    colorbar: object  # Colorbar
-    texts: list = field(default_factory=list)  # one Text per cell when annotate=True, row by row
+@artist_fields("image", "colorbar", "texts")
+class HeatmapPlot(Plot):
+    """What :func:`plot_heatmap` made: the ``image`` (AxesImage; ``get_array()`` holds the values,
+    rows = y), its ``colorbar`` and the cell ``texts`` (row by row, with ``annotate=True``)."""
 
 
 def _check_axis_values(values: ArrayLike, name: str, n: int) -> np.ndarray:
     arr = v.as_float_array(values, name)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have {n} values (one per {'column' if name == 'x' else 'row'}), got shape {arr.shape}")
-    v.check_logits(arr, name)
+    v.check_finite(arr, name)
     return arr
 
 
@@ -94,7 +89,7 @@ def plot_heatmap(
     grid = v.as_float_array(values, "values")
     if grid.ndim != 2 or 0 in grid.shape:
         raise ValueError(f"values must be a non-empty 2-D array (rows = y, columns = x), got shape {grid.shape}")
-    v.check_logits(grid, "values")
+    v.check_finite(grid, "values")
     ny, nx = grid.shape
     xs = _check_axis_values(x, "x", nx)
     ys = _check_axis_values(y, "y", ny)
@@ -122,4 +117,4 @@ def plot_heatmap(
                 ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
                 texts.append(ax.text(j, i, fmt.format(float(grid[i, j])), ha="center", va="center",
                                      color=ink, fontsize=7))
-    return HeatmapPlot(fig, ax, image, colorbar, texts)
+    return HeatmapPlot(fig, (ax, colorbar.ax), {"image": image, "colorbar": colorbar, "texts": texts})

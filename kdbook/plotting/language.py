@@ -6,6 +6,8 @@ returns a :class:`kdbook.plotting._result.Plot` (``fig``, ``axes``, named ``arti
 from __future__ import annotations
 
 import math
+
+import matplotlib.ticker
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -15,7 +17,10 @@ from .. import _validate as v
 from ._result import Plot
 from ._style import PALETTE, ROLE_COLORS, new_axes, panel_axes
 
-__all__ = ["plot_next_token_panels", "plot_storage_tradeoff", "plot_next_token_state"]
+__all__ = ["plot_next_token_panels", "plot_storage_tradeoff", "plot_next_token_state", "ZERO_KL"]
+
+#: KL values at or below this are rounding noise of an exact reconstruction, drawn as 0.
+ZERO_KL = 1e-12
 
 
 def plot_next_token_panels(panels: Mapping[str, ArrayLike], words: Sequence[str], *, top: int = 8,
@@ -67,7 +72,8 @@ def plot_storage_tradeoff(bytes_per_position: Mapping[str, ArrayLike], kl: Mappi
     """KL to the full teacher against bytes stored per position, one line per storage scheme.
 
     Introduced in chapter 6. Each point is labelled with its k. An infinite KL is drawn as a
-    triangle on the top edge marked "∞"; a KL of 0 (the full teacher) on the bottom edge.
+    triangle on the top edge marked "∞"; a KL of 0 (up to rounding: at most ``ZERO_KL``), as for
+    the full teacher, on the bottom edge.
 
     Returns
     -------
@@ -93,23 +99,30 @@ def plot_storage_tradeoff(bytes_per_position: Mapping[str, ArrayLike], kl: Mappi
         if (b <= 0).any() or np.isnan(d).any() or (d < 0).any():
             raise ValueError(f"scheme {name!r}: bytes must be > 0 and KL values >= 0 (inf allowed)")
         series[name] = (b, d)
-    finite = np.concatenate([d[np.isfinite(d) & (d > 0)] for _, d in series.values()])
+    finite = np.concatenate([d[np.isfinite(d) & (d > ZERO_KL)] for _, d in series.values()])
     lo = 10 ** math.floor(np.log10(finite.min())) / 10 if finite.size else 1e-3
     hi = 10 ** math.ceil(np.log10(finite.max())) * 10 if finite.size else 1.0
     fig, ax = new_axes(ax, figsize=(6.4, 4.0))
     lines, infinite = {}, {}
     for i, (name, (b, d)) in enumerate(series.items()):
         color = PALETTE[(i + 1) % len(PALETTE)]
-        shown = np.where(np.isfinite(d), np.maximum(d, lo), np.nan)
+        shown = np.where(np.isfinite(d), np.where(d > ZERO_KL, d, lo), np.nan)
         (lines[name],) = ax.plot(b, shown, marker="o", color=color, label=name, linewidth=2, zorder=3)
         inf = ~np.isfinite(d)
         infinite[name] = ax.plot(b[inf], np.full(inf.sum(), hi), marker="^", linestyle="none", color=color,
                                  markersize=9, clip_on=False, zorder=4)[0] if inf.any() else None
-        for x, y, lab, is_inf in zip(b, np.where(inf, hi, np.maximum(d, lo)), labels, inf):
+        for x, y, lab, is_inf in zip(b, np.where(inf, hi, np.where(d > ZERO_KL, d, lo)), labels, inf):
             ax.annotate(f"k={lab}" + (" (∞)" if is_inf else ""), (x, y), xytext=(4, -12 if is_inf else 5 + 9 * i),
                         textcoords="offset points", fontsize=8, color=color)
     ax.set(xscale="log", yscale="log", ylim=(lo, hi), xlabel="bytes stored per position", ylabel=ylabel)
-    ax.annotate("∞", (0.0, hi), xytext=(-14, -4), textcoords="offset points", xycoords=("axes fraction", "data"))
+    # the top edge stands for ∞ and the bottom edge for 0: say so on the axis
+    ticks = 10.0 ** np.arange(round(np.log10(lo)), round(np.log10(hi)) + 1)
+    labels = [f"$10^{{{int(round(np.log10(t)))}}}$" for t in ticks]
+    labels[-1] = "∞"
+    if any(((d <= ZERO_KL) & np.isfinite(d)).any() for _, d in series.values()):
+        labels[0] = "0"
+    ax.set_yticks(ticks, labels)
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     if title:
         ax.set_title(title)
     ax.legend(loc="lower left")

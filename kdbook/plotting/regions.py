@@ -6,27 +6,23 @@ over-fitted student draws its boundaries differently from the teacher.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import NamedAxes, Plot, artist_fields
 from ._style import PALETTE, panel_axes
 
 __all__ = ["RegionsPlot", "decision_grid", "plot_decision_regions"]
 
 
-@dataclass
-class RegionsPlot:
-    """What :func:`plot_decision_regions` made: the figure, one axes and one region image per model."""
-
-    fig: plt.Figure
-    axes: dict = field(default_factory=dict)  # name -> Axes
-    images: dict = field(default_factory=dict)  # name -> AxesImage of predicted classes
+@artist_fields("images")
+class RegionsPlot(Plot):
+    """What :func:`plot_decision_regions` made: ``axes`` by model name (:class:`NamedAxes`) and
+    the region ``images`` (name -> AxesImage of predicted classes) in ``artists``."""
 
 
 def _predictor(model) -> Callable[[np.ndarray], np.ndarray]:
@@ -127,10 +123,10 @@ def plot_decision_regions(
         raise ValueError(f"at most {len(PALETTE)} classes can be coloured, got {k}")
     cmap = ListedColormap(PALETTE[:k])
     fig, axs = panel_axes(len(predicted), size)
-    out = RegionsPlot(fig)
+    axes, images = {}, {}
     extent = (xs[0], xs[-1], ys[0], ys[-1])
     for ax, (name, pred) in zip(axs, predicted.items()):
-        out.images[name] = ax.imshow(
+        images[name] = ax.imshow(
             pred, origin="lower", extent=extent, cmap=cmap, vmin=-0.5, vmax=k - 0.5, alpha=0.3,
             interpolation="nearest", aspect="auto",
         )
@@ -139,5 +135,5 @@ def plot_decision_regions(
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-        out.axes[name] = ax
-    return out
+        axes[name] = ax
+    return RegionsPlot(fig, NamedAxes(axes), {"images": images})

@@ -8,7 +8,6 @@ is the probability-weighted average of the corners (barycentric coordinates).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import matplotlib.colors as mcolors
@@ -19,11 +18,25 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ._result import Plot, artist_fields
+from ._simplex_geometry import (
+    CORNERS,
+    DIRECTIONS,
+    cartesian_to_simplex,
+    check_simplex_points,
+    lattice,
+    simplex_divergence_grid,
+    simplex_grid,
+    simplex_to_cartesian,
+)
 from ._style import CMAP, new_axes
 from .distributions import series_colors
 
 __all__ = [
     "SimplexPlot",
+    "SimplexAxesPlot",
+    "SimplexPointsPlot",
+    "SimplexStatePlot",
     "simplex_to_cartesian",
     "cartesian_to_simplex",
     "simplex_grid",
@@ -34,173 +47,16 @@ __all__ = [
     "plot_simplex_state",
 ]
 
-#: Cartesian positions of the corners (one-hot distributions) of the 3-class simplex.
-CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3.0) / 2.0]])
-DIRECTIONS = ("forward", "reverse")
+
 _HALO = [pe.withStroke(linewidth=3, foreground="white")]
 
 
-@dataclass
-class SimplexPlot:
-    """What :func:`plot_simplex_contours` made, plus the grid and values it contoured."""
-
-    fig: plt.Figure
-    ax: plt.Axes
-    filled: object  # TriContourSet of the filled bands
-    lines: object  # TriContourSet of the contour lines
-    levels: np.ndarray
-    grid: np.ndarray  # (N, 3) barycentric grid points
-    values: np.ndarray  # (N,) divergence at each grid point
-    points: dict = field(default_factory=dict)  # name -> PathCollection
-    texts: list = field(default_factory=list)  # corner and point labels
-    colorbar: object = None
-
-
-def _check_simplex_points(p: ArrayLike, name: str) -> np.ndarray:
-    arr = v.as_float_array(p, name)
-    if arr.shape[-1] != 3:
-        raise ValueError(f"{name} must have 3 classes along axis -1 (a point of the 3-class simplex), got {arr.shape[-1]}")
-    v.check_probabilities(arr, name, arr.ndim - 1)
-    return arr.astype(np.float64, copy=False)
-
-
-def simplex_to_cartesian(p: ArrayLike) -> np.ndarray:
-    r"""Cartesian position of 3-class distributions in the equilateral simplex.
-
-    .. math:: (x, y) = p_0 (0, 0) + p_1 (1, 0) + p_2 (\tfrac12, \tfrac{\sqrt3}{2})
-
-    Introduced in chapter 1. ``p`` has shape (..., 3) and must be a probability vector along the
-    last axis; the result has shape (..., 2).
-
-    Examples
-    --------
-    >>> from kdbook.plotting import simplex_to_cartesian
-    >>> [round(float(c), 4) for c in simplex_to_cartesian([1/3, 1/3, 1/3])]
-    [0.5, 0.2887]
-    """
-    return _check_simplex_points(p, "p") @ CORNERS
-
-
-def cartesian_to_simplex(xy: ArrayLike) -> np.ndarray:
-    r"""Inverse of :func:`simplex_to_cartesian`: barycentric coordinates of points (x, y).
-
-    .. math:: p_2 = \tfrac{2y}{\sqrt3},\quad p_1 = x - \tfrac{p_2}{2},\quad p_0 = 1 - p_1 - p_2
-
-    Introduced in chapter 1. Points outside the triangle get a negative coordinate; nothing is
-    clipped.
-
-    Examples
-    --------
-    >>> from kdbook.plotting import cartesian_to_simplex
-    >>> [round(float(c), 4) for c in cartesian_to_simplex([0.5, 0.0])]
-    [0.5, 0.5, 0.0]
-    """
-    arr = v.as_float_array(xy, "xy")
-    if arr.shape[-1] != 2:
-        raise ValueError(f"xy must have 2 coordinates (x, y) along axis -1, got {arr.shape[-1]}")
-    v.check_logits(arr, "xy")
-    p2 = 2.0 * arr[..., 1] / np.sqrt(3.0)
-    p1 = arr[..., 0] - p2 / 2.0
-    return np.stack([1.0 - p1 - p2, p1, p2], axis=-1)
-
-
-def _lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer lattice (i, j, k), i + j + k = n, and its triangles (indices into the lattice)."""
-    n = resolution
-    ij = [(i, j) for i in range(n + 1) for j in range(n + 1 - i)]
-    index = {pt: a for a, pt in enumerate(ij)}
-    tris = []
-    for i, j in ij:
-        if i + j < n:
-            tris.append((index[i, j], index[i + 1, j], index[i, j + 1]))
-        if i + j < n - 1:
-            tris.append((index[i + 1, j], index[i + 1, j + 1], index[i, j + 1]))
-    ijk = np.array([(i, j, n - i - j) for i, j in ij], dtype=np.float64)
-    return ijk, np.array(tris, dtype=np.intp)
-
-
-def simplex_grid(resolution: int = 60, *, margin: float = 1e-3) -> np.ndarray:
-    r"""A triangular grid of 3-class distributions covering the simplex's interior.
-
-    .. math:: p = m + (1 - 3m)\,(i, j, k)/n, \quad i + j + k = n
-
-    Introduced in chapter 1. Every point keeps each probability ≥ ``margin`` (> 0), so
-    divergences that are infinite on the edges stay finite on the grid. Returns an array of
-    shape ((n+1)(n+2)/2, 3) whose rows sum to 1.
-
-    Parameters
-    ----------
-    resolution : int, default 60
-        Number n of steps along each edge.
-    margin : float, default 1e-3
-        Smallest probability on the grid, in [0, 1/3).
-
-    Examples
-    --------
-    >>> from kdbook.plotting import simplex_grid
-    >>> simplex_grid(2, margin=0.0).tolist()[:3]
-    [[0.0, 0.0, 1.0], [0.0, 0.5, 0.5], [0.0, 1.0, 0.0]]
-    """
-    n = _check_resolution(resolution)
-    m = v.check_unit_interval(margin, "margin")
-    if m >= 1.0 / 3.0:
-        raise ValueError(f"margin must be < 1/3 (every class keeps at least margin), got {m}")
-    ijk, _ = _lattice(n)
-    return m + (1.0 - 3.0 * m) * ijk / n
-
-
-def _check_resolution(resolution) -> int:
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)):
-        raise TypeError(f"resolution must be an int, got {type(resolution).__name__}")
-    if not 1 <= resolution <= 500:
-        raise ValueError(f"resolution must be in [1, 500], got {resolution}")
-    return int(resolution)
-
-
-def simplex_divergence_grid(
-    divergence: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    reference: ArrayLike,
-    *,
-    direction: str = "forward",
-    resolution: int = 60,
-    margin: float = 1e-3,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Evaluate ``divergence`` between a fixed reference and every point of the simplex grid.
-
-    .. math:: f(r, x) \text{ (forward)} \quad\text{or}\quad f(x, r) \text{ (reverse)}, \quad x \in \text{grid}
-
-    Introduced in chapter 1. One batched call: ``divergence`` receives the reference with shape
-    (1, 3) and the grid with shape (N, 3) and must broadcast them (every kdbook divergence does).
-    With ``divergence=kdbook.kl_divergence`` and ``reference`` the teacher, ``"forward"`` maps
-    KL(teacher‖x) and ``"reverse"`` maps KL(x‖teacher).
-
-    Returns
-    -------
-    grid : ndarray, shape (N, 3)
-    values : ndarray, shape (N,)
-
-    Examples
-    --------
-    >>> import kdbook
-    >>> from kdbook.plotting import simplex_divergence_grid
-    >>> grid, vals = simplex_divergence_grid(kdbook.kl_divergence, [0.7, 0.2, 0.1], resolution=10)
-    >>> grid.shape, vals.shape
-    ((66, 3), (66,))
-    """
-    if not callable(divergence):
-        raise TypeError(f"divergence must be a function f(p, q), got {type(divergence).__name__}")
-    v.check_choice(direction, "direction", DIRECTIONS)
-    ref = _check_simplex_points(reference, "reference")
-    if ref.ndim != 1:
-        raise ValueError(f"reference must be one distribution of shape (3,), got shape {ref.shape}")
-    grid = simplex_grid(resolution, margin=margin)
-    args = (ref[None, :], grid) if direction == "forward" else (grid, ref[None, :])
-    values = np.asarray(divergence(*args), dtype=np.float64)
-    if values.shape != (grid.shape[0],):
-        raise ValueError(
-            f"divergence must return one value per grid point, shape ({grid.shape[0]},); got {values.shape}"
-        )
-    return grid, values
+@artist_fields("filled", "lines", "levels", "grid", "values", "points", "texts", "colorbar")
+class SimplexPlot(Plot):
+    """What :func:`plot_simplex_contours` made, in ``artists``: the ``filled`` bands and contour
+    ``lines`` (TriContourSets), their ``levels``, the barycentric ``grid`` (N, 3) and the
+    divergence ``values`` (N,) it contoured, the marked ``points`` (name -> PathCollection),
+    corner and point ``texts`` and the ``colorbar`` (or None)."""
 
 
 def _nice_levels(values: np.ndarray, count: int) -> np.ndarray:
@@ -217,12 +73,43 @@ def _nice_levels(values: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate([[0.0], ladder])
 
 
+@artist_fields("texts")
+class SimplexAxesPlot(Plot):
+    """What :func:`plot_simplex` made: the empty simplex, its three corner ``texts``.
+
+    ``fig, ax, texts = plot_simplex()`` still unpacks, as when it returned a tuple.
+    """
+
+    _legacy_tuple = ("fig", "ax", "texts")
+
+
+@artist_fields("points", "texts")
+class SimplexPointsPlot(Plot):
+    """What :func:`plot_simplex_points` made: ``points`` (name -> PathCollection) and ``texts``.
+
+    ``markers, texts = plot_simplex_points(...)`` still unpacks, as when it returned a tuple.
+    """
+
+    _legacy_tuple = ("points", "texts")
+
+
+@artist_fields("simplex", "bars")
+class SimplexStatePlot(Plot):
+    """What :func:`plot_simplex_state` made: the ``simplex`` (:class:`SimplexPlot`) and the
+    divergence ``bars`` (``BarPlot``). ``res["fig"]``, ``res["simplex"]`` and ``res["bars"]``
+    still work, as when it returned a dict."""
+
+    def __getitem__(self, key: str):
+        return self.fig if key == "fig" else self.artists[key]
+
+
 def plot_simplex(
     ax=None, *, class_labels: Sequence[str] = ("class 0", "class 1", "class 2")
-) -> tuple[plt.Figure, plt.Axes, list]:
+) -> SimplexAxesPlot:
     """Draw the empty simplex: the triangle outline and its corner labels.
 
-    Introduced in chapter 1. Returns ``(fig, ax, texts)`` with the three corner labels.
+    Introduced in chapter 1. Returns a :class:`SimplexAxesPlot` whose ``texts`` are the three
+    corner labels.
 
     Examples
     --------
@@ -245,7 +132,7 @@ def plot_simplex(
     ax.set_xlim(-0.12, 1.12)
     ax.set_ylim(-0.1, np.sqrt(3) / 2 + 0.08)
     ax.axis("off")
-    return fig, ax, texts
+    return SimplexAxesPlot(fig, (ax,), {"texts": texts})
 
 
 def plot_simplex_points(
@@ -260,7 +147,7 @@ def plot_simplex_points(
     if not isinstance(points, Mapping):
         raise TypeError(f"points must be a mapping name -> distribution, got {type(points).__name__}")
     colors = series_colors([str(k) for k in points], reference_name)
-    xys = {name: simplex_to_cartesian(_check_simplex_points(p, f"points[{name!r}]")) for name, p in points.items()}
+    xys = {name: simplex_to_cartesian(check_simplex_points(p, f"points[{name!r}]")) for name, p in points.items()}
     centre = xys.get(reference_name)
     markers, texts = {}, []
     for name, xy in xys.items():
@@ -274,7 +161,7 @@ def plot_simplex_points(
             name, xy, xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize=9,
             color="black", path_effects=_HALO, zorder=6, annotation_clip=True,
         ))
-    return markers, texts
+    return SimplexPointsPlot(ax.figure, (ax,), {"points": markers, "texts": texts})
 
 
 def _label_offset(xy: np.ndarray, centre: np.ndarray | None) -> tuple[tuple[float, float], str, str]:
@@ -344,7 +231,7 @@ def plot_simplex_contours(
     >>> out.levels.tolist()
     [0.0, 0.1, 0.5]
     """
-    ref = _check_simplex_points(reference, "reference")
+    ref = check_simplex_points(reference, "reference")
     grid, values = simplex_divergence_grid(divergence, ref, direction=direction, resolution=resolution)
     if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
         if levels < 2:
@@ -354,8 +241,9 @@ def plot_simplex_contours(
         lv = np.asarray(levels, dtype=np.float64)
         if lv.ndim != 1 or lv.size < 2 or not np.all(np.diff(lv) > 0):
             raise ValueError("levels must be an int or an increasing sequence of at least 2 numbers")
-    fig, ax, texts = plot_simplex(ax, class_labels=class_labels)
-    _, tris = _lattice(resolution)
+    base = plot_simplex(ax, class_labels=class_labels)
+    fig, ax, texts = base.fig, base.ax, base.texts
+    _, tris = lattice(resolution)
     xy = grid @ CORNERS
     tri = mtri.Triangulation(xy[:, 0], xy[:, 1], tris)
     cmap = plt.get_cmap(CMAP)
@@ -367,7 +255,8 @@ def plot_simplex_contours(
     if colorbar:
         cbar = fig.colorbar(filled, ax=ax, shrink=0.8, ticks=lv, spacing="uniform")
         cbar.ax.set_yticklabels([f"{x:g}" for x in lv])
-    markers, ptexts = plot_simplex_points({reference_name: ref, **dict(points or {})}, ax, reference_name=reference_name)
+    marked = plot_simplex_points({reference_name: ref, **dict(points or {})}, ax, reference_name=reference_name)
+    markers, ptexts = marked.points, marked.texts
     if zoom is not None:
         half = v.check_positive(zoom, "zoom")
         cx, cy = ref @ CORNERS
@@ -377,7 +266,10 @@ def plot_simplex_contours(
             t.set_visible(False)
     if title is not None:
         ax.set_title(title)
-    return SimplexPlot(fig, ax, filled, lines, lv, grid, values, markers, texts + ptexts, cbar)
+    return SimplexPlot(fig, (ax,) if cbar is None else (ax, cbar.ax), {
+        "filled": filled, "lines": lines, "levels": lv, "grid": grid, "values": values,
+        "points": markers, "texts": texts + ptexts, "colorbar": cbar,
+    })
 
 
 def plot_simplex_state(
@@ -390,13 +282,13 @@ def plot_simplex_state(
     contour_label: str = "KL(teacher‖x)",
     levels: int | Sequence[float] = (0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
     resolution: int = 60,
-) -> dict:
+) -> SimplexStatePlot:
     """One frame of the chapter-1 simplex explorer: the student on the contour map, its divergences beside it.
 
     Introduced in chapter 1. Left: contours of ``divergence`` (default ``kdbook.kl_divergence``)
     around the teacher with teacher and student marked; right: ``values`` (for example
-    ``kdbook.widgets.simplex_state(teacher, student)``) as horizontal bars. Returns a dict with
-    ``fig``, ``simplex`` (:class:`SimplexPlot`) and ``bars`` (:class:`BarPlot`).
+    ``kdbook.states.simplex_state(teacher, student)``) as horizontal bars. Returns a
+    :class:`SimplexStatePlot` with ``simplex`` (:class:`SimplexPlot`) and ``bars`` (``BarPlot``).
     """
     from .. import divergences
     from .distributions import plot_divergence_values
@@ -408,4 +300,4 @@ def plot_simplex_state(
         resolution=resolution, title=f"contours of {contour_label}", ax=left,
     )
     bars = plot_divergence_values(values, title="divergences (TV unitless, others nats)", ax=right)
-    return {"fig": fig, "simplex": simplex, "bars": bars}
+    return SimplexStatePlot(fig, (left, right), {"simplex": simplex, "bars": bars})

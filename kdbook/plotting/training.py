@@ -6,14 +6,13 @@ trained on hard labels, on soft targets and on both. Each panel is a ``plot_curv
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from .curves import plot_curves
 from .distributions import series_colors
+from ._result import NamedAxes, Plot, artist_fields
 from ._style import new_axes
 
 __all__ = ["TrainingPlot", "plot_training_curves", "HISTORY_LABELS"]
@@ -28,12 +27,10 @@ HISTORY_LABELS = {
 }
 
 
-@dataclass
-class TrainingPlot:
-    """What :func:`plot_training_curves` made: the figure and one ``CurvePlot`` per history key."""
-
-    fig: plt.Figure
-    panels: dict = field(default_factory=dict)  # key -> CurvePlot
+@artist_fields("panels")
+class TrainingPlot(Plot):
+    """What :func:`plot_training_curves` made: one axes per history key (:class:`NamedAxes`) and
+    one ``CurvePlot`` per key under ``artists["panels"]``."""
 
 
 def plot_training_curves(
@@ -73,7 +70,7 @@ def plot_training_curves(
     x = next(iter(histories.values()))["epoch"]
     colors = series_colors([str(name) for name in histories])
     fig, axs = new_axes(ncols=len(keys), figsize=(ax_size * len(keys), ax_size * 0.85))
-    out = TrainingPlot(fig)
+    panels = {}
     for i, (ax, key) in enumerate(zip(np.atleast_1d(axs), keys)):
         series = {str(name): h[key] for name, h in histories.items()}
         panel = plot_curves(x, series, logy=key in logy, xlabel="epoch", title=HISTORY_LABELS.get(key, key), ax=ax)
@@ -83,5 +80,5 @@ def plot_training_curves(
             ax.get_legend().remove()
         if i == 0 and len(series) > 1:
             ax.legend()  # one legend, in the first panel, drawn after recolouring
-        out.panels[key] = panel
-    return out
+        panels[key] = panel
+    return TrainingPlot(fig, NamedAxes({key: p.ax for key, p in panels.items()}), {"panels": panels})

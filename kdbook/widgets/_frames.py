@@ -1,4 +1,5 @@
-"""A figure-in-an-Output-widget that every notebook executor can run (private).
+"""A figure-in-an-Output-widget that every notebook executor can run, and the helper that wires
+sliders to a state function and a plot function (private).
 
 Drawing the first frame with ``plt.show()`` inside ``with out:`` while a cell executes works
 in JupyterLab, but nbval records the captured figure as an ordinary cell output (so stored and
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-__all__ = ["png_output", "figure_output"]
+__all__ = ["png_output", "figure_output", "explorer"]
 
 
 def png_output(fig: plt.Figure) -> dict:
@@ -43,3 +44,41 @@ def figure_output(draw: Callable[[], plt.Figure]) -> tuple[widgets.Output, Calla
 
     out.outputs = (png_output(draw()),)
     return out, redraw
+
+
+def explorer(
+    controls: Mapping[str, widgets.ValueWidget],
+    state: Callable[..., Any],
+    plot: Callable[[Any], Any],
+    *,
+    rows: Sequence[widgets.Widget] | None = None,
+) -> widgets.VBox:
+    """Wire ``controls`` to a state function and a plot function: an explorer in a few lines.
+
+    Each frame is ``plot(state(**{name: control.value}))``, whose ``.fig`` is shown (the
+    ``kdbook.plotting`` result type); every control redraws it when its value changes.
+
+    Parameters
+    ----------
+    controls : mapping of str to ipywidgets value widgets
+        Keyword name of the state function -> the slider (or menu) that sets it.
+    state : callable
+        Plain-numpy state function (``kdbook.states``), called with the controls' values.
+    plot : callable
+        Draws a state and returns a ``kdbook.plotting`` result.
+    rows : sequence of widgets, optional
+        What to show above the figure; default the controls, one per row.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``rows`` (or the controls) followed by the output area.
+    """
+
+    def frame() -> plt.Figure:
+        return plot(state(**{name: c.value for name, c in controls.items()})).fig
+
+    out, redraw = figure_output(frame)
+    for control in controls.values():
+        control.observe(redraw, "value")
+    return widgets.VBox([*(controls.values() if rows is None else rows), out])

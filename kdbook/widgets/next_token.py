@@ -3,21 +3,22 @@
 Introduced in chapter 6 (``notebooks/06_distilling_a_language_model.ipynb``, section 5). The
 logits of every prefix are computed once; each redraw calls the plain function
 ``kdbook.next_token.next_token_state`` (well under a millisecond) and draws it with
-``kdbook.plotting.language.plot_next_token_state``. The widget only wires the controls.
+``kdbook.plotting.language.plot_next_token_state``; the controls are wired by the shared
+``_frames.explorer``.
 """
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
 from ..next_token import next_token_state
+from ..plotting.language import plot_next_token_state
 from ..topk import RESTS
-from ._frames import figure_output
+from ._frames import explorer
 
 __all__ = ["next_token_explorer", "K_CHOICES"]
 
@@ -57,16 +58,10 @@ def next_token_explorer(teacher_logits: Mapping[str, ArrayLike], student_logits:
     k_slider = widgets.SelectionSlider(options=K_CHOICES, value=str(k), description="k kept", continuous_update=False)
     rest_toggle = widgets.ToggleButtons(options=RESTS, value=rest, description="rest mass")
 
-    def frame() -> plt.Figure:
-        from ..plotting.language import plot_next_token_state
+    def state(prefix: str, T: float, k: str, rest: str):
+        return next_token_state(tl[prefix], sl[prefix], words=words, T=T, k=None if k == "all" else int(k),
+                                rest=rest, top=top, prefix=prefix)
 
-        kk = None if k_slider.value == "all" else int(k_slider.value)
-        state = next_token_state(tl[prefix.value], sl[prefix.value], words=words, T=t_slider.value, k=kk,
-                                 rest=rest_toggle.value, top=top, prefix=prefix.value)
-        return plot_next_token_state(state).fig
-
-    out, redraw = figure_output(frame)
-    for control in (prefix, t_slider, k_slider, rest_toggle):
-        control.observe(redraw, "value")
-    controls = widgets.VBox([widgets.HBox([prefix, t_slider]), widgets.HBox([k_slider, rest_toggle])])
-    return widgets.VBox([controls, out])
+    controls = {"prefix": prefix, "T": t_slider, "k": k_slider, "rest": rest_toggle}
+    rows = [widgets.VBox([widgets.HBox([prefix, t_slider]), widgets.HBox([k_slider, rest_toggle])])]
+    return explorer(controls, state, plot_next_token_state, rows=rows)
