@@ -9,10 +9,9 @@ and a few sentences it writes.
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 
 from ..frontier import BETA_OBJECTIVES, FrontierState, SweepResult, frontier_state
-from ._frames import figure_output
+from ._frames import explorer
 
 __all__ = ["plot_frontier_state", "frontier_explorer"]
 
@@ -53,10 +52,6 @@ def frontier_explorer(sweep: SweepResult, *, teacher, prefix: str, beta: float =
     slider = widgets.SelectionSlider(options=options, value=first.beta, description="β (GKD)",
                                      continuous_update=False, style={"description_width": "initial"},
                                      layout=widgets.Layout(width="60%"))
-
-    def frame() -> plt.Figure:
-        return plot_frontier_state(frontier_state(sweep, slider.value, teacher=teacher, prefix=prefix, betas=betas)).fig
-
-    out, redraw = figure_output(frame)
-    slider.observe(redraw, "value")
-    return widgets.VBox([slider, out])
+    return explorer({"beta": slider},
+                    lambda beta: frontier_state(sweep, beta, teacher=teacher, prefix=prefix, betas=betas),
+                    plot_frontier_state)
