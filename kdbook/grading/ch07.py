@@ -36,7 +36,7 @@ BUGS = ("beta_reversed", "teacher_student_swapped", "missing_baseline", "sampled
 _SNIPPETS = {"A": "beta_reversed", "B": "sampled_from_teacher", "C": "missing_baseline",
              "D": "teacher_student_swapped", "E": "correct"}
 #: The recipe exercise's spec: per-token quality and coverage a recipe must reach.
-SPEC = {"quality": -2.75, "coverage": -1.98}
+SPEC = {"quality": -2.72, "coverage": -2.00}
 _RECIPE_STEPS = 60
 
 
@@ -336,7 +336,7 @@ EXERCISES = (
         hint="The frontier says which objectives trade too much coverage for quality and which the reverse. Try "
              "your recipe with kdbook.grading.ch07.recipe_scores(recipe, seed) on a few seeds of your own first.",
         tests=(
-            Test("meets quality ≥ −2.75 and coverage ≥ −1.98 on a public seed", 2, _judge_recipe, _recipe_cases),
+            Test("meets quality ≥ −2.72 and coverage ≥ −2.00 on a public seed", 2, _judge_recipe, _recipe_cases),
             Test("meets the spec on a hidden seed", 2, _judge_recipe, _recipe_cases, hidden=True),
         ),
     ),
