@@ -1,0 +1,343 @@
+"""Chapter 7 exercises: GKD's conventions, JSD(β) and REINFORCE from scratch, bugs in on-policy code,
+choosing β from a frontier, and designing a distillation recipe that meets a product spec.
+
+Answers live in ``solutions/07_generation_and_on_policy_distillation.ipynb``; learners get
+``exercises/07_generation_and_on_policy_distillation.ipynb``. The recipe exercise trains the
+learner's recipe in the grader's process on a seed the grader draws (about a second).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..losses import kd_loss, kd_loss_and_grad
+from ..softmax import log_softmax, softmax
+from . import _draw
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+
+__all__ = ["EXERCISES", "FRONTIER", "BUGS", "SPEC", "reinforce_reference", "recipe_scores"]
+
+#: The chapter's sweep (notebook section 4, seeds 0-2, λ = 1, 60 updates): β -> mean and SD over
+#: seeds of quality and coverage (nats per token) and distinct-2. The ends are forward and reverse KL.
+FRONTIER = {
+    0.0: {"quality": (-2.937, 0.053), "coverage": (-1.900, 0.006), "distinct_2": 0.165},
+    0.1: {"quality": (-2.810, 0.029), "coverage": (-1.880, 0.002), "distinct_2": 0.156},
+    0.5: {"quality": (-2.703, 0.059), "coverage": (-1.929, 0.009), "distinct_2": 0.135},
+    0.9: {"quality": (-2.626, 0.035), "coverage": (-2.054, 0.017), "distinct_2": 0.113},
+    1.0: {"quality": (-2.659, 0.031), "coverage": (-2.115, 0.024), "distinct_2": 0.117},
+}
+#: The product goal of exercise 07.pick_beta: coverage must stay at or above this (nats per token).
+COVERAGE_FLOOR = -2.0
+#: Labels of the bug-spotting exercise.
+BUGS = ("beta_reversed", "teacher_student_swapped", "missing_baseline", "sampled_from_teacher", "correct")
+#: The snippets' true labels (the notebook shows snippets A-E).
+_SNIPPETS = {"A": "beta_reversed", "B": "sampled_from_teacher", "C": "missing_baseline",
+             "D": "teacher_student_swapped", "E": "correct"}
+#: The recipe exercise's spec: per-token quality and coverage a recipe must reach.
+SPEC = {"quality": -2.72, "coverage": -2.00}
+_RECIPE_STEPS = 60
+
+
+# --------------------------------------------------------------------------- 07.conventions
+
+_CONVENTIONS = {"beta_forward_like": 0.0, "beta_reverse_like": 1.0, "teacher_weight_in_m": "beta",
+                "lambda_supervised": 0.0}
+
+
+def _as_dict(got, what: str, keys) -> dict:
+    """The answer, a tuple (or list) with one item per name in ``keys``, as a dict by name."""
+    keys = tuple(keys)
+    if not isinstance(got, (tuple, list)) or len(got) != len(keys):
+        kind = f"a {type(got).__name__} of {len(got)} items" if isinstance(got, (tuple, list)) else type(got).__name__
+        raise Fail(f"{what} should be a tuple of {len(keys)} items ({', '.join(keys)}), got {kind}")
+    return dict(zip(keys, got))
+
+
+def _judge_beta_ends(calls, outs):
+    d = _as_dict(outs[0], "conventions", _CONVENTIONS)
+    fwd, rev = d["beta_forward_like"], d["beta_reverse_like"]
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (fwd, rev)):
+        raise Fail("beta_forward_like and beta_reverse_like should be numbers (0 or 1)")
+    if (float(fwd), float(rev)) == (1.0, 0.0):
+        raise Fail("you have GKD's β convention reversed: in GKD (and TRL's GKDTrainer) β → 0 behaves like forward "
+                   "KL and β → 1 like reverse KL")
+    if (float(fwd), float(rev)) != (0.0, 1.0):
+        raise Fail("beta_forward_like and beta_reverse_like should be the ends of β's range where JSD(β), divided by β "
+                   "or 1 − β, approaches forward and reverse KL")
+    w = d["teacher_weight_in_m"]
+    if w not in ("beta", "1-beta"):
+        raise Fail("teacher_weight_in_m should be the string 'beta' or '1-beta'")
+    if w != "beta":
+        raise Fail("in M = βP + (1−β)Q, which of P and Q is the teacher? teacher_weight_in_m is wrong")
+
+
+def _judge_lambda(calls, outs):
+    d = _as_dict(outs[0], "conventions", _CONVENTIONS)
+    lam = d["lambda_supervised"]
+    if not isinstance(lam, (int, float)) or isinstance(lam, bool) or float(lam) not in (0.0, 1.0):
+        raise Fail("lambda_supervised should be 0 or 1")
+    if float(lam) != 0.0:
+        raise Fail("λ is the fraction of on-policy (student-sampled) sentences; which value leaves only the fixed "
+                   "data set, i.e. chapter 6's supervised KD?")
+
+
+# --------------------------------------------------------------------------- 07.jsd_beta
+
+
+def _jsd_cases(shapes, scale):
+    def cases(rng):
+        out = []
+        for shape, beta in shapes:
+            out.append(Call((_draw.logits(rng, shape, scale=scale), _draw.logits(rng, shape, scale=scale), beta)))
+        return out
+    return cases
+
+
+def _judge_jsd(calls, outs):
+    for call, out in zip(calls, outs):
+        z, v, beta = call.args
+        what = f"jsd_beta(student_logits, teacher_logits, beta={beta:g}) with shape {z.shape}"
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise Fail(f"{what} should return a tuple (loss, grad), got {type(out).__name__}")
+        loss, grad = kd_loss_and_grad(z, v, divergence="gjsd", beta=beta, reduction="none")
+        swapped = kd_loss(z, v, divergence="gjsd", beta=1.0 - beta, reduction="none")
+        expect_close(out[0], loss, f"the loss of {what}", rtol=1e-6, atol=1e-10, suspects=(
+            (swapped, "that is JSD(1 − β): the β convention is reversed (or p and q swapped); GKD weights the "
+                      "teacher p by β in M = βp + (1−β)q and β → 1 is reverse-like"),
+        ))
+        p, q = softmax(v), softmax(z)
+        m = beta * p + (1 - beta) * q
+        dq = (1 - beta) * np.log(q / m)  # ∂D/∂q before the softmax
+        expect_close(out[1], grad, f"the gradient of {what}", rtol=1e-5, atol=1e-9, suspects=(
+            (dq, "that is ∂D/∂q, the gradient with respect to the probabilities; chain it through the softmax: "
+                 "q_j (g_j − Σ_k q_k g_k)"),
+            (-grad, "the sign is flipped"),
+        ))
+
+
+# --------------------------------------------------------------------------- 07.reinforce
+
+
+def reinforce_reference(theta, samples, log_p, *, baseline: str = "leave_one_out") -> np.ndarray:
+    """The REINFORCE estimate of ∇_θ KL(softmax(θ) ‖ p) from sample indices (grader's reference).
+
+    ``baseline``: "leave_one_out" (the exercise), "none" or "mean" (the mean including the sample).
+    """
+    theta = np.asarray(theta, dtype=float)
+    log_q = log_softmax(theta)
+    y = np.asarray(samples)
+    n = y.size
+    r = log_q[y] - np.asarray(log_p, dtype=float)[y]
+    if baseline == "leave_one_out":
+        r = r - (r.sum() - r) / (n - 1)
+    elif baseline == "mean":
+        r = r - r.mean()
+    score = np.eye(theta.size)[y] - np.exp(log_q)  # ∇_θ log q(y_i), one row per sample
+    return (r[:, None] * score).mean(axis=0)
+
+
+def _reinforce_cases(K, n, reps):
+    def cases(rng):
+        out = []
+        for _ in range(reps):
+            theta = _draw.logits(rng, (K,), scale=1.5)
+            samples = rng.choice(K, size=n, p=softmax(theta))
+            log_p = np.log(_draw.probs(rng, (K,)))
+            out.append(Call((theta, samples, log_p)))
+        return out
+    return cases
+
+
+def _judge_reinforce(calls, outs):
+    for call, out in zip(calls, outs):
+        theta, samples, log_p = call.args
+        what = f"reinforce_grad(theta, samples, log_p) with K={theta.size}, n={samples.size}"
+        want = reinforce_reference(theta, samples, log_p)
+        none = reinforce_reference(theta, samples, log_p, baseline="none")
+        mean = reinforce_reference(theta, samples, log_p, baseline="mean")
+        expect_close(out, want, what, rtol=1e-6, atol=1e-10, suspects=(
+            (none, "that is REINFORCE without a baseline: subtract b_i, the mean R of the other samples"),
+            (mean, "the baseline includes the sample itself (the mean over all n): that makes it depend on y_i; use "
+                   "the mean of the *other* n − 1 samples"),
+            (-want, "the sign is flipped: R(y) = log q(y) − log p(y), the log-ratio of KL(q‖p)"),
+        ))
+
+
+# --------------------------------------------------------------------------- 07.diagnose
+
+
+def _judge_diagnose(keys):
+    def judge(calls, outs):
+        d = _as_dict(outs[0], "diagnosis", tuple(_SNIPPETS))
+        for k in keys:
+            label = d[k]
+            if not isinstance(label, str) or label not in BUGS:
+                raise Fail(f"diagnosis[{k!r}] should be one of {', '.join(map(repr, BUGS))}, got {label!r}")
+            if label != _SNIPPETS[k]:
+                raise Fail(f"diagnosis[{k!r}] is not right yet: read snippet {k} again line by line")
+    return judge
+
+
+# --------------------------------------------------------------------------- 07.pick_beta
+
+
+def _allowed_best() -> float:
+    ok = [b for b, row in FRONTIER.items() if row["coverage"][0] >= COVERAGE_FLOOR]
+    return max(ok, key=lambda b: FRONTIER[b]["quality"][0])
+
+
+def _judge_pick(calls, outs):
+    d = _as_dict(outs[0], "choice", ("beta", "reasons"))
+    beta = d["beta"]
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or float(beta) not in FRONTIER:
+        raise Fail(f"choice['beta'] should be one of the swept values {sorted(FRONTIER)}")
+    if not isinstance(d["reasons"], str) or len(d["reasons"].split()) < 5:
+        raise Fail("choice['reasons'] should say in a sentence or two why (your instructor reads it)")
+    row = FRONTIER[float(beta)]
+    if row["coverage"][0] < COVERAGE_FLOOR:
+        raise Fail(f"at β = {float(beta):g} the coverage is {row['coverage'][0]:.3f} nats per token, below the "
+                   f"product's floor of {COVERAGE_FLOOR:g}")
+    if float(beta) != _allowed_best():
+        raise Fail(f"β = {float(beta):g} meets the coverage floor, but another β that also meets it writes clearly "
+                   "better sentences")
+
+
+# --------------------------------------------------------------------------- 07.recipe
+
+
+@functools.lru_cache(maxsize=4)
+def _start(seed: int):
+    from ..frontier import supervised_student
+    from ..language import ToyLanguage
+
+    lang = ToyLanguage()
+    return lang, supervised_student(lang, seed), lang.sample(1000, seed=123)
+
+
+def recipe_scores(recipe, seed: int, *, n_steps: int = _RECIPE_STEPS) -> tuple[float, float]:
+    """Train a recipe ``(objective, weight, lam)`` from the supervised student of ``seed``; (quality, coverage).
+
+    Exactly what exercise 07.recipe's grader does: 60 updates of 32 sentences, lr 0.02, from
+    ``kdbook.frontier.supervised_student(lang, seed)``; scores from 1,000 student samples and
+    the chapter's 1,000 fixed teacher samples.
+    """
+    if not isinstance(recipe, dict):
+        recipe = _check_recipe(recipe)
+    from ..genmetrics import generation_report
+    from ..onpolicy import Objective, distill_on_policy
+
+    lang, start, teacher_eval = _start(int(seed))
+    obj = Objective(recipe["objective"], beta=recipe.get("beta"), alpha=recipe.get("alpha"))
+    lam = recipe["lam"]
+    schedule = (lambda s, n, x=float(lam): x) if np.ndim(lam) == 0 else (lambda s, n, xs=tuple(lam): xs[s])
+    student = start.copy()
+    distill_on_policy(student, lang, lang.sample(n_steps * 32, seed=2000 + int(seed)), lam=schedule, objective=obj,
+                      steps=n_steps, batch_size=32, lr=0.02, seed=int(seed) + 50)
+    r = generation_report(student, lang, teacher_samples=teacher_eval, n_samples=1000, seed=99)
+    return r.quality.mean, r.coverage.mean
+
+
+def _recipe_cases(rng):
+    seed = int(rng.integers(10, 10_000))
+    return [Call((_RECIPE_STEPS, seed))]
+
+
+def _check_recipe(out) -> dict:
+    from ..losses import DIVERGENCES, check_divergence
+
+    d = _as_dict(out, "gkd_recipe(n_steps, seed)", ("objective", "weight", "lam"))
+    if not isinstance(d["objective"], str) or d["objective"] not in DIVERGENCES:
+        raise Fail(f"recipe['objective'] should be one of {', '.join(map(repr, DIVERGENCES))}, got {d['objective']!r}")
+    w = d["weight"]
+    if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
+        raise Fail("recipe's weight should be β (for 'gjsd'), α (for the skew divergences) or None")
+    beta = w if d["objective"] == "gjsd" else None
+    alpha = w if d["objective"].startswith("skew_") else None
+    if w is not None and beta is None and alpha is None:
+        raise Fail(f"recipe's weight should be None for divergence {d['objective']!r} (it takes no β or α)")
+    try:
+        check_divergence(d["objective"], beta, alpha)
+    except (ValueError, TypeError) as err:
+        raise Fail(f"the recipe's objective is not valid: {err}") from None
+    lam = as_array(d["lam"], "recipe['lam']")
+    if lam.ndim not in (0, 1) or (lam.ndim == 1 and lam.size != _RECIPE_STEPS):
+        raise Fail(f"recipe['lam'] should be one number or a list of {_RECIPE_STEPS} numbers (one per update)")
+    if not np.all((lam >= 0) & (lam <= 1)):
+        raise Fail("every λ in recipe['lam'] must lie in [0, 1]")
+    return {"objective": d["objective"], "beta": beta, "alpha": alpha,
+            "lam": float(lam) if lam.ndim == 0 else tuple(float(x) for x in lam)}
+
+
+def _judge_recipe(calls, outs):
+    recipe = _check_recipe(outs[0])
+    seed = calls[0].args[1]
+    q, c = recipe_scores(recipe, seed)
+    short = []
+    if not math.isfinite(q) or q < SPEC["quality"]:
+        short.append(f"quality {q:.3f} < {SPEC['quality']}")
+    if not math.isfinite(c) or c < SPEC["coverage"]:
+        short.append(f"coverage {c:.3f} < {SPEC['coverage']}")
+    if short:
+        raise Fail(f"on student seed {seed} your recipe reached " + " and ".join(short) +
+                   " (nats per token); look at the frontier again")
+
+
+EXERCISES = (
+    Exercise(
+        id="07.conventions", title="GKD's conventions", name="conventions", kind="value", level="remember",
+        hint="Write out M = βP + (1−β)Q with P the teacher and let β go to 0: which KL's gradient is left? λ is the "
+             "on-policy fraction.",
+        tests=(Test("the ends of β and the teacher's weight in the mixture", 1, _judge_beta_ends),
+               Test("the λ of supervised KD", 1, _judge_lambda)),
+    ),
+    Exercise(
+        id="07.jsd_beta", title="JSD(β) and its gradient from scratch", name="jsd_beta", kind="function",
+        level="apply",
+        forbid=("generalized_js_divergence", "js_divergence", "kl_divergence", "skew_kl_divergence", "kd_loss",
+                "kd_loss_and_grad"),
+        hint="Compute p and q with a stable softmax, m = βp + (1−β)q, the loss β Σ p log(p/m) + (1−β) Σ q log(q/m). "
+             "Its derivative with respect to q_j is (1−β) log(q_j/m_j) (the other terms cancel); then chain it "
+             "through the softmax: ∂/∂z_j = q_j (g_j − Σ_k q_k g_k).",
+        tests=(
+            Test("loss and gradient for β = 0.1, 0.5, 0.9 on (4, 6) logits", 2, _judge_jsd,
+                 _jsd_cases([((4, 6), 0.1), ((4, 6), 0.5), ((4, 6), 0.9)], 2.0)),
+            Test("a (2, 3, 5) batch and β = 0.3", 1, _judge_jsd, _jsd_cases([((2, 3, 5), 0.3)], 2.0)),
+            Test("large logits (scale 30), β = 0.7", 1, _judge_jsd, _jsd_cases([((3, 8), 0.7)], 30.0), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="07.reinforce", title="A REINFORCE estimate of the reverse-KL gradient", name="reinforce_grad",
+        kind="function", level="apply",
+        hint="R_i = log q(y_i) − log p(y_i); b_i = (Σ_j R_j − R_i)/(n − 1); ∇_θ log q(y) = onehot(y) − q. Average "
+             "(R_i − b_i) ∇ log q(y_i) over the n samples.",
+        tests=(
+            Test("6 outcomes, 8 samples, three draws", 2, _judge_reinforce, _reinforce_cases(6, 8, 3)),
+            Test("40 outcomes, 25 samples", 1, _judge_reinforce, _reinforce_cases(40, 25, 2), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="07.diagnose", title="Four bugs and one correct snippet", name="diagnosis", kind="value", level="analyse",
+        hint="For each snippet ask: where do the sentences come from, who is p and who is q, which way does β point, "
+             "and is anything subtracted from R?",
+        tests=(Test("snippets A and B", 1, _judge_diagnose(("A", "B"))),
+               Test("snippets C, D and E", 2, _judge_diagnose(("C", "D", "E")))),
+    ),
+    Exercise(
+        id="07.pick_beta", title="Choose β for an autocomplete product", name="choice", kind="value", level="evaluate",
+        hint="First drop every β whose coverage falls below the floor; among the rest, compare quality, and check "
+             "whether the lead is larger than the spread over seeds.",
+        tests=(Test("the β that meets the coverage floor with the best quality", 2, _judge_pick),),
+    ),
+    Exercise(
+        id="07.recipe", title="Design a recipe that meets the spec", name="gkd_recipe", kind="function",
+        level="create",
+        hint="The frontier says which objectives trade too much coverage for quality and which the reverse. Try "
+             "your recipe with kdbook.grading.ch07.recipe_scores(recipe, seed) on a few seeds of your own first.",
+        tests=(
+            Test("meets quality ≥ −2.72 and coverage ≥ −2.00 on a public seed", 2, _judge_recipe, _recipe_cases),
+            Test("meets the spec on a hidden seed", 2, _judge_recipe, _recipe_cases, hidden=True),
+        ),
+    ),
+)
