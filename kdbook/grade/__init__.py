@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +20,19 @@ from ._runner import Limits, grade_submission
 
 __all__ = ["grade", "Limits", "grade_submission", "write_json", "write_csv", "write_markdown"]
 
+#: Why the batch grader cannot run in the browser (the JupyterLite site), said plainly.
+NOT_IN_BROWSER = (
+    "The batch grader does not run in the browser: it grades each submission in a separate Python "
+    "process, and the browser's Python (Pyodide, in the JupyterLite site) cannot start processes. "
+    "Grade on a computer with Python >= 3.11: python -m kdbook.grade SUBMISSION.ipynb ... "
+    "(learners get their feedback in the browser from kdbook.grading.check)."
+)
+
+
+def _refuse_in_browser() -> None:
+    if sys.platform == "emscripten":
+        raise RuntimeError(NOT_IN_BROWSER)
+
 
 def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = None,
           limits: Limits = Limits(), jobs: int | None = None) -> dict:
@@ -26,6 +40,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
 
     ``seed`` fixes the hidden tests' inputs (default: a fresh random seed, recorded in the report).
     """
+    _refuse_in_browser()
     seed = secrets.randbits(32) if seed is None else int(seed)
     jobs = max(1, jobs or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -5,10 +5,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import Limits, grade, write_csv, write_json, write_markdown
+from . import NOT_IN_BROWSER, Limits, grade, write_csv, write_json, write_markdown
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.platform == "emscripten":
+        print(NOT_IN_BROWSER, file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m kdbook.grade", description=__doc__)
     parser.add_argument("submissions", nargs="+", type=Path, help="submitted exercise notebooks (never modified)")
     parser.add_argument("--out", type=Path, default=Path("report.json"), help="JSON report (default report.json)")
