@@ -150,6 +150,46 @@ def test_site_contents(site):
     assert not list(site.rglob("*.map")), "source maps should be left out"
 
 
+def test_official_source_is_verified_too(site, tmp_path):
+    """``--pyodide-source official`` against a local copy of the release: a good copy builds the
+    same lock; a copy with one altered wheel fails the build (exit 4) and names the file."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+
+    release = tmp_path / "release"
+    release.mkdir()
+    with tarfile.open(next((ROOT / "build" / "lite-cache" / "npm").glob("pyodide-*.tgz"))) as tar:
+        official_lock = json.loads(tar.extractfile("package/pyodide-lock.json").read())
+        for member in tar.getmembers():
+            if member.isfile():
+                (release / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+    built_lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    for name, entry in built_lock["packages"].items():
+        if name in official_lock["packages"]:
+            shutil.copy2(site / "static" / "pyodide" / entry["file_name"], release / entry["file_name"])
+    server = SiteServer(release)
+    try:
+        def build(cache: Path, out: Path):
+            env = dict(os.environ, KDBOOK_PYODIDE_URL=server.base_url + "/")
+            return subprocess.run([sys.executable, str(ROOT / "workbook.py"), "lite", "--pyodide-source", "official",
+                                   "--cache", str(cache), "--out", str(out)], cwd=ROOT, env=env,
+                                  capture_output=True, text=True)
+
+        good = build(tmp_path / "cache1", tmp_path / "site1")
+        assert good.returncode == 0, good.stderr[-3000:]
+        assert json.loads((tmp_path / "site1/static/pyodide/pyodide-lock.json").read_text()) == built_lock
+        numpy = built_lock["packages"]["numpy"]["file_name"]
+        (release / numpy).write_bytes((release / numpy).read_bytes()[:-1] + b"!")
+        bad = build(tmp_path / "cache2", tmp_path / "site2")
+        assert bad.returncode == 4, (bad.returncode, bad.stderr[-3000:])
+        assert numpy in bad.stderr and "does not match the official" in bad.stderr
+    finally:
+        server.stop()
+
+
 # --------------------------------------------------------------------------- in the browser
 
 
@@ -176,6 +216,9 @@ def test_start_notebook_runs_in_the_site(page, server, lite_timings):
     start = time.perf_counter()
     _run_notebook(page, server, START, lite_timings)
     lite_timings["first_notebook_total_s"] = round(time.perf_counter() - start, 1)
+    # The start notebook tells learners to download their notebooks: both ways exist in the site.
+    for command in ("docmanager:download", "filebrowser:download"):
+        assert page.evaluate("(c) => window.jupyterapp.commands.hasCommand(c)", command), command
     text = "\n".join(o["text"] for c in read_cells(page, START) for o in c["outputs"])
     assert "missing" not in text and "too old" not in text, f"the environment check complains in the browser:\n{text}"
 

