@@ -126,8 +126,17 @@ def ensure_lite_tools() -> Path:
     return py
 
 
+#: Exit status of ``lite`` when a build input (here: the build tools) cannot be obtained.
+LITE_INPUT_UNAVAILABLE = 3
+
+
 def cmd_lite(args: argparse.Namespace, rest: list[str]) -> int:
-    py = ensure_lite_tools()
+    try:
+        py = ensure_lite_tools()
+    except subprocess.CalledProcessError as err:
+        print(f"[lite] cannot build the site, a build input is unavailable: installing the JupyterLite "
+              f"build tools failed ({err})", file=sys.stderr)
+        return LITE_INPUT_UNAVAILABLE
     cmd = [str(py), str(ROOT / "tools" / "lite_site.py"), "--pyodide-source", args.pyodide_source, *rest]
     print("+", " ".join(cmd), flush=True)
     return subprocess.call(cmd, cwd=ROOT)

@@ -68,6 +68,40 @@ _JS_APPEND_CODE_CELL = f"""
 """
 
 
+_KL_TIMER = """\
+import time
+import numpy as np
+import kdbook
+_x = np.random.default_rng(0).standard_normal((ROWS, 32000)).astype(np.float32)
+_p, _q = kdbook.softmax(_x), kdbook.softmax(_x[::-1])
+_best = float("inf")
+for _ in range(3):
+    _t = time.perf_counter()
+    kdbook.kl_divergence(_p, _q)
+    _best = min(_best, time.perf_counter() - _t)
+print(f"{_best:.5f}")
+"""
+KL_ROWS = 256
+
+
+def kl_seconds_here() -> float:
+    namespace: dict = {}
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(_KL_TIMER.replace("ROWS", str(KL_ROWS)), namespace)
+    return float(out.getvalue())
+
+
+def kl_seconds_in_browser(page, rel: str) -> float:
+    """Best of 3 of ``kdbook.kl_divergence`` on a (KL_ROWS, 32000) float32 batch in the site's kernel."""
+    index = page.evaluate(_JS_APPEND_CODE_CELL, [rel, _KL_TIMER.replace("ROWS", str(KL_ROWS))])
+    cell = run_cell(page, rel, index, timeout=300)
+    return float(cell["outputs"][0]["text"])
+
+
 def import_seconds(page, rel: str) -> float:
     """Time a fresh ``import kdbook`` in the notebook's kernel, in a cell appended in the page."""
     index = page.evaluate(_JS_APPEND_CODE_CELL, [rel, _IMPORT_TIMER])
@@ -121,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 if i == 0 and run:
                     print(f"  import kdbook in the browser kernel (Python-level, package already on disk): "
                           f"{import_seconds(page, rel):.3f} s")
+                    wasm, native = kl_seconds_in_browser(page, rel), kl_seconds_here()
+                    print(f"  kl_divergence on ({KL_ROWS}, 32000) float32: browser {wasm:.3f} s, "
+                          f"this Python {native:.3f} s: {wasm / native:.1f}x slower in the browser")
                 context.close()
                 if blocked or site_proxy.requests:
                     print(f"  network requests attempted: {blocked + site_proxy.requests}")

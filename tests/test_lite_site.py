@@ -68,7 +68,8 @@ def site(tmp_path_factory, lite_timings):
     out = tmp_path_factory.mktemp("lite") / "site"
     proc, seconds = build_site(out)
     if proc.returncode == INPUT_UNAVAILABLE:
-        pytest.skip(f"the JupyterLite site cannot be built here: {proc.stderr.strip().splitlines()[-1]}")
+        reason = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        pytest.skip(f"the JupyterLite site cannot be built here: {reason}")
     assert proc.returncode == 0, f"workbook.py lite failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     lite_timings["build_s"] = round(seconds, 1)
     return out

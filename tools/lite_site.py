@@ -16,12 +16,14 @@ Where the Pyodide files come from (``--pyodide-source``):
     fails.
 ``official``
     Everything from Pyodide's official release on its CDN (needs internet access; used by the
-    GitHub Pages workflow); the wheels are checked against that release's lock in the same way.
+    GitHub Pages workflow); the wheels are checked against that release's lock in the same way
+    (the runtime files, which the lock does not list, are taken as served over HTTPS).
 
 Only the packages the workbook needs (and the kernel's own) are shipped, with a trimmed
 ``pyodide-lock.json`` listing just those plus kdbook and ipywidgets, so a plain ``import kdbook``
-loads kdbook, numpy, matplotlib and ipywidgets on first use. The same pure-Python wheels also sit
-in the site's piplite index (``%pip install`` works without PyPI, whose fallback is disabled).
+loads kdbook, numpy, matplotlib and ipywidgets on first use. The same pure-Python wheels (and
+comm, which the kernel installs at start-up) sit in the site's piplite index, with the fallback to
+PyPI disabled: the site never asks PyPI for anything.
 
 Runs under the separate build environment that ``workbook.py lite`` creates; standard library only.
 """
