@@ -26,12 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _labpage import _JS_PANEL  # noqa: E402
 from _litesite import (  # noqa: E402
     INPUT_UNAVAILABLE,
     CHROMIUM,
     RecordingProxy,
     SiteServer,
+    append_code_cell,
     build_site,
     chromium_args,
     offline_context,
@@ -58,16 +58,6 @@ print(f"{time.perf_counter() - _t:.4f}")
 """
 
 
-_JS_APPEND_CODE_CELL = f"""
-([path, source]) => {{
-  const panel = ({_JS_PANEL})(path);
-  const n = panel.content.model.sharedModel.cells.length;
-  panel.content.model.sharedModel.insertCell(n, {{cell_type: 'code', source}});
-  return n;
-}}
-"""
-
-
 _KL_TIMER = """\
 import time
 import numpy as np
@@ -85,27 +75,26 @@ KL_ROWS = 256
 
 
 def kl_seconds_here() -> float:
-    namespace: dict = {}
+    """The same timing in this Python (native numpy)."""
     import contextlib
     import io
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(_KL_TIMER.replace("ROWS", str(KL_ROWS)), namespace)
+        exec(_KL_TIMER.replace("ROWS", str(KL_ROWS)), {})
     return float(out.getvalue())
 
 
 def kl_seconds_in_browser(page, rel: str) -> float:
     """Best of 3 of ``kdbook.kl_divergence`` on a (KL_ROWS, 32000) float32 batch in the site's kernel."""
-    index = page.evaluate(_JS_APPEND_CODE_CELL, [rel, _KL_TIMER.replace("ROWS", str(KL_ROWS))])
-    cell = run_cell(page, rel, index, timeout=300)
+    source = _KL_TIMER.replace("ROWS", str(KL_ROWS))
+    cell = run_cell(page, rel, append_code_cell(page, rel, source), timeout=300)
     return float(cell["outputs"][0]["text"])
 
 
 def import_seconds(page, rel: str) -> float:
     """Time a fresh ``import kdbook`` in the notebook's kernel, in a cell appended in the page."""
-    index = page.evaluate(_JS_APPEND_CODE_CELL, [rel, _IMPORT_TIMER])
-    cell = run_cell(page, rel, index)
+    cell = run_cell(page, rel, append_code_cell(page, rel, _IMPORT_TIMER))
     return float(cell["outputs"][0]["text"])
 
 

@@ -172,6 +172,21 @@ _JS_SET_SOURCE = f"""
 """
 
 
+_JS_APPEND_CODE_CELL = f"""
+([path, source]) => {{
+  const panel = ({_JS_PANEL})(path);
+  const n = panel.content.model.sharedModel.cells.length;
+  panel.content.model.sharedModel.insertCell(n, {{cell_type: 'code', source}});
+  return n;
+}}
+"""
+
+
+def append_code_cell(page, rel: str, source: str) -> int:
+    """Add a code cell at the end of the open notebook (in the page only); return its index."""
+    return page.evaluate(_JS_APPEND_CODE_CELL, [rel, source])
+
+
 def run_cell(page, rel: str, index: int, timeout: float = 120) -> dict:
     """Run one cell of the open notebook and wait for its execution count; return the cell."""
     before = page.evaluate(_JS_CELLS, rel)[index].get("executionCount")

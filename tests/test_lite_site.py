@@ -27,6 +27,7 @@ from _litesite import (
     CHROMIUM,
     INPUT_UNAVAILABLE,
     RecordingProxy,
+    append_code_cell,
     SiteServer,
     build_site,
     chromium_args,
@@ -260,3 +261,7 @@ def test_exercise_check_gives_feedback_in_the_site(page, server):
     assert re.search(r"All public tests pass: 2/2 points", text), text
     shown = panel.locator(".jp-Cell").nth(check).locator(".jp-OutputArea-output").first.text_content()
     assert "2/2 points" in shown, f"the feedback is not shown on the page: {shown!r}"
+    # The batch grader, tried in the same kernel, says plainly that it is not for the browser.
+    cell = run_cell(page, rel, append_code_cell(page, rel, "from kdbook.grade.__main__ import main\nmain(['x.ipynb'])"))
+    text = "".join(o["text"] for o in cell["outputs"])
+    assert "does not run in the browser" in text and "python -m kdbook.grade" in text, cell["outputs"]
