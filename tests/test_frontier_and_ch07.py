@@ -153,10 +153,12 @@ def test_diagnose_and_pick_beta_messages():
     wrong = ("correct", "sampled_from_teacher", "missing_baseline", "teacher_student_swapped", "correct")
     assert "diagnosis['A'] is not right" in _messages("07.diagnose", wrong)
     assert "should be one of" in _messages("07.diagnose", ("typo",) * 5)
-    assert "below the product's floor" in _messages("07.pick_beta", 0.9)
-    assert "another β that also meets it" in _messages("07.pick_beta", 0.1)
+    assert "below the product's floor" in _messages("07.pick_beta", (0.9, 0.033))
+    assert "another β that also meets it" in _messages("07.pick_beta", (0.1, 0.127))
+    assert "choice_reasons" in _messages("07.pick_beta", 0.5)  # the bare β, or β with a sentence, is not the pair
     assert "choice_reasons" in _messages("07.pick_beta", (0.5, "the reasons belong in their own variable"))
-    assert "one of the swept values" in _messages("07.pick_beta", 0.3)
+    assert "one of the swept values" in _messages("07.pick_beta", (0.3, 0.1))
+    assert "wrong sign" in _messages("07.pick_beta", (0.5, -0.107))
 
 
 def _points(exercise_id, answer, seed=1):
@@ -164,19 +166,24 @@ def _points(exercise_id, answer, seed=1):
     return sum(v.points for v in run_tests(ex, {ex.name: answer}, hidden_seed=seed))
 
 
-def test_pick_beta_grades_the_value_alone_in_any_numeric_spelling():
+def test_pick_beta_grades_the_pair_exactly_in_any_container_and_precision():
     ex = registry.get("07.pick_beta")
-    assert ex.reasoning == "choice_reasons" and ex.manual_points == 1 and ex.points == 2
-    # The product floor by hand: coverage ≥ −2.0 leaves β = 0, 0.1, 0.5; the best quality among them is β = 0.5.
+    assert ex.reasoning == "choice_reasons" and ex.manual_points == 1 and ex.points == 3
+    # The product floor by hand from the table: coverage ≥ −2.0 leaves β = 0, 0.1, 0.5; the best quality among
+    # them is β = 0.5, ahead of β = 0.1 by −2.703 − (−2.810) = 0.107 nats per token.
     from kdbook.grading.ch07 import FRONTIER
     allowed = [b for b, row in FRONTIER.items() if row["coverage"][0] >= -2.0]
     assert allowed == [0.0, 0.1, 0.5] and max(allowed, key=lambda b: FRONTIER[b]["quality"][0]) == 0.5
-    for right in (0.5, np.float32(0.5), np.float64(0.5), np.array(0.5), np.array([0.5], dtype=np.float32)):
-        assert _points("07.pick_beta", right) == 2, right
-    assert _points("07.pick_beta", np.float32(0.1)) == 0  # float32 0.1 is still β = 0.1, a wrong choice
-    assert "another β" in _messages("07.pick_beta", np.float32(0.1))
-    # Free text earns nothing automatically: no value, no points, whatever the words.
-    for text in ("β = 0.5 because it meets the floor with the best quality", "0.5", "", None, True, [0.5], {"beta": 0.5}):
+    for right in ((0.5, 0.107), [0.5, 0.107], np.array([0.5, 0.107]), np.array([0.5, 0.107], dtype=np.float32),
+                  (np.float32(0.5), np.float64(0.107)), (0.5, 0.1070)):
+        assert _points("07.pick_beta", right) == 3, right
+    assert _points("07.pick_beta", (0.5, 0.11)) == 2  # rounded to two decimals: the lead is asked to three
+    assert _points("07.pick_beta", (np.float32(0.1), 0.107)) == 0  # float32 0.1 is still β = 0.1, a wrong choice
+    # A fixed answer: the public message must not print the expected lead.
+    assert "0.107" not in _messages("07.pick_beta", (0.5, 0.2))
+    # Free text earns nothing automatically.
+    for text in ("β = 0.5 because it meets the floor with the best quality", "0.5, 0.107", "", None, True, 0.5,
+                 [0.5], {"beta": 0.5}, (0.0, 0.0)):
         assert _points("07.pick_beta", text) == 0, text
 
 

@@ -213,19 +213,31 @@ def _allowed_best() -> float:
     return max(ok, key=lambda b: FRONTIER[b]["quality"][0])
 
 
-def _judge_pick(calls, outs):
-    got = outs[0]
-    if isinstance(got, (tuple, list)):
-        raise Fail("choice should be one β value such as 0.3 (write your reasons in choice_reasons), got a "
-                   f"{type(got).__name__}")
-    beta = _number(got)
-    if isinstance(got, np.ndarray) and got.size == 1:
-        beta = _number(got.reshape(()))
+def _lead(beta: float) -> float:
+    """Quality lead of ``beta`` over the best other β that meets the coverage floor (nats per token)."""
+    others = [b for b, row in FRONTIER.items() if row["coverage"][0] >= COVERAGE_FLOOR and b != beta]
+    return FRONTIER[beta]["quality"][0] - max(FRONTIER[b]["quality"][0] for b in others)
+
+
+def _pick_pair(got, *, need_lead: bool = True) -> tuple[float, float | None]:
+    """The answer of 07.pick_beta, ``(beta, lead)`` as a tuple, list or array, with β one of the swept values."""
+    if isinstance(got, str) or not isinstance(got, (tuple, list, np.ndarray)) or np.size(got) != 2:
+        shown = f"a {type(got).__name__}" + (f" of {len(got)} items" if isinstance(got, (tuple, list)) else "")
+        raise Fail("choice should be a pair (beta, lead): one of the swept β values and its quality lead in nats "
+                   f"per token (write your reasons in choice_reasons); got {shown}")
+    pair = [_number(np.asarray(x)[()]) if not isinstance(x, (str, Opaque)) and np.ndim(x) == 0 else None
+            for x in (np.ravel(got) if isinstance(got, np.ndarray) else got)]
     # float32 spells 0.1 as 0.100000001..., so a swept value is matched to within single precision
-    swept = [b for b in FRONTIER if beta is not None and abs(beta - b) <= 1e-6]
+    swept = [b for b in FRONTIER if pair[0] is not None and abs(pair[0] - b) <= 1e-6]
     if not swept:
-        raise Fail(f"choice should be one of the swept values {', '.join(f'{b:g}' for b in FRONTIER)}")
-    beta = swept[0]
+        raise Fail(f"choice's β should be one of the swept values {', '.join(f'{b:g}' for b in FRONTIER)}")
+    if pair[1] is None and need_lead:
+        raise Fail("choice's lead should be a number (nats per token); write your reasons in choice_reasons")
+    return swept[0], pair[1]
+
+
+def _judge_pick(calls, outs):
+    beta, _ = _pick_pair(outs[0], need_lead=False)
     row = FRONTIER[beta]
     if row["coverage"][0] < COVERAGE_FLOOR:
         raise Fail(f"at β = {beta:g} the coverage is {row['coverage'][0]:.3f} nats per token, below the "
@@ -233,6 +245,20 @@ def _judge_pick(calls, outs):
     if beta != _allowed_best():
         raise Fail(f"β = {beta:g} meets the coverage floor, but another β that also meets it writes clearly "
                    "better sentences")
+
+
+def _judge_lead(calls, outs):
+    beta, lead = _pick_pair(outs[0])
+    if beta != _allowed_best():
+        raise Fail("the lead is judged for the β that meets the floor with the best quality; choose that β first")
+    want = _lead(beta)  # a fixed number: the message must not print it
+    if abs(lead - want) <= 5e-4:
+        return
+    if abs(lead + want) <= 5e-4:
+        raise Fail(f"a lead of {lead:.3f} has the wrong sign: the lead is your β's quality minus the other's, "
+                   "positive when yours writes better sentences")
+    raise Fail(f"a lead of {lead:.3f} nats per token is not the gap between the quality of your β and that of the "
+               "best other β that meets the floor: read both from the table")
 
 
 # --------------------------------------------------------------------------- 07.recipe
@@ -368,7 +394,8 @@ EXERCISES = (
         reasoning="choice_reasons", manual_points=1,
         hint="First drop every β whose coverage falls below the floor; among the rest, compare quality, and check "
              "whether the lead is larger than the spread over seeds.",
-        tests=(Test("the β that meets the coverage floor with the best quality", 2, _judge_pick),),
+        tests=(Test("the β that meets the coverage floor with the best quality", 2, _judge_pick),
+               Test("its quality lead over the best other β that meets the floor", 1, _judge_lead)),
     ),
     Exercise(
         id="07.recipe", title="Design a recipe that meets the spec", name="gkd_recipe", kind="function",
