@@ -14,6 +14,8 @@ import kdbook  # noqa: E402
 from kdbook.frontier import (BETA_OBJECTIVES, SweepResult, beta_label, frontier_state)  # noqa: E402
 from kdbook.grading import registry, run_tests  # noqa: E402
 from kdbook.grading.ch07 import reinforce_reference  # noqa: E402
+
+_reference = reinforce_reference  # 07.reinforce forbids the name itself in an answer's source
 from kdbook.language import ToyLanguage  # noqa: E402
 from kdbook.lm import WindowLM  # noqa: E402
 from kdbook.plotting.generation import plot_estimator_error, plot_frontier, plot_position_kl  # noqa: E402
@@ -127,10 +129,10 @@ def test_jsd_check_names_a_gradient_in_probability_space():
 
 def test_reinforce_check_names_the_missing_baseline():
     def no_baseline(theta, samples, log_p):
-        return reinforce_reference(theta, samples, log_p, baseline="none")
+        return _reference(theta, samples, log_p, baseline="none")
 
     def mean_baseline(theta, samples, log_p):
-        return reinforce_reference(theta, samples, log_p, baseline="mean")
+        return _reference(theta, samples, log_p, baseline="mean")
     assert "without a baseline" in _messages("07.reinforce", no_baseline)
     assert "includes the sample itself" in _messages("07.reinforce", mean_baseline)
 
@@ -151,9 +153,97 @@ def test_diagnose_and_pick_beta_messages():
     wrong = ("correct", "sampled_from_teacher", "missing_baseline", "teacher_student_swapped", "correct")
     assert "diagnosis['A'] is not right" in _messages("07.diagnose", wrong)
     assert "should be one of" in _messages("07.diagnose", ("typo",) * 5)
-    assert "below the product's floor" in _messages("07.pick_beta", (0.9, "it has the best quality of all"))
-    assert "another β that also meets it" in _messages("07.pick_beta", (0.1, "it keeps the most coverage here"))
-    assert "sentence or two" in _messages("07.pick_beta", (0.5, ""))
+    assert "below the product's floor" in _messages("07.pick_beta", (0.9, 0.033))
+    assert "another β that also meets it" in _messages("07.pick_beta", (0.1, 0.127))
+    assert "choice_reasons" in _messages("07.pick_beta", 0.5)  # the bare β, or β with a sentence, is not the pair
+    assert "choice_reasons" in _messages("07.pick_beta", (0.5, "the reasons belong in their own variable"))
+    assert "one of the swept values" in _messages("07.pick_beta", (0.3, 0.1))
+    assert "wrong sign" in _messages("07.pick_beta", (0.5, -0.107))
+
+
+def _points(exercise_id, answer, seed=1):
+    ex = registry.get(exercise_id)
+    return sum(v.points for v in run_tests(ex, {ex.name: answer}, hidden_seed=seed))
+
+
+def test_pick_beta_grades_the_pair_exactly_in_any_container_and_precision():
+    ex = registry.get("07.pick_beta")
+    assert ex.reasoning == "choice_reasons" and ex.manual_points == 1 and ex.points == 3
+    # The product floor by hand from the table: coverage ≥ −2.0 leaves β = 0, 0.1, 0.5; the best quality among
+    # them is β = 0.5, ahead of β = 0.1 by −2.703 − (−2.810) = 0.107 nats per token.
+    from kdbook.grading.ch07 import FRONTIER
+    allowed = [b for b, row in FRONTIER.items() if row["coverage"][0] >= -2.0]
+    assert allowed == [0.0, 0.1, 0.5] and max(allowed, key=lambda b: FRONTIER[b]["quality"][0]) == 0.5
+    for right in ((0.5, 0.107), [0.5, 0.107], np.array([0.5, 0.107]), np.array([0.5, 0.107], dtype=np.float32),
+                  (np.float32(0.5), np.float64(0.107)), (0.5, 0.1070)):
+        assert _points("07.pick_beta", right) == 3, right
+    assert _points("07.pick_beta", (0.5, 0.11)) == 2  # rounded to two decimals: the lead is asked to three
+    assert _points("07.pick_beta", (np.float32(0.1), 0.107)) == 0  # float32 0.1 is still β = 0.1, a wrong choice
+    # A fixed answer: the public message must not print the expected lead.
+    assert "0.107" not in _messages("07.pick_beta", (0.5, 0.2))
+    # Free text earns nothing automatically.
+    for text in ("β = 0.5 because it meets the floor with the best quality", "0.5, 0.107", "", None, True, 0.5,
+                 [0.5], {"beta": 0.5}, (0.0, 0.0)):
+        assert _points("07.pick_beta", text) == 0, text
+
+
+def test_conventions_accept_numpy_numbers_and_float32():
+    assert _points("07.conventions", (np.float32(0.0), np.float64(1.0), "beta", np.int64(0))) == 2
+    assert _points("07.conventions", [0, 1, "beta", 0]) == 2
+    assert _points("07.conventions", (True, False, "beta", False)) == 0  # booleans are not the numbers asked for
+
+
+def test_jsd_and_reinforce_accept_float32_answers():
+    def jsd32(z, v, beta):
+        loss, grad = _jsd(lambda b: b)(np.float32(z), np.float32(v), np.float32(beta))
+        return loss.astype(np.float32), grad.astype(np.float32)
+
+    def reinforce32(theta, samples, log_p):
+        return _reference(theta, samples, log_p).astype(np.float32)
+    for seed in (1, 2, 3):
+        assert _messages("07.jsd_beta", jsd32, seed) == ""
+        assert _messages("07.jsd_beta", lambda z, v, b: list(_jsd(lambda x: x)(z, v, b)), seed) == ""  # a list pair
+        assert _messages("07.reinforce", reinforce32, seed) == ""
+
+
+def test_reinforce_forbids_the_graders_reference():
+    from kdbook.grading._core import static_violations
+    ex = registry.get("07.reinforce")
+    assert static_violations("def reinforce_grad(t, s, lp):\n    return reinforce_reference(t, s, lp)\n", ex)
+    assert not static_violations("def reinforce_grad(t, s, lp):\n    return t  # reinforce_reference\n", ex)
+
+
+def test_outcome_07_the_baseline_pays_only_for_the_far_teacher():
+    """07.predict_baseline's answer "b", recomputed exactly: every one of the 4⁸ ordered samples of size 8,
+    with its probability, for both estimators, written here without the grader's reference."""
+    import itertools
+
+    from kdbook.grading.ch07 import BASELINE_N, BASELINE_TEACHERS, BASELINE_THETA
+
+    theta = np.array(BASELINE_THETA)
+    q = np.exp(theta - theta.max())
+    q /= q.sum()
+    K, n = q.size, BASELINE_N
+    ys = np.array(list(itertools.product(range(K), repeat=n)))
+    prob = np.prod(q[ys], axis=1)
+    assert prob.sum() == pytest.approx(1.0)
+    score = np.eye(K)[ys] - q  # ∇_θ log q(y) for every sample of every tuple
+    ratio = {}
+    for name, p in BASELINE_TEACHERS.items():
+        r_table = np.log(q) - np.log(np.asarray(p))
+        exact = q * (r_table - q @ r_table)  # ∇_θ KL(q‖p)
+        total = {}
+        for baseline in (False, True):
+            R = r_table[ys]
+            if baseline:
+                R = R - (R.sum(axis=1, keepdims=True) - R) / (n - 1)
+            est = (R[..., None] * score).mean(axis=1)
+            mean = prob @ est
+            np.testing.assert_allclose(mean, exact, atol=1e-12)  # both unbiased: the question is only the spread
+            total[baseline] = float(prob @ ((est - mean) ** 2).sum(axis=1))
+        ratio[name] = total[True] / total[False]
+    assert ratio["near"] > 1.5 and ratio["far"] < 0.7, ratio  # "b": only the far teacher, each by a wide margin
+    assert registry.get("07.predict_baseline").level == "understand"
 
 
 def test_conventions_message_for_reversed_beta():

@@ -1,5 +1,6 @@
 """Chapter 7 exercises: GKD's conventions, JSD(β) and REINFORCE from scratch, bugs in on-policy code,
-choosing β from a frontier, and designing a distillation recipe that meets a product spec.
+predicting when a REINFORCE baseline pays, choosing β from a frontier, and designing a distillation
+recipe that meets a product spec.
 
 Answers live in ``solutions/07_generation_and_on_policy_distillation.ipynb``; learners get
 ``exercises/07_generation_and_on_policy_distillation.ipynb``. The recipe exercise trains the
@@ -15,9 +16,11 @@ import numpy as np
 from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import log_softmax, softmax
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+from ._core import Call, Exercise, Fail, Opaque, Test, as_array, expect_close
+from ._predict import prediction_tests
 
-__all__ = ["EXERCISES", "FRONTIER", "BUGS", "SPEC", "reinforce_reference", "recipe_scores"]
+__all__ = ["EXERCISES", "FRONTIER", "BUGS", "SPEC", "BASELINE_THETA", "BASELINE_N", "BASELINE_TEACHERS",
+           "reinforce_reference", "recipe_scores"]
 
 #: The chapter's sweep (notebook section 4, seeds 0-2, λ = 1, 60 updates): β -> mean and SD over
 #: seeds of quality and coverage (nats per token) and distinct-2. The ends are forward and reverse KL.
@@ -35,6 +38,13 @@ BUGS = ("beta_reversed", "teacher_student_swapped", "missing_baseline", "sampled
 #: The snippets' true labels (the notebook shows snippets A-E).
 _SNIPPETS = {"A": "beta_reversed", "B": "sampled_from_teacher", "C": "missing_baseline",
              "D": "teacher_student_swapped", "E": "correct"}
+#: Exercise 07.predict_baseline: the student's logits θ (q = softmax(θ)), the number n of samples per
+#: estimate, and two teachers p: the near one of exercise 07.reinforce's cell (KL(q‖p) ≈ 0.52 nats)
+#: and a far one (≈ 2.16 nats). The leave-one-out baseline raises the estimate's variance for the
+#: first and lowers it for the second (tests/test_frontier_and_ch07.py enumerates all 4⁸ samples).
+BASELINE_THETA = (1.0, 0.0, -1.0, 0.5)
+BASELINE_N = 8
+BASELINE_TEACHERS = {"near": (0.1, 0.2, 0.3, 0.4), "far": (0.02, 0.04, 0.9, 0.04)}
 #: The recipe exercise's spec: per-token quality and coverage a recipe must reach.
 SPEC = {"quality": -2.72, "coverage": -2.00}
 _RECIPE_STEPS = 60
@@ -47,23 +57,38 @@ _CONVENTIONS = {"beta_forward_like": 0.0, "beta_reverse_like": 1.0, "teacher_wei
 
 
 def _as_dict(got, what: str, keys) -> dict:
-    """The answer, a tuple (or list) with one item per name in ``keys``, as a dict by name."""
+    """The answer, a tuple, list or 1-D array with one item per name in ``keys``, as a dict by name."""
     keys = tuple(keys)
+    if isinstance(got, np.ndarray) and got.ndim == 1:
+        got = [x[()] for x in got]  # numbers stay numbers (0-d arrays), whatever their dtype
     if not isinstance(got, (tuple, list)) or len(got) != len(keys):
-        kind = f"a {type(got).__name__} of {len(got)} items" if isinstance(got, (tuple, list)) else type(got).__name__
+        kind = (f"a {type(got).__name__} of {len(got)} items" if isinstance(got, (tuple, list)) else
+                f"a {got.type_name} that is not a sequence of numbers" if isinstance(got, Opaque) else
+                type(got).__name__)
         raise Fail(f"{what} should be a tuple of {len(keys)} items ({', '.join(keys)}), got {kind}")
     return dict(zip(keys, got))
 
 
+def _number(x) -> float | None:
+    """A real number given as a Python int or float or a numpy scalar of any precision (``None`` if not)."""
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    if isinstance(x, np.ndarray) and x.shape == () and x.dtype.kind in "iuf":
+        x = x.item()
+    if isinstance(x, (int, float, np.integer, np.floating)) and math.isfinite(float(x)):
+        return float(x)
+    return None
+
+
 def _judge_beta_ends(calls, outs):
     d = _as_dict(outs[0], "conventions", _CONVENTIONS)
-    fwd, rev = d["beta_forward_like"], d["beta_reverse_like"]
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (fwd, rev)):
+    fwd, rev = _number(d["beta_forward_like"]), _number(d["beta_reverse_like"])
+    if fwd is None or rev is None:
         raise Fail("beta_forward_like and beta_reverse_like should be numbers (0 or 1)")
-    if (float(fwd), float(rev)) == (1.0, 0.0):
+    if (fwd, rev) == (1.0, 0.0):
         raise Fail("you have GKD's β convention reversed: in GKD (and TRL's GKDTrainer) β → 0 behaves like forward "
                    "KL and β → 1 like reverse KL")
-    if (float(fwd), float(rev)) != (0.0, 1.0):
+    if (fwd, rev) != (0.0, 1.0):
         raise Fail("beta_forward_like and beta_reverse_like should be the ends of β's range where JSD(β), divided by β "
                    "or 1 − β, approaches forward and reverse KL")
     w = d["teacher_weight_in_m"]
@@ -75,10 +100,10 @@ def _judge_beta_ends(calls, outs):
 
 def _judge_lambda(calls, outs):
     d = _as_dict(outs[0], "conventions", _CONVENTIONS)
-    lam = d["lambda_supervised"]
-    if not isinstance(lam, (int, float)) or isinstance(lam, bool) or float(lam) not in (0.0, 1.0):
+    lam = _number(d["lambda_supervised"])
+    if lam not in (0.0, 1.0):
         raise Fail("lambda_supervised should be 0 or 1")
-    if float(lam) != 0.0:
+    if lam != 0.0:
         raise Fail("λ is the fraction of on-policy (student-sampled) sentences; which value leaves only the fixed "
                    "data set, i.e. chapter 6's supervised KD?")
 
@@ -188,20 +213,52 @@ def _allowed_best() -> float:
     return max(ok, key=lambda b: FRONTIER[b]["quality"][0])
 
 
+def _lead(beta: float) -> float:
+    """Quality lead of ``beta`` over the best other β that meets the coverage floor (nats per token)."""
+    others = [b for b, row in FRONTIER.items() if row["coverage"][0] >= COVERAGE_FLOOR and b != beta]
+    return FRONTIER[beta]["quality"][0] - max(FRONTIER[b]["quality"][0] for b in others)
+
+
+def _pick_pair(got, *, need_lead: bool = True) -> tuple[float, float | None]:
+    """The answer of 07.pick_beta, ``(beta, lead)`` as a tuple, list or array, with β one of the swept values."""
+    if isinstance(got, str) or not isinstance(got, (tuple, list, np.ndarray)) or np.size(got) != 2:
+        shown = f"a {type(got).__name__}" + (f" of {len(got)} items" if isinstance(got, (tuple, list)) else "")
+        raise Fail("choice should be a pair (beta, lead): one of the swept β values and its quality lead in nats "
+                   f"per token (write your reasons in choice_reasons); got {shown}")
+    pair = [_number(np.asarray(x)[()]) if not isinstance(x, (str, Opaque)) and np.ndim(x) == 0 else None
+            for x in (np.ravel(got) if isinstance(got, np.ndarray) else got)]
+    # float32 spells 0.1 as 0.100000001..., so a swept value is matched to within single precision
+    swept = [b for b in FRONTIER if pair[0] is not None and abs(pair[0] - b) <= 1e-6]
+    if not swept:
+        raise Fail(f"choice's β should be one of the swept values {', '.join(f'{b:g}' for b in FRONTIER)}")
+    if pair[1] is None and need_lead:
+        raise Fail("choice's lead should be a number (nats per token); write your reasons in choice_reasons")
+    return swept[0], pair[1]
+
+
 def _judge_pick(calls, outs):
-    d = _as_dict(outs[0], "choice", ("beta", "reasons"))
-    beta = d["beta"]
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or float(beta) not in FRONTIER:
-        raise Fail(f"choice['beta'] should be one of the swept values {sorted(FRONTIER)}")
-    if not isinstance(d["reasons"], str) or len(d["reasons"].split()) < 5:
-        raise Fail("choice['reasons'] should say in a sentence or two why (your instructor reads it)")
-    row = FRONTIER[float(beta)]
+    beta, _ = _pick_pair(outs[0], need_lead=False)
+    row = FRONTIER[beta]
     if row["coverage"][0] < COVERAGE_FLOOR:
-        raise Fail(f"at β = {float(beta):g} the coverage is {row['coverage'][0]:.3f} nats per token, below the "
+        raise Fail(f"at β = {beta:g} the coverage is {row['coverage'][0]:.3f} nats per token, below the "
                    f"product's floor of {COVERAGE_FLOOR:g}")
-    if float(beta) != _allowed_best():
-        raise Fail(f"β = {float(beta):g} meets the coverage floor, but another β that also meets it writes clearly "
+    if beta != _allowed_best():
+        raise Fail(f"β = {beta:g} meets the coverage floor, but another β that also meets it writes clearly "
                    "better sentences")
+
+
+def _judge_lead(calls, outs):
+    beta, lead = _pick_pair(outs[0])
+    if beta != _allowed_best():
+        raise Fail("the lead is judged for the β that meets the floor with the best quality; choose that β first")
+    want = _lead(beta)  # a fixed number: the message must not print it
+    if abs(lead - want) <= 5e-4:
+        return
+    if abs(lead + want) <= 5e-4:
+        raise Fail(f"a lead of {lead:.3f} has the wrong sign: the lead is your β's quality minus the other's, "
+                   "positive when yours writes better sentences")
+    raise Fail(f"a lead of {lead:.3f} nats per token is not the gap between the quality of your β and that of the "
+               "best other β that meets the floor: read both from the table")
 
 
 # --------------------------------------------------------------------------- 07.recipe
@@ -309,13 +366,21 @@ EXERCISES = (
     ),
     Exercise(
         id="07.reinforce", title="A REINFORCE estimate of the reverse-KL gradient", name="reinforce_grad",
-        kind="function", level="apply",
+        kind="function", level="apply", forbid=("reinforce_reference",),
         hint="R_i = log q(y_i) − log p(y_i); b_i = (Σ_j R_j − R_i)/(n − 1); ∇_θ log q(y) = onehot(y) − q. Average "
              "(R_i − b_i) ∇ log q(y_i) over the n samples.",
         tests=(
             Test("6 outcomes, 8 samples, three draws", 2, _judge_reinforce, _reinforce_cases(6, 8, 3)),
             Test("40 outcomes, 25 samples", 1, _judge_reinforce, _reinforce_cases(40, 25, 2), hidden=True),
         ),
+    ),
+    Exercise(
+        id="07.predict_baseline", title="Predict: for which teacher does the baseline pay?",
+        name="predict_baseline", kind="prediction", level="understand",
+        hint="Subtracting b_i keeps the mean because E[∇ log q(y)] = 0. For the variance, compare what it removes "
+             "(R's common part, whose mean over the student's samples is KL(q‖p)) with the noise it adds (b_i is "
+             "itself a mean of only n − 1 samples of R, which spread by the SD given for each teacher).",
+        tests=prediction_tests(4, "b"),
     ),
     Exercise(
         id="07.diagnose", title="Four bugs and one correct snippet", name="diagnosis", kind="value", level="analyse",
@@ -326,9 +391,11 @@ EXERCISES = (
     ),
     Exercise(
         id="07.pick_beta", title="Choose β for an autocomplete product", name="choice", kind="value", level="evaluate",
+        reasoning="choice_reasons", manual_points=1,
         hint="First drop every β whose coverage falls below the floor; among the rest, compare quality, and check "
              "whether the lead is larger than the spread over seeds.",
-        tests=(Test("the β that meets the coverage floor with the best quality", 2, _judge_pick),),
+        tests=(Test("the β that meets the coverage floor with the best quality", 2, _judge_pick),
+               Test("its quality lead over the best other β that meets the floor", 1, _judge_lead)),
     ),
     Exercise(
         id="07.recipe", title="Design a recipe that meets the spec", name="gkd_recipe", kind="function",
