@@ -67,8 +67,28 @@ def test_soft_prompt_grad_diagnoses_a_missing_tanh_derivative():
 def test_rankings_and_decisions_reject_wrong_values():
     assert any("T = 3" in m for m in _messages("08.rankings", (["D", "E", "F"], ["D", "E", "F"], "E")))
     assert any("top-1 view" in m for m in _messages("08.rankings", (["D", "E", "F"], ["D", "F", "E"], "D")))
-    assert any("2 of 3 decisions" in m for m in _messages("08.keep_or_distil", ["distil"] * 3))
     assert any("'distil' or 'keep'" in m for m in _messages("08.keep_or_distil", ["yes", "no", "no"]))
+
+
+def test_decisions_are_judged_only_at_grading_and_every_wrong_set_gets_the_same_message():
+    import itertools
+
+    from kdbook.grading.ch08 import SCENARIOS, scenario_decision
+
+    ex = registry.get("08.keep_or_distil")
+    assert ex.public_points == 0 and ex.hidden_points == 2
+    right = [scenario_decision(s) for s in SCENARIOS]
+    # the numbers tempt a wrong choice: one deployment would save the most but misses the bar, one meets
+    # the bar but saves less than distilling costs
+    assert right == ["distil", "keep", "keep"]
+    messages = set()
+    for choice in itertools.product(("distil", "keep"), repeat=len(SCENARIOS)):
+        verdicts = run_tests(ex, {"decisions": list(choice)}, hidden_seed=2, public_seed=2)
+        assert verdicts[0].status == "pass"  # the public check accepts every well-formed answer
+        assert sum(v.points for v in verdicts) == (2 if list(choice) == right else 0)
+        if list(choice) != right:
+            messages.add(verdicts[1].message)
+    assert len(messages) == 1
 
 
 @pytest.mark.parametrize("share_distil, expected", [

@@ -184,12 +184,16 @@ def _choices(got) -> list[str]:
     return choices
 
 
+def _judge_decisions_form(calls, outs):
+    _choices(outs[0])
+
+
 def _judge_decisions(calls, outs):
-    choices = _choices(outs[0])
-    wrong = [s.name for s, c in zip(SCENARIOS, choices) if c != scenario_decision(s)]
-    if wrong:
-        raise Fail(f"{len(wrong)} of {len(SCENARIOS)} decisions do not follow from the numbers; check both the "
-                   "quality bar and the cost of each scenario")
+    # One message whatever is wrong, and only at grading: with three yes/no choices, a message that
+    # said how many are wrong would let repeated checks find the answer.
+    if _choices(outs[0]) != [scenario_decision(s) for s in SCENARIOS]:
+        raise Fail("not every decision follows from the numbers: check both the quality bar and the cost of each "
+                   "deployment")
 
 
 # --------------------------------------------------------------------------- the prediction
@@ -317,7 +321,8 @@ EXERCISES = (
         kind="value", level="evaluate", reasoning="decision_reasons", manual_points=1,
         hint="Distil only when the distilled student meets the product's quality bar AND the prompt tokens saved "
              "over all queries (N·P) exceed the one-off cost of distilling.",
-        tests=(Test("the choice for each of the three deployments", 2, _judge_decisions),),
+        tests=(Test("three choices, each 'distil' or 'keep'", 0, _judge_decisions_form),
+               Test("the choice for each of the three deployments", 2, _judge_decisions, hidden=True)),
     ),
     Exercise(
         id="08.predict_neutral", title="Predict: does the prompt change the model where it should not?",
