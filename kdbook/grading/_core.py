@@ -151,12 +151,10 @@ def static_violations(source: str, exercise: Exercise) -> list[str]:
 
 
 def _use_of(name: str, code: str) -> str:
-    """The pattern of a use of the forbidden ``name``: any mention, or, when the answer defines a
-    helper of that name itself (``def log_softmax``), only an attribute access (``kdbook.log_softmax``)
-    or an import of it."""
-    if re.search(rf"\bdef\s+{name}\b|(^|[;\n])\s*{name}\s*=[^=]", code):
-        return rf"\.\s*{name}\b|\bimport\b[^\n]*\b{name}\b"
-    return rf"\b{name}\b"
+    """How a use of the forbidden ``name`` looks: any mention, or only ``kdbook.name`` and imports of it
+    when the answer defines a helper of that name itself (``def log_softmax``)."""
+    own = re.search(rf"\bdef\s+{name}\b|(^|[;\n])\s*{name}\s*=[^=]", code)
+    return rf"\.\s*{name}\b|\bimport\b[^\n]*\b{name}\b" if own else rf"\b{name}\b"
 
 
 def _blocker(fname: str, exercise_id: str) -> Callable:

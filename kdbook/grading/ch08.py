@@ -225,7 +225,6 @@ def original_model():
     return lang, train_original(lang, seed=0)
 
 
-
 def mix_outcome(distil, seed: int) -> dict[str, float]:
     """Train the chapter's short-prompt student with a mix (``distil``: True = distillation row) on a seed.
 
