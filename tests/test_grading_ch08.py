@@ -169,3 +169,51 @@ def test_every_check_and_score_board_cell_of_the_chapter_notebooks_is_tagged_che
                 if cell.cell_type == "code" and "kdbook.grading." in cell.source and (
                         "check(" in cell.source or "scoreboard(" in cell.source):
                     assert "check" in cell.metadata.get("tags", []), (folder, chapter, cell.source)
+
+
+def _chapter8_outputs() -> list[str]:
+    import nbformat
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    nb = nbformat.read(root / "notebooks" / "08_context_distillation.ipynb", as_version=4)
+    return ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"]
+
+
+def test_the_recipe_statements_quote_chapter_8_and_are_true_exactly_when_its_numbers_say_so():
+    from kdbook.grading.ch08 import RECIPE_STATEMENTS
+
+    outputs = _chapter8_outputs()
+    table_text = next(t for t in outputs if "KL to teacher" in t and "tokens/query" in t)
+    table = {}
+    for line in table_text.splitlines()[1:]:
+        name, rest = re.match(r"^\s*(.+?)\s{2,}(\d.*)$", line).groups()
+        table[name] = [float(x) for x in re.findall(r"-?\d+\.\d+", rest)]
+    # references: KL, polite, brief, elsewhere, tokens/query; students: each of the four with its SD, then tokens
+    teacher, plain = table["teacher (prompt kept)"], table["model, no prompt"]
+    t1, seq, sigma = table["token-level KL, T = 1"], table["sequence-level ŷ"], table["soft prompt σ"]
+    students = {k: v for k, v in table.items() if len(v) == 9}
+    paired_text = next(t for t in outputs if "minus token-level T = 1" in t)
+    t2_minus_t1 = [float(x) for x in re.findall(r"[-+]\d+\.\d+", paired_text.splitlines()[0])][:3]
+    mix_text = next(t for t in outputs if "keep rows   KL to teacher" in t)
+    mix = {int(m.group(1)): [float(x) for x in re.findall(r"\d+\.\d+", m.group(2))]
+           for m in re.finditer(r"^\s*(\d+)%\s+(.*)$", mix_text, re.M)}
+    d_teacher = [float(x) for x in re.search(r"KL to teacher:(.*)", mix_text).group(1).split()]
+    d_unprompted = [float(x) for x in re.search(r"KL unprompted:(.*)", mix_text).group(1).split()]
+
+    texts = [s.text for s in RECIPE_STATEMENTS]
+    for i, quoted in [(0, f"{t1[0]:.4f} nats"), (0, f"{plain[0]:.4f}"), (0, f"{t1[2]:.4f} ± {t1[3]:.4f}"),
+                      (0, f"({teacher[1]:.4f})"), (1, f"({seq[4]:.4f})"), (1, f"({teacher[2]:.4f})"),
+                      (2, "−{:.4f}, −{:.4f} and −{:.4f}".format(*(-d for d in t2_minus_t1))),
+                      (3, f"({sigma[0]:.4f})"), (4, f"by {mix[0][2]:.4f} nats"), (4, f"({plain[0]:.4f})")]:
+        assert quoted in texts[i], (i, quoted)
+    facts = [
+        bool(t1[0] * 10 < plain[0] and abs(t1[2] - teacher[1]) <= t1[3]),
+        bool(abs(seq[2] - teacher[1]) <= seq[3] and abs(seq[4] - teacher[2]) <= max(seq[5], 0.01)),
+        bool(all(d < 0 for d in t2_minus_t1)),
+        False,  # the number is right (σ is the closest) but the chapter explains it by this model's form
+        bool(abs(mix[0][2] - plain[0]) < 0.1 * plain[0] and all(d < -0.05 for d in d_unprompted)
+             and all(0 <= d < 0.001 for d in d_teacher)),
+        bool(mix[50][0] >= 3 * mix[0][0]),
+    ]
+    assert min(students, key=lambda k: students[k][0]) == "soft prompt σ"
+    assert [s.true for s in RECIPE_STATEMENTS] == facts

@@ -16,11 +16,11 @@ from ..divergences import kl_divergence
 from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import softmax
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
+from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
-           "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX"]
+           "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS"]
 
 # --------------------------------------------------------------------------- the opening question, again
 
@@ -196,6 +196,29 @@ def _judge_decisions(calls, outs):
                    "deployment")
 
 
+# --------------------------------------------------------------------------- which recipe?
+
+#: The statements of 08.recipe_claims. Each one's truth rests on numbers chapter 8 prints (the table of
+#: students over seeds 0-2, the paired differences from token-level T = 1, and the training-mix table);
+#: tests/test_grading_ch08.py checks them against those outputs.
+RECIPE_STATEMENTS = (
+    Statement("Token-level KL at T = 1 puts the prompt into the weights: read without the prompt, its student is "
+              "0.0019 nats per token from the teacher, against 0.0784 for the model read without the prompt, and "
+              "its share of polite sentences (0.1677 ± 0.0075) is the teacher's (0.1680) within the spread.", True),
+    Statement("Training on the teacher's single best response ŷ keeps the instructed behaviour just as well: its "
+              "share of brief sentences (0.7330) is the teacher's (0.7360).", False),
+    Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0010, −0.0011 and "
+              "−0.0005 nats per token).", True),
+    Statement("The soft prompt σ ended closest to the teacher (0.0001), so prompt tuning beats context "
+              "distillation in general.", False),
+    Statement("Without keep rows the unprompted model drifted by 0.0776 nats per token, about the prompt's own "
+              "effect (0.0784); a quarter of keep rows cut the drift on every seed (by about 0.072) while the "
+              "student's KL to the teacher rose by less than 0.001.", True),
+    Statement("Keep rows are expensive on the prompted side: with half of the rows kept, the student's KL to the "
+              "teacher is several times what it is without keep rows.", False),
+)
+
+
 # --------------------------------------------------------------------------- the prediction
 
 #: 08.predict_neutral: the verb comes next, so the exact language's next token does not depend on the
@@ -322,6 +345,13 @@ EXERCISES = (
              "over all queries (N·P) exceed the one-off cost of distilling.",
         tests=(Test("three choices, each 'distil' or 'keep'", 0, _judge_decisions_form),
                Test("the choice for each of the three deployments", 2, _judge_decisions, hidden=True)),
+    ),
+    Exercise(
+        id="08.recipe_claims", title="Which recipe puts a prompt into the weights?", name="recipe_claims",
+        kind="select", level="evaluate", statements=RECIPE_STATEMENTS, reasoning="recipe_choice", manual_points=1,
+        hint="Read each statement against chapter 8's table of students, the paired differences and the "
+             "training-mix table: is the number quoted right, and does it support the conclusion drawn from it?",
+        tests=select_tests(RECIPE_STATEMENTS, 2, "statements the chapter's measurements support"),
     ),
     Exercise(
         id="08.predict_neutral", title="Predict: does the prompt change the model where it should not?",
