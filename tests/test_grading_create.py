@@ -180,14 +180,18 @@ def test_ch05_the_baseline_recipe_and_malformed_recipes_score_zero():
 # --------------------------------------------------------------------------- predictions
 
 ANSWERS = {"01.predict_shuffled": "c", "02.predict_direction": "c", "03.predict_doubled": "b",
-           "04.predict_grad_sum": "a", "05.predict_objective": "a"}
-ANSWERS["07.predict_baseline"] = "b"  # recomputed by enumeration in tests/test_frontier_and_ch07.py
+           "04.predict_grad_sum": "a", "05.predict_objective": "a", "06.predict_stored_kl": "b",
+           "07.predict_baseline": "b", "08.predict_neutral": "b"}
+#: How many outcomes each prediction lists (lettered a, b, …).
+OPTIONS = {"01.predict_shuffled": 3, "02.predict_direction": 4, "03.predict_doubled": 4, "04.predict_grad_sum": 4,
+           "05.predict_objective": 3, "06.predict_stored_kl": 4, "07.predict_baseline": 4,
+           "08.predict_neutral": 3}
 
 
 @pytest.mark.parametrize("ex", PREDICT, ids=lambda ex: ex.id)
 def test_a_prediction_is_judged_exactly_and_a_wrong_one_learns_nothing_from_the_message(ex):
     right = ANSWERS[ex.id]
-    n = 4 if ex.id[:2] in ("02", "03", "04") else 3
+    n = OPTIONS[ex.id]
     assert ex.public_points == 0 and ex.hidden_points == 1
     for spelling in (right, right.upper(), f" {right} ", f"({right})", {right}, [right]):
         assert _points(ex, spelling) == 1, spelling
@@ -261,6 +265,69 @@ def test_outcome_05_the_student_trained_at_t1_is_closer_at_t1_on_every_seed():
             train(student, X_fit, teacher_logits=v_fit, T=T, epochs=300, lr=0.02)
             kl.append(scipy.stats.entropy(p_val.T, scipy.special.softmax(student.logits(X_val), axis=1).T).mean())
         assert kl[0] < 0.8 * kl[1], (seed, kl)  # "a", with a margin on every seed
+
+
+def test_every_prediction_lists_its_outcomes_in_its_solution_notebook():
+    for ex in PREDICT:
+        nb = nbformat.read(next((ROOT / "solutions").glob(f"{ex.chapter}_*.ipynb")), as_version=4)
+        text = next(c.source for c in nb.cells if c.cell_type == "markdown" and f"id `{ex.id}`" in c.source)
+        letters = [x for x in "abcdefgh" if f"- **{x})** " in text]
+        assert letters == list("abcdefgh"[:OPTIONS[ex.id]]), ex.id
+
+
+def _np_kl(p, q):
+    return float(scipy.special.rel_entr(p, q).sum())  # inf where p > 0 = q
+
+
+def test_outcome_06_a_renormalised_top_k_teacher_is_finite_one_way_and_infinite_for_any_student():
+    from kdbook.language import ToyLanguage
+
+    lang = ToyLanguage()
+    batch = lang.sample(200, seed=6)
+    lp = lang.logits(batch.inputs)[batch.mask]  # exact teacher log-probabilities at 1,400-odd positions
+    p = scipy.special.softmax(lp, axis=1)
+    assert (p > 0).all()  # the language's floor: every token possible
+    rng = np.random.default_rng(6)
+    for k in (1, 5, 20, 50):
+        top = np.argsort(-p, axis=1, kind="stable")[:, :k]
+        stored = np.zeros_like(p)
+        np.put_along_axis(stored, top, np.take_along_axis(p, top, axis=1), axis=1)
+        stored /= stored.sum(axis=1, keepdims=True)  # renormalised: 0 outside the top k
+        for i in range(0, len(p), 50):
+            kept = np.take_along_axis(p[i], top[i], axis=0).sum()
+            assert np.isclose(_np_kl(stored[i], p[i]), -np.log(kept))  # finite: −log of the kept mass
+            q = scipy.special.softmax(rng.normal(0, 3, p.shape[1]))  # any student's softmax
+            assert _np_kl(q, stored[i]) == np.inf  # "b"
+    # the example the exercise prints: after "the big dog", top 5, the student = the teacher at T = 2
+    lp0 = lang.next_logprobs(lang.prefixes(["the big dog"]))[0]
+    p0 = np.exp(lp0)
+    top = np.argsort(-p0, kind="stable")[:5]
+    stored = np.where(np.isin(np.arange(len(p0)), top), p0, 0.0) / p0[top].sum()
+    assert np.isfinite(_np_kl(stored, p0)) and _np_kl(scipy.special.softmax(lp0 / 2), stored) == np.inf
+
+
+def test_outcome_08_the_model_moves_with_the_prompt_where_the_language_does_not():
+    from kdbook.context import prefix_rows, train_original
+    from kdbook.grading import ch08
+
+    lang, _ = ch08.original_model()
+    neutral, prompted = ch08.NEUTRAL_PREFIX, ch08.PROMPT_PREFIX
+    c = ("brief", "polite")
+
+    def kl_with_and_without(logprobs, prefix):
+        rows = [prefix_rows(lang, [prefix], context=ctx) for ctx in (c, None)]
+        with_c, without = (scipy.special.softmax(logprobs(r)[0]) for r in rows)
+        return _np_kl(with_c, without)
+
+    # the exact language: the prompt does not matter before the verb, and does after a verb phrase
+    assert abs(kl_with_and_without(lang.next_logprobs, neutral)) < 1e-9
+    assert kl_with_and_without(lang.next_logprobs, prompted) > 0.3
+    # the model (seed 0 is the one the exercise reads; seeds 1 and 2: not a fluke of one training run)
+    for seed in (0, 1, 2):
+        model = ch08.original_model()[1] if seed == 0 else train_original(lang, seed=seed)
+        at_neutral = kl_with_and_without(model.next_logprobs, neutral)
+        at_prompted = kl_with_and_without(model.next_logprobs, prompted)
+        assert 1e-3 < at_neutral < 0.5 * at_prompted, (seed, at_neutral, at_prompted)  # "b", with margins
 
 
 def test_the_untouched_exercise_notebooks_do_not_show_the_outcome_before_a_prediction():

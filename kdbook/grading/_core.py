@@ -57,7 +57,8 @@ def encode(x: Any, _budget: list | None = None, _depth: int = 0) -> Any:
     """Turn a returned object into JSON-safe plain data (runs in the submission's process).
 
     Strings are capped at 20,000 characters, containers at 32 levels of nesting and 2·10⁶ numbers
-    in all; what does not fit arrives as an opaque stand-in, never as an error in the grader.
+    in all; what does not fit arrives as an opaque stand-in, never as an error in the grader. A
+    one-dimensional array of strings arrives as a list of strings.
     """
     budget = [_MAX_ITEMS] if _budget is None else _budget
     if x is None or type(x) is bool:
@@ -81,6 +82,9 @@ def encode(x: Any, _budget: list | None = None, _depth: int = 0) -> Any:
         arr = np.array(x, copy=True)
     except Exception:  # noqa: BLE001 - a hostile object may raise anything on conversion
         return {"__opaque__": type(x).__name__}
+    if arr.dtype.kind == "U" and arr.ndim == 1 and arr.size <= budget[0]:  # choices as an array of strings
+        budget[0] -= arr.size
+        return {"__seq__": "list", "items": [str(i)[:_MAX_TEXT] for i in arr.tolist()]}
     if arr.dtype.kind not in "biuf" or arr.size > budget[0]:
         return {"__opaque__": type(x).__name__ if arr.dtype.kind not in "biuf" else "array too large"}
     budget[0] -= arr.size
@@ -142,8 +146,15 @@ def static_violations(source: str, exercise: Exercise) -> list[str]:
         code = " ".join(t.string for t in tokens if t.type not in (tokenize.COMMENT, tokenize.STRING))
     except (tokenize.TokenError, SyntaxError, IndentationError, ValueError):
         code = source
-    found = [f"kdbook.{name}" for name in exercise.forbid if re.search(rf"\b{name}\b", code)]
+    found = [f"kdbook.{name}" for name in exercise.forbid if re.search(_use_of(name, code), code)]
     return found + [what for what, pattern in _TRICKS if re.search(pattern, code)]
+
+
+def _use_of(name: str, code: str) -> str:
+    """How a use of the forbidden ``name`` looks: any mention, or only ``kdbook.name`` and imports of it
+    when the answer defines a helper of that name itself (``def log_softmax``)."""
+    own = re.search(rf"\bdef\s+{name}\b|(^|[;\n])\s*{name}\s*=[^=]", code)
+    return rf"\.\s*{name}\b|\bimport\b[^\n]*\b{name}\b" if own else rf"\b{name}\b"
 
 
 def _blocker(fname: str, exercise_id: str) -> Callable:

@@ -1,5 +1,6 @@
 """Chapter 6 exercises: reductions, the masked token-level KD loss, sequence log-probabilities,
-where a student loses, choosing an objective, and a storage scheme for a teacher.
+where a student loses, choosing an objective, a prediction about a stored top-k teacher, and a
+storage scheme for a teacher.
 
 Answers live in ``solutions/06_distilling_a_language_model.ipynb``; learners get
 ``exercises/06_distilling_a_language_model.ipynb``. Every function is checked on batches the
@@ -14,6 +15,7 @@ from ..divergences import kl_divergence
 from ..softmax import log_softmax, softmax
 from . import _draw
 from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
+from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "STORAGE_BUDGET", "STORAGE_KL", "BYTES_PER_ENTRY", "OBJECTIVE_STATEMENTS", "restore_stored",
            "storage_teachers"]
@@ -291,7 +293,7 @@ OBJECTIVE_STATEMENTS = (
 
 EXERCISES = (
     Exercise(
-        id="06.reductions", title="Per token or per sentence?", name="reductions", kind="function", level="understand",
+        id="06.reductions", title="Per token or per sentence?", name="reductions", kind="function", level="apply",
         hint="Multiply by the mask before summing. The token mean divides by the number of real tokens (mask.sum()); "
              "the sequence mean divides by the number of sentences (the first axis).",
         tests=(
@@ -343,6 +345,13 @@ EXERCISES = (
              "output is the teacher's, which matches the teacher's distribution on every seed, and what the "
              "storage table says about a renormalised top-k.",
         tests=select_tests(OBJECTIVE_STATEMENTS, 2, "statements that support a recommendation"),
+    ),
+    Exercise(
+        id="06.predict_stored_kl", title="Predict: which divergences to a renormalised top-5 teacher are finite?",
+        name="predict_stored_kl", kind="prediction", level="understand",
+        hint="A KL(a‖b) is infinite exactly when a puts probability on a token to which b gives 0. Which tokens "
+             "does the renormalised top-5 teacher give 0, and does the teacher or a student's softmax give them 0?",
+        tests=prediction_tests(4, "b"),
     ),
     Exercise(
         id="06.storage_scheme", title="Store a teacher in 18 bytes per position", name="store_teacher",

@@ -16,10 +16,11 @@ from ..divergences import kl_divergence
 from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import softmax
 from . import _draw
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_suspects
+from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
+from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
-           "scenario_decision"]
+           "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS"]
 
 # --------------------------------------------------------------------------- the opening question, again
 
@@ -173,17 +174,57 @@ def scenario_decision(s: Scenario) -> str:
     return "distil" if s.distilled_kl <= s.max_kl and s.queries * s.prompt_tokens > s.training_passes else "keep"
 
 
-def _judge_decisions(calls, outs):
-    got = outs[0]
+def _choices(got) -> list[str]:
+    """The decisions as a list of 'distil'/'keep' (a list, a tuple or an array of strings), or :class:`Fail`."""
     if not isinstance(got, (list, tuple)) or len(got) != len(SCENARIOS):
         raise Fail(f"decisions should be a list of {len(SCENARIOS)} choices, one per scenario, each 'distil' or 'keep'")
     choices = [g.strip().lower() if isinstance(g, str) else g for g in got]
     if any(c not in ("distil", "keep") for c in choices):
         raise Fail("each decision should be the string 'distil' or 'keep'")
-    wrong = [s.name for s, c in zip(SCENARIOS, choices) if c != scenario_decision(s)]
-    if wrong:
-        raise Fail(f"{len(wrong)} of {len(SCENARIOS)} decisions do not follow from the numbers; check both the "
-                   "quality bar and the cost of each scenario")
+    return choices
+
+
+def _judge_decisions_form(calls, outs):
+    _choices(outs[0])
+
+
+def _judge_decisions(calls, outs):
+    # One message whatever is wrong, and only at grading: with three yes/no choices, a message that
+    # said how many are wrong would let repeated checks find the answer.
+    if _choices(outs[0]) != [scenario_decision(s) for s in SCENARIOS]:
+        raise Fail("not every decision follows from the numbers: check both the quality bar and the cost of each "
+                   "deployment")
+
+
+# --------------------------------------------------------------------------- which recipe?
+
+#: The statements of 08.recipe_claims. Each one's truth rests on numbers chapter 8 prints (the table of
+#: students over seeds 0-2, the paired differences from token-level T = 1, and the training-mix table);
+#: tests/test_grading_ch08.py checks them against those outputs.
+RECIPE_STATEMENTS = (
+    Statement("Token-level KL at T = 1 puts the prompt into the weights: read without the prompt, its student is "
+              "0.0019 nats per token from the teacher, against 0.0784 for the model read without the prompt, and "
+              "its share of polite sentences (0.1677 ± 0.0075) is the teacher's (0.1680) within the spread.", True),
+    Statement("Training on the teacher's single best response ŷ keeps the instructed behaviour just as well: its "
+              "share of brief sentences (0.7330) is the teacher's (0.7360).", False),
+    Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0010, −0.0011 and "
+              "−0.0005 nats per token).", True),
+    Statement("The soft prompt σ ended closest to the teacher (0.0001), so prompt tuning beats context "
+              "distillation in general.", False),
+    Statement("Without keep rows the unprompted model drifted by 0.0776 nats per token, about the prompt's own "
+              "effect (0.0784); a quarter of keep rows cut the drift on every seed (by about 0.072) while the "
+              "student's KL to the teacher rose by less than 0.001.", True),
+    Statement("Keep rows are expensive on the prompted side: with half of the rows kept, the student's KL to the "
+              "teacher is several times what it is without keep rows.", False),
+)
+
+
+# --------------------------------------------------------------------------- the prediction
+
+#: 08.predict_neutral: the verb comes next, so the exact language's next token does not depend on the
+#: prompt; and the prefix after which the prompt does matter (the sentence may end or take an adverb).
+NEUTRAL_PREFIX = "the dog"
+PROMPT_PREFIX = "the dog sleeps"
 
 
 # --------------------------------------------------------------------------- the training mix (create)
@@ -193,7 +234,13 @@ QUALITY = 0.008
 
 
 @functools.lru_cache(maxsize=1)
-def _original():
+def original_model():
+    """``(lang, model)``: the toy language and chapter 8's prompt-following model (seed 0), trained once.
+
+    The model read with ``<brief> <polite>`` is the teacher of :func:`mix_outcome` and of the
+    exercise notebook's prediction; the first call trains it (about a second), later calls reuse it.
+    Treat the model as read-only (copy it before training).
+    """
     from ..context import train_original
     from ..language import ToyLanguage
 
@@ -212,7 +259,7 @@ def mix_outcome(distil, seed: int) -> dict[str, float]:
     from ..context_mix import mix_data, mix_quality
     from ..train import train
 
-    lang, model = _original()
+    lang, model = original_model()
     distil = np.asarray(distil, dtype=bool)
     queries = sample_queries(lang, len(distil), words=2, seed=1000 + seed)
     kw = {"context": ("brief", "polite"), "short_context": "polite", "n_query_words": 2}
@@ -224,10 +271,9 @@ def mix_outcome(distil, seed: int) -> dict[str, float]:
     return mix_quality(student, model, held_out, seed=seed, **kw)
 
 
-def _mix_cases(*specs):
-    def cases(rng):
-        return [Call((int(n), float(b)), {}) for n, b in specs]
-    return cases
+def _mix_public(rng):
+    # a fresh number of rows at every check, so that the training seed (derived from it) changes too
+    return [Call((int(rng.integers(280, 321)), 0.01), {})]
 
 
 def _mix_hidden(rng):
@@ -259,7 +305,7 @@ def _judge_mix(calls, outs):
 EXERCISES = (
     Exercise(
         id="08.rankings", title="Rank context-distilled students, twice", name="rankings",
-        kind="value", level="understand",
+        kind="value", level="apply",
         hint="Compute T²·KL(p_T‖q_T) for each student with the probabilities' logarithms as logits "
              "(kdbook.softmax(np.log(p), T=T)); sort ascending. The top-1 view compares only the top answer's "
              "probability.",
@@ -294,10 +340,25 @@ EXERCISES = (
     ),
     Exercise(
         id="08.keep_or_distil", title="Keep the prompt or distil it?", name="decisions",
-        kind="value", level="evaluate",
+        kind="value", level="evaluate", reasoning="decision_reasons", manual_points=1,
         hint="Distil only when the distilled student meets the product's quality bar AND the prompt tokens saved "
              "over all queries (N·P) exceed the one-off cost of distilling.",
-        tests=(Test("the choice for each of the three deployments", 2, _judge_decisions),),
+        tests=(Test("three choices, each 'distil' or 'keep'", 0, _judge_decisions_form),
+               Test("the choice for each of the three deployments", 2, _judge_decisions, hidden=True)),
+    ),
+    Exercise(
+        id="08.recipe_claims", title="Which recipe puts a prompt into the weights?", name="recipe_claims",
+        kind="select", level="evaluate", statements=RECIPE_STATEMENTS, reasoning="recipe_choice", manual_points=1,
+        hint="Read each statement against chapter 8's table of students, the paired differences and the "
+             "training-mix table: is the number quoted right, and does it support the conclusion drawn from it?",
+        tests=select_tests(RECIPE_STATEMENTS, 2, "statements the chapter's measurements support"),
+    ),
+    Exercise(
+        id="08.predict_neutral", title="Predict: does the prompt change the model where it should not?",
+        name="predict_neutral", kind="prediction", level="understand",
+        hint="The exact language ignores the prompt when the verb comes next. The model is not the language: "
+             "how does its context channel enter the computation, and at which positions?",
+        tests=prediction_tests(3, "b"),
     ),
     Exercise(
         id="08.training_mix", title="Design a training mix within a KL budget", name="training_mix",
@@ -306,8 +367,8 @@ EXERCISES = (
              "all keep rows never learn the prompt. Measure a few shares of keep rows with "
              "kdbook.grading.ch08.mix_outcome on two or three seeds, and let your function use the budget.",
         tests=(
-            Test("300 rows, unprompted drift within 0.01, student within 0.008 of the teacher", 2, _judge_mix,
-                 _mix_cases((300, 0.01))),
+            Test("280 to 320 rows, unprompted drift within 0.01, student within 0.008 of the teacher", 2, _judge_mix,
+                 _mix_public),
             Test("another number of rows and budget, on a hidden seed", 2, _judge_mix, _mix_hidden, hidden=True),
         ),
     ),
