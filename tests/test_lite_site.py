@@ -92,19 +92,17 @@ def proxy():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(playwright_instance):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     background = RecordingProxy()  # Chromium's own traffic (not the site's): blocked, not asserted
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(background))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            background.stop()
+    chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                   args=chromium_args(background))
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        background.stop()
 
 
 @pytest.fixture
