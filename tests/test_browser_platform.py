@@ -149,3 +149,19 @@ def test_front_page_opens_the_start_notebook(lite_site):
     assert "url=lab/index.html?path=notebooks/00_start_here.ipynb" in page
     assert 'id="jupyter-config-data"' in page  # the apps read the root's config script
     assert json.loads(page.split('data-jupyter-lite-root=".">')[1].split("</script>")[0]) == {}
+
+
+def test_the_batch_grader_imports_and_refuses_without_posix_only_modules():
+    """Pyodide has no pwd, fcntl or resource: importing kdbook.grade must still work there, so that
+    `python -m kdbook.grade` can say plainly that it is not for the browser."""
+    code = (
+        "import sys\n"
+        "for name in ('pwd', 'fcntl', 'resource'):\n"
+        "    sys.modules[name] = None\n"
+        "from kdbook.grade.__main__ import main\n"
+        "sys.platform = 'emscripten'\n"
+        "main(['x.ipynb'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "ModuleNotFoundError" not in out.stderr, out.stderr
+    assert "does not run in the browser" in out.stdout + out.stderr, (out.stdout, out.stderr)

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -31,6 +29,12 @@ import threading
 import time
 from pathlib import Path
 from typing import Iterator
+
+try:
+    import fcntl
+    import pwd
+except ImportError:  # the browser's Python (Pyodide) has neither; kdbook.grade refuses to run there
+    fcntl = pwd = None  # type: ignore[assignment]
 
 __all__ = ["Account", "isolation", "account", "private_folder", "private_file", "sweep", "USER_PREFIX"]
 
