@@ -1,4 +1,4 @@
-"""Chapters 0–4 ask the learner to commit to a prediction before their key cells.
+"""Every chapter asks the learner to commit to a prediction before their key cells.
 
 A prompt is a markdown cell starting with "> **Predict, then run.**". It must be followed by at
 least one code cell (the cell whose result is predicted) and then by a markdown cell starting
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("0[0-4]_*.ipynb"))
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PROMPT, ANSWER = "> **Predict, then run.**", "**Answer.**"
 
 
 def test_chapters_found():
-    assert len(CHAPTERS) == 5, [p.name for p in CHAPTERS]
+    assert len(CHAPTERS) >= 9, [p.name for p in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
