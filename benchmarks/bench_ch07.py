@@ -33,15 +33,9 @@ from kdbook.language import ToyLanguage  # noqa: E402
 from kdbook.lm import WindowLM  # noqa: E402
 from kdbook.onpolicy import Objective, distill_on_policy  # noqa: E402
 from kdbook.widgets.frontier import plot_frontier_state  # noqa: E402
+from _timing import best as best_of  # noqa: E402
 
 
-def best_of(f, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -33,15 +33,9 @@ from kdbook.lm import WindowLM  # noqa: E402
 from kdbook.next_token import next_token_state  # noqa: E402
 from kdbook.plotting.language import plot_next_token_state  # noqa: E402
 from kdbook.train import train  # noqa: E402
+from _timing import best  # noqa: E402
 
 
-def best(fn, repeat: int = 7) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> int:

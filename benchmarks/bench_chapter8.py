@@ -32,16 +32,9 @@ from kdbook.language import ToyLanguage  # noqa: E402
 from kdbook.plotting.context import plot_mix_state  # noqa: E402
 from kdbook.plotting.states import plot_temperature_state  # noqa: E402
 from kdbook.states import temperature_state  # noqa: E402
+from _timing import best  # noqa: E402
 
 
-def best(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
