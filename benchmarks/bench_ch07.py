@@ -19,7 +19,6 @@ compare ratios within one run.
 from __future__ import annotations
 
 import argparse
-import time
 
 import matplotlib
 

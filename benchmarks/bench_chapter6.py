@@ -19,7 +19,6 @@ ratios of one run.
 from __future__ import annotations
 
 import io
-import time
 
 import matplotlib
 
