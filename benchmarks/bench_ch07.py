@@ -6,7 +6,7 @@ Run from the repository root::
 
 Prints best-of-N wall-clock times and the ratio each target asks for, with PASS/MISS:
 
-* the computation behind one explorer redraw, ``kdbook.frontier.frontier_state``, ≤ 50 ms (issue
+* the computation behind one explorer redraw, ``kdbook.lm.frontier.frontier_state``, ≤ 50 ms (issue
   13, "redraw ≤ 50 ms"; STYLE.md: "< 50 ms of computation"); the whole frame (figure built and
   drawn to an Agg canvas by matplotlib) is printed for information;
 * one on-policy update (λ = 1, 32 sentences) against one off-policy update (λ = 0): the ratio
@@ -27,10 +27,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kdbook.frontier import BETA_OBJECTIVES, SweepResult, beta_label, frontier_state  # noqa: E402
-from kdbook.language import ToyLanguage  # noqa: E402
+from kdbook.lm.frontier import BETA_OBJECTIVES, SweepResult, beta_label, frontier_state  # noqa: E402
+from kdbook.lm.language import ToyLanguage  # noqa: E402
 from kdbook.lm import WindowLM  # noqa: E402
-from kdbook.onpolicy import Objective, distill_on_policy  # noqa: E402
+from kdbook.lm.onpolicy import Objective, distill_on_policy  # noqa: E402
 from kdbook.widgets.frontier import plot_frontier_state  # noqa: E402
 from _timing import best as best_of  # noqa: E402
 

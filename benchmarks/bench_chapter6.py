@@ -27,9 +27,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kdbook.language import ToyLanguage  # noqa: E402
+from kdbook.lm.language import ToyLanguage  # noqa: E402
 from kdbook.lm import WindowLM  # noqa: E402
-from kdbook.next_token import next_token_state  # noqa: E402
+from kdbook.lm.next_token import next_token_state  # noqa: E402
 from kdbook.plotting.language import plot_next_token_state  # noqa: E402
 from kdbook.train import train  # noqa: E402
 from _timing import best  # noqa: E402

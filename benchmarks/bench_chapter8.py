@@ -25,10 +25,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kdbook import context as cd  # noqa: E402
-from kdbook import context_mix as cm  # noqa: E402
+from kdbook.lm import context as cd  # noqa: E402
+from kdbook.lm import context_mix as cm  # noqa: E402
 from kdbook.grading import ch08  # noqa: E402
-from kdbook.language import ToyLanguage  # noqa: E402
+from kdbook.lm.language import ToyLanguage  # noqa: E402
 from kdbook.plotting.context import plot_mix_state  # noqa: E402
 from kdbook.plotting.states import plot_temperature_state  # noqa: E402
 from kdbook.states import temperature_state  # noqa: E402

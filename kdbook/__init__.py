@@ -1,8 +1,11 @@
 """kdbook: a course workbook on knowledge distillation and the KL-divergence loss.
 
 The top-level namespace holds the numerical core (divergences, the temperature softmax, the
-distillation loss and gradient checking). Plotting and widgets live in ``kdbook.plotting`` and
-``kdbook.widgets`` and are imported on first use, so ``import kdbook`` stays fast.
+distillation loss and gradient checking). Everything else is imported on first use, so ``import
+kdbook`` stays fast: training (``kdbook.train``), the classifiers of chapter 5
+(``kdbook.classify``), the language models of chapters 6–9 (``kdbook.lm``), plotting and widgets
+(``kdbook.plotting``, ``kdbook.widgets``), the exercise checker and the batch grader
+(``kdbook.grading``, ``kdbook.grade``). docs/package_map.md draws the whole package.
 """
 from __future__ import annotations
 
@@ -43,16 +46,21 @@ __all__ = [
     "numerical_gradient",
 ]
 
+#: Public submodules, imported on first attribute access (``kdbook.lm``, ``kdbook.train``, …).
 _LAZY_SUBMODULES = {
-    "plotting", "widgets", "data", "models", "optim", "train", "calibration", "evaluation", "protocol", "threads",
-    "states",
-    "conventions", "environment", "grading", "exercises", "restricted",
-    "language", "sequences", "lm", "decoding", "lm_evaluation", "topk", "next_token",
+    "lm", "classify", "plotting", "widgets", "grading", "grade", "exercises",
+    "train", "evaluation", "optim", "protocol", "progress", "threads", "states", "calibration",
+    "conventions", "environment", "restricted", "softmax", "divergences", "losses", "gradcheck",
 }
 
 
 def __getattr__(name: str):
-    """Import heavy submodules (matplotlib, ipywidgets) only when first used."""
+    """Import heavy submodules (matplotlib, ipywidgets) only when first used; old module paths
+    (``kdbook.language``, ``kdbook.models``, …) still resolve, with a DeprecationWarning."""
     if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    from ._moved import MOVED
+
+    if name in MOVED:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'kdbook' has no attribute {name!r}")

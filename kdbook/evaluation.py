@@ -81,7 +81,7 @@ def evaluate(
     Examples
     --------
     >>> import numpy as np
-    >>> from kdbook.models import MLP
+    >>> from kdbook.classify.models import MLP
     >>> from kdbook.train import evaluate
     >>> net = MLP([2, 3], seed=0)
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])

@@ -177,7 +177,7 @@ def check_model_gradient(
     --------
     >>> import numpy as np
     >>> from kdbook.gradcheck import check_model_gradient
-    >>> from kdbook.models import MLP
+    >>> from kdbook.classify.models import MLP
     >>> net = MLP([3, 4, 2], activation="tanh", seed=0)
     >>> check_model_gradient(net, np.random.default_rng(0).normal(size=(5, 3))) < 1e-7
     True

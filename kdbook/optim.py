@@ -2,7 +2,7 @@
 
 Introduced in chapter 5 (``notebooks/05_training_a_toy_student.ipynb``). Both take the list of
 parameter arrays (``model.params``) once, then ``step(grads)`` with gradients in the same order
-and shapes, as ``kdbook.models.MLP.backward`` returns them.
+and shapes, as ``kdbook.classify.models.MLP.backward`` returns them.
 """
 from __future__ import annotations
 

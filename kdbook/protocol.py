@@ -58,7 +58,7 @@ def check_model(model, name: str = "model") -> None:
 
     Examples
     --------
-    >>> from kdbook.models import MLP
+    >>> from kdbook.classify.models import MLP
     >>> from kdbook.protocol import check_model
     >>> check_model(MLP([2, 3]))
     >>> check_model("net")

@@ -271,7 +271,7 @@ def bias_shift_state(
     .. math:: \hat y_n(s) = \arg\max_k \bigl(z_{n,k} + s\,[k = c]\bigr)
 
     Raising b_c by s multiplies the odds of class c against every other class by e^s
-    (``kdbook.models.shift_class_bias`` does it to a model). Introduced in chapter 5.
+    (``kdbook.classify.models.shift_class_bias`` does it to a model). Introduced in chapter 5.
     ``shifts`` defaults to 61 points on [0, 15].
 
     Parameters

@@ -1,7 +1,7 @@
 """Train any kdbook model on hard labels, on a teacher's soft targets, or on both, and evaluate it.
 
 Introduced in chapter 5 (``notebooks/05_training_a_toy_student.ipynb``) with the MLPs of
-``kdbook.models``; the same loop trains every model that follows the protocol of
+``kdbook.classify.models``; the same loop trains every model that follows the protocol of
 ``kdbook.protocol`` (the sequence models of the later chapters included). The loss and its
 gradient with respect to the student's logits come from ``kdbook.kd_loss_and_grad`` (chapter 4):
 hard labels only is ``hard_weight=1``, pure distillation ``hard_weight=0``, and anything between
@@ -121,7 +121,7 @@ def train_step(
     Examples
     --------
     >>> import numpy as np
-    >>> from kdbook.models import MLP
+    >>> from kdbook.classify.models import MLP
     >>> from kdbook.optim import Adam
     >>> from kdbook.train import train_step
     >>> net = MLP([2, 3], seed=0)
@@ -211,7 +211,7 @@ def train(
     Parameters
     ----------
     model : kdbook.protocol.Model
-        The student, e.g. a ``kdbook.models.MLP``; its ``params`` are updated in place.
+        The student, e.g. a ``kdbook.classify.models.MLP``; its ``params`` are updated in place.
     X : array_like
         The training (transfer) inputs, sliced along the first axis into mini-batches:
         shape (n, n_features) for an MLP, (n, L) token ids for a sequence model.
@@ -262,8 +262,8 @@ def train(
 
     Examples
     --------
-    >>> import kdbook.data as kd
-    >>> from kdbook.models import softmax_regression
+    >>> import kdbook.classify.data as kd
+    >>> from kdbook.classify.models import softmax_regression
     >>> from kdbook.train import train
     >>> X, y = kd.gaussian_mixture(200, n_classes=2, separation=8.0, seed=0)
     >>> net = softmax_regression(2, 2, seed=0)
@@ -297,7 +297,7 @@ def train(
     hist: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     bar = None
     if show:
-        from .widgets.progress import TrainingProgress
+        from .progress import TrainingProgress
 
         bar = TrainingProgress(n_epochs, True)
     with contextlib.ExitStack() as stack:

@@ -176,7 +176,7 @@ def test_w0_row_climbs_past_the_limit_and_approaches_it_from_above():
 
 def test_chapter_6_facts_about_the_toy_teacher_hold():
     # Section 1 and 4 of chapter 6 explain printed numbers by facts of the grammar; recheck them.
-    from kdbook.language import ToyLanguage
+    from kdbook.lm import ToyLanguage
 
     lang = ToyLanguage()
     held = lang.sample(2000, seed=1000)

@@ -1,4 +1,4 @@
-"""kdbook.context and kdbook.context_mix (chapter 8): prompts rewritten, masks honoured, the loss
+"""kdbook.lm.context and kdbook.lm.context_mix (chapter 8): prompts rewritten, masks honoured, the loss
 against an independent implementation, the soft-prompt gradient by finite differences, and the
 explorer's state, figure and widget."""
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import kdbook
-from kdbook import context as cd
-from kdbook import context_mix as cm
-from kdbook.language import ToyLanguage
+from kdbook.lm import context as cd
+from kdbook.lm import context_mix as cm
+from kdbook.lm import ToyLanguage
 from kdbook.lm import WindowLM
 
 LANG = ToyLanguage()
@@ -288,13 +288,13 @@ def test_mix_figure_and_explorer(sweep):
 
 def test_bad_input_gets_a_clear_error_naming_the_argument():
     q = cd.sample_queries(LANG, 4, words=2, seed=0)
-    with pytest.raises(TypeError, match="lang must be a kdbook.language.ToyLanguage"):
+    with pytest.raises(TypeError, match="lang must be a kdbook.lm.ToyLanguage"):
         cd.sample_queries("language", 4)
     with pytest.raises(TypeError, match="model must be a language model"):
         cd.respond(object(), q)
     with pytest.raises(TypeError, match="vocab must be a language model"):
         cd.set_prompt(q, "vocab", None)
-    with pytest.raises(TypeError, match="responses must be a kdbook.sequences.LMBatch"):
+    with pytest.raises(TypeError, match="responses must be a kdbook.lm.LMBatch"):
         cd.distillation_data(LANG, q, teacher_context=C, n_query_words=2)
     with pytest.raises(ValueError, match="n_query_words"):
         cd.response_mask(LANG.batch(["the dog"]), LANG, -1)

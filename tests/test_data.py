@@ -1,10 +1,10 @@
-"""kdbook.data: seeded synthetic sets, stratified splits, tiny transfer sets, dropping a class."""
+"""kdbook.classify.data: seeded synthetic sets, stratified splits, tiny transfer sets, dropping a class."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import kdbook.data as kd
+import kdbook.classify.data as kd
 
 
 @pytest.mark.parametrize(

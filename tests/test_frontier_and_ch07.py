@@ -11,12 +11,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import kdbook  # noqa: E402
-from kdbook.frontier import (BETA_OBJECTIVES, SweepResult, beta_label, frontier_state)  # noqa: E402
+from kdbook.lm.frontier import (BETA_OBJECTIVES, SweepResult, beta_label, frontier_state)  # noqa: E402
 from kdbook.grading import registry, run_tests  # noqa: E402
 from kdbook.grading.ch07 import reinforce_reference  # noqa: E402
 
 _reference = reinforce_reference  # 07.reinforce forbids the name itself in an answer's source
-from kdbook.language import ToyLanguage  # noqa: E402
+from kdbook.lm.language import ToyLanguage  # noqa: E402
 from kdbook.lm import WindowLM  # noqa: E402
 from kdbook.plotting.generation import plot_estimator_error, plot_frontier, plot_position_kl  # noqa: E402
 from kdbook.widgets.frontier import frontier_explorer, plot_frontier_state  # noqa: E402

@@ -49,7 +49,7 @@ def test_cd_loss_correct_answer_passes_and_kdbook_loss_is_off_limits():
     cheat = lambda z, v, mask, T=1.0: float(kdbook.kd_loss(z, v, T=T, mask=mask, reduction="tokenmean"))  # noqa: E731
     # caught by the static check when the source can be read (as here), else by the runtime guard
     assert any("asks you not to use" in m or "off-limits" in m for m in _messages("08.cd_loss", cheat))
-    from kdbook import context as cd
+    from kdbook.lm import context as cd
 
     via_chapter = lambda z, v, mask, T=1.0: cd.context_distillation_loss(z, v, mask, T=T)  # noqa: E731
     assert any("off-limits" in m for m in _messages("08.cd_loss", via_chapter))

@@ -249,8 +249,8 @@ def test_outcome_04_every_row_of_the_soft_gradient_sums_to_zero():
 
 
 def test_outcome_05_the_student_trained_at_t1_is_closer_at_t1_on_every_seed():
-    import kdbook.data as kd
-    from kdbook.models import MLP
+    import kdbook.classify.data as kd
+    from kdbook.classify.models import MLP
     from kdbook.train import train
 
     X, y = kd.spirals(800, n_classes=3, noise=0.08, seed=0)
@@ -281,7 +281,7 @@ def _np_kl(p, q):
 
 
 def test_outcome_06_a_renormalised_top_k_teacher_is_finite_one_way_and_infinite_for_any_student():
-    from kdbook.language import ToyLanguage
+    from kdbook.lm import ToyLanguage
 
     lang = ToyLanguage()
     batch = lang.sample(200, seed=6)
@@ -308,7 +308,7 @@ def test_outcome_06_a_renormalised_top_k_teacher_is_finite_one_way_and_infinite_
 
 
 def test_outcome_08_the_model_moves_with_the_prompt_where_the_language_does_not():
-    from kdbook.context import prefix_rows, train_original
+    from kdbook.lm.context import prefix_rows, train_original
     from kdbook.grading import ch08
 
     lang, _ = ch08.original_model()

@@ -1,13 +1,13 @@
-"""kdbook.language and kdbook.sequences: the toy language's exact distribution, its samples, its
+"""kdbook.lm.language and kdbook.lm.sequences: the toy language's exact distribution, its samples, its
 batches and its errors. The vectorised tables are checked against a plain walk of the grammar."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from kdbook import _grammar
-from kdbook.language import INSTRUCTIONS, ToyLanguage
-from kdbook.sequences import LMBatch
+from kdbook.lm import _grammar
+from kdbook.lm.language import INSTRUCTIONS, ToyLanguage
+from kdbook.lm import LMBatch
 
 LANG = ToyLanguage()
 TINY = ToyLanguage("tiny")
@@ -184,7 +184,7 @@ def test_other_bad_arguments_name_themselves():
         TINY.enumerate_sentences(5)
     with pytest.raises(ValueError, match="words outside the vocabulary: \\['unicorn'\\]"):
         LANG.encode("the unicorn sleeps")
-    with pytest.raises(TypeError, match="batch must be a kdbook.sequences.LMBatch"):
+    with pytest.raises(TypeError, match="batch must be a kdbook.lm.LMBatch"):
         LANG.sentence_logprob(np.zeros((2, 3), dtype=int))
     with pytest.raises(ValueError, match="prefixes row 0"):
         LANG.next_logprobs([[3, 4]])

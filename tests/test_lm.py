@@ -1,4 +1,4 @@
-"""kdbook.lm and kdbook.decoding: the window student's backward pass, freezing, and every decoder
+"""kdbook.lm and kdbook.lm.decoding: the window student's backward pass, freezing, and every decoder
 on the exact language and on a student."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import kdbook
-from kdbook import decoding as dec
-from kdbook.language import ToyLanguage
+from kdbook.lm import decoding as dec
+from kdbook.lm import ToyLanguage
 from kdbook.lm import WindowLM
 from kdbook.protocol import Model
 
@@ -80,7 +80,7 @@ def test_context_channel_sees_the_prompt_and_the_window_does_not_see_further_bac
 
 
 def test_student_errors_name_the_argument():
-    with pytest.raises(TypeError, match="vocab must be a kdbook.sequences.Vocabulary"):
+    with pytest.raises(TypeError, match="vocab must be a kdbook.lm.Vocabulary"):
         WindowLM("words")
     with pytest.raises(ValueError, match="window must be >= 1"):
         WindowLM(LANG, window=0)
@@ -162,7 +162,7 @@ def test_decoder_errors_name_the_argument():
 
 
 def test_lm_evaluation_against_independent_computations():
-    from kdbook.lm_evaluation import greedy_report, perplexity, sequence_kl, token_kl
+    from kdbook.lm.evaluation import greedy_report, perplexity, sequence_kl, token_kl
 
     tiny = ToyLanguage("tiny")
     everything = tiny.enumerate_sentences()

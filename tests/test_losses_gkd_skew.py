@@ -129,7 +129,7 @@ def test_bad_divergence_parameters_are_named(rng, kw, match):
     with pytest.raises(ValueError, match=match):
         kdbook.kd_loss(s, t, **kw)
     with pytest.raises(ValueError, match=match):
-        kdbook.train.train(kdbook.models.MLP([2, 3]), rng.normal(size=(4, 2)), teacher_logits=rng.normal(size=(4, 3)), **kw)
+        kdbook.train.train(kdbook.classify.models.MLP([2, 3]), rng.normal(size=(4, 2)), teacher_logits=rng.normal(size=(4, 3)), **kw)
 
 
 @pytest.mark.parametrize("beta", [0.1, 0.5, 0.9])

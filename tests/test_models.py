@@ -1,11 +1,11 @@
-"""kdbook.models: the MLP's hand-written backward pass agrees with finite differences, layer by layer."""
+"""kdbook.classify.models: the MLP's hand-written backward pass agrees with finite differences, layer by layer."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import kdbook
-from kdbook.models import MLP, parameter_count, shift_class_bias, softmax_regression
+from kdbook.classify.models import MLP, parameter_count, shift_class_bias, softmax_regression
 
 
 def _problem(n_in=3, k=4, n=7, seed=0):

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from kdbook import check_gradient, kd_loss_and_grad
-from kdbook.genmetrics import distinct_n, generation_report, per_token_loglik, position_kl
-from kdbook.language import ToyLanguage
+from kdbook.lm.genmetrics import distinct_n, generation_report, per_token_loglik, position_kl
+from kdbook.lm import ToyLanguage
 from kdbook.lm import WindowLM
-from kdbook.onpolicy import OBJECTIVES, Objective, distill_on_policy, gkd_batch, teacher_passes
-from kdbook.policy import free_mask, sample_sentences, stack_batches
+from kdbook.lm.onpolicy import OBJECTIVES, Objective, distill_on_policy, gkd_batch, teacher_passes
+from kdbook.lm.policy import free_mask, sample_sentences, stack_batches
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +178,8 @@ def test_generation_report_is_consistent(lang):
 
 
 def test_more_bad_inputs_get_clear_errors(lang):
-    from kdbook.frontier import frontier_state, objective_sweep
-    from kdbook.sequences import LMBatch
+    from kdbook.lm.frontier import frontier_state, objective_sweep
+    from kdbook.lm import LMBatch
 
     empty = LMBatch(np.array([[lang.vocab.bos, 0]]), np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=bool))
     with pytest.raises(ValueError, match="no predicted tokens"):

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from kdbook.calibration import expected_calibration_error, reliability_curve  # noqa: E402
-from kdbook.models import MLP  # noqa: E402
+from kdbook.classify.models import MLP  # noqa: E402
 from kdbook.plotting import (  # noqa: E402
     PALETTE,
     decision_grid,

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 
 import kdbook  # noqa: E402
 from kdbook import plotting, states  # noqa: E402
-from kdbook.models import MLP  # noqa: E402
+from kdbook.classify.models import MLP  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

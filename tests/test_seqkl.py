@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from kdbook import check_gradient
-from kdbook.language import ToyLanguage
+from kdbook.lm import ToyLanguage
 from kdbook.lm import WindowLM
-from kdbook.policy import free_mask, policy_sequence_logprob, sample_sentences
-from kdbook.seqkl import (ESTIMATORS, flatten, reverse_kl_grad_estimate, sequence_reverse_kl,
+from kdbook.lm.policy import free_mask, policy_sequence_logprob, sample_sentences
+from kdbook.lm.seqkl import (ESTIMATORS, flatten, reverse_kl_grad_estimate, sequence_reverse_kl,
                           sequence_reverse_kl_grad)
 
 

@@ -1,4 +1,4 @@
-"""kdbook.topk, kdbook.next_token, their figures and the chapter-6 explorer widget."""
+"""kdbook.lm.topk, kdbook.lm.next_token, their figures and the chapter-6 explorer widget."""
 from __future__ import annotations
 
 import matplotlib
@@ -10,9 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import kdbook  # noqa: E402
-from kdbook.next_token import next_token_state  # noqa: E402
+from kdbook.lm.next_token import next_token_state  # noqa: E402
 from kdbook.plotting.language import plot_next_token_panels, plot_next_token_state, plot_storage_tradeoff  # noqa: E402
-from kdbook.topk import bytes_per_position, tempered, top_k_logprobs  # noqa: E402
+from kdbook.lm.topk import bytes_per_position, tempered, top_k_logprobs  # noqa: E402
 from kdbook.widgets.next_token import next_token_explorer  # noqa: E402
 
 

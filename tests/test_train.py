@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import kdbook
-import kdbook.data as kd
+import kdbook.classify.data as kd
 from kdbook.calibration import expected_calibration_error
-from kdbook.models import MLP, softmax_regression
+from kdbook.classify.models import MLP, softmax_regression
 from kdbook.optim import SGD
 from kdbook.train import evaluate, train
 
@@ -167,7 +167,7 @@ def test_blas_runs_single_threaded_during_training_and_is_restored_after():
 
 def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
     from kdbook.environment import in_notebook_kernel
-    from kdbook.widgets.progress import TrainingProgress as _Progress
+    from kdbook.progress import TrainingProgress as _Progress
 
     assert not in_notebook_kernel()  # pytest is not an IPython kernel: train() stays silent
     done = _Progress(4, True)
@@ -188,8 +188,8 @@ def test_progress_bar_fills_and_turns_green_and_is_off_outside_a_kernel(capsys):
 
 
 def test_progress_bar_ends_with_a_summary_of_the_run_and_has_no_stale_text(monkeypatch):
-    from kdbook.widgets import progress
-    from kdbook.widgets.progress import TrainingProgress as _Progress
+    from kdbook import progress
+    from kdbook.progress import TrainingProgress as _Progress
 
     shown = []
     monkeypatch.setattr(progress, "display", lambda obj, raw=False: shown.append((obj, raw)))

@@ -7,8 +7,8 @@ import pytest
 import scipy.special
 
 import kdbook
-import kdbook.data as kd
-from kdbook.models import softmax_regression
+import kdbook.classify.data as kd
+from kdbook.classify.models import softmax_regression
 from kdbook.optim import Adam, SGD
 from kdbook.protocol import Model
 from kdbook.train import evaluate, train, train_step
@@ -222,7 +222,7 @@ def test_check_model_gradient_passes_right_backward_passes_and_catches_a_wrong_o
     X = sequences[0][:3]
     assert kdbook.check_model_gradient(Bigram(6, seed=4), X, rtol=1e-6) < 1e-6
     assert kdbook.check_model_gradient(Linear(3, 4), np.random.default_rng(0).normal(size=(5, 3))) < 1e-7
-    net = kdbook.models.MLP([3, 5, 4], activation="tanh", seed=0)
+    net = kdbook.classify.models.MLP([3, 5, 4], activation="tanh", seed=0)
     before = [p.copy() for p in net.params]
     assert kdbook.check_model_gradient(net, np.random.default_rng(1).normal(size=(6, 3))) < 1e-7
     for a, b in zip(net.params, before):  # the parameters are restored

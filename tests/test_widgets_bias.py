@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from kdbook.models import MLP, shift_class_bias  # noqa: E402
+from kdbook.classify.models import MLP, shift_class_bias  # noqa: E402
 from kdbook.widgets import bias_shift_explorer, bias_shift_state, plot_bias_shift_state  # noqa: E402
 
 

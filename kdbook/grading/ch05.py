@@ -34,8 +34,8 @@ def reference_sweep() -> np.ndarray:
     part (teacher and students train on it) and a validation part (T is chosen on it); the test
     half is not touched.
     """
-    from .. import data as kd
-    from ..models import MLP
+    from ..classify import data as kd
+    from ..classify.models import MLP
     from ..train import evaluate, train
 
     X, y = kd.spirals(800, n_classes=3, noise=0.08, seed=0)
@@ -165,7 +165,7 @@ BASELINE_RECIPE = ((1.0, 0.01, STEP_BUDGET),)
 def recipe_problem(rng: np.random.Generator, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
     """A hidden distillation problem: ``n`` inputs in the plane and the logits of a random teacher
     network (2–16–3, rescaled to a logit spread of 4) on them."""
-    from ..models import MLP
+    from ..classify.models import MLP
 
     X = rng.normal(0.0, 1.0, size=(n, 2))
     v = MLP([2, 16, 3], seed=rng).logits(X)
@@ -177,7 +177,7 @@ def run_recipe(stages, X: np.ndarray, v: np.ndarray) -> float:
     full-batch Adam run ``(T, lr, steps)`` on the teacher's logits, and return its mean
     KL(teacher‖student) at T = 1 on the inputs."""
     from ..divergences import kl_divergence
-    from ..models import MLP
+    from ..classify.models import MLP
     from ..softmax import softmax
     from ..train import train
 

@@ -222,7 +222,7 @@ def restore_stored(ids, values, n_classes: int) -> np.ndarray:
 
 def storage_teachers(seed: int, n_sentences: int = 120) -> np.ndarray:
     """(N, V) teacher log-probabilities at every position of sentences of the toy language."""
-    from ..language import ToyLanguage
+    from ..lm.language import ToyLanguage
 
     lang = ToyLanguage()
     rng = np.random.default_rng(seed)

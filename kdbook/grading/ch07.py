@@ -266,8 +266,8 @@ def _judge_lead(calls, outs):
 
 @functools.lru_cache(maxsize=4)
 def _start(seed: int):
-    from ..frontier import supervised_student
-    from ..language import ToyLanguage
+    from ..lm.frontier import supervised_student
+    from ..lm.language import ToyLanguage
 
     lang = ToyLanguage()
     return lang, supervised_student(lang, seed), lang.sample(1000, seed=123)
@@ -277,13 +277,13 @@ def recipe_scores(recipe, seed: int, *, n_steps: int = _RECIPE_STEPS) -> tuple[f
     """Train a recipe ``(objective, weight, lam)`` from the supervised student of ``seed``; (quality, coverage).
 
     Exactly what exercise 07.recipe's grader does: 60 updates of 32 sentences, lr 0.02, from
-    ``kdbook.frontier.supervised_student(lang, seed)``; scores from 1,000 student samples and
+    ``kdbook.lm.frontier.supervised_student(lang, seed)``; scores from 1,000 student samples and
     the chapter's 1,000 fixed teacher samples.
     """
     if not isinstance(recipe, dict):
         recipe = _check_recipe(recipe)
-    from ..genmetrics import generation_report
-    from ..onpolicy import Objective, distill_on_policy
+    from ..lm.genmetrics import generation_report
+    from ..lm.onpolicy import Objective, distill_on_policy
 
     lang, start, teacher_eval = _start(int(seed))
     obj = Objective(recipe["objective"], beta=recipe.get("beta"), alpha=recipe.get("alpha"))

@@ -241,8 +241,8 @@ def original_model():
     exercise notebook's prediction; the first call trains it (about a second), later calls reuse it.
     Treat the model as read-only (copy it before training).
     """
-    from ..context import train_original
-    from ..language import ToyLanguage
+    from ..lm.context import train_original
+    from ..lm.language import ToyLanguage
 
     lang = ToyLanguage()
     return lang, train_original(lang, seed=0)
@@ -253,10 +253,10 @@ def mix_outcome(distil, seed: int) -> dict[str, float]:
 
     The recipe of the chapter: queries of two words from ``sample_queries(seed=seed)``, full
     context ``<brief> <polite>``, short context ``<polite>``, Adam (lr 0.01) for 8 epochs of
-    equal batches of about 50 rows; then :func:`kdbook.context_mix.mix_quality` on 400 held-out queries.
+    equal batches of about 50 rows; then :func:`kdbook.lm.context_mix.mix_quality` on 400 held-out queries.
     """
-    from ..context import sample_queries
-    from ..context_mix import mix_data, mix_quality
+    from ..lm.context import sample_queries
+    from ..lm.context_mix import mix_data, mix_quality
     from ..train import train
 
     lang, model = original_model()

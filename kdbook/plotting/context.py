@@ -29,7 +29,7 @@ def _bars(ax, state, p, q, names, title):
 def plot_mix_state(state) -> Plot:
     """Three panels for one mix and epoch: prompted bars, unprompted bars, and the two held-out curves.
 
-    Draws a :class:`kdbook.context_mix.MixState`: left, the model under the full prompt c
+    Draws a :class:`kdbook.lm.context_mix.MixState`: left, the model under the full prompt c
     against the student under the short prompt c′ after the prefix; middle, the model and the
     student without a prompt; right, held-out KL to the prompted teacher and KL to the unprompted
     model against the epoch, the current one marked. The student's sentences under c′ are
@@ -42,10 +42,10 @@ def plot_mix_state(state) -> Plot:
         BarContainers; ``artists["curves"]`` maps "KL to teacher" and "KL unprompted" to Line2D;
         ``artists["marker"]`` is the vertical line at the current epoch.
     """
-    from ..context_mix import MixState
+    from ..lm.context_mix import MixState
 
     if not isinstance(state, MixState):
-        raise TypeError(f"state must be a MixState (from kdbook.context_mix.mix_state), got {type(state).__name__}")
+        raise TypeError(f"state must be a MixState (from kdbook.lm.context_mix.mix_state), got {type(state).__name__}")
     fig, axes = new_axes(ncols=3, figsize=(13.0, 3.9))
     pre = f"“{state.prefix}”"
     prompted = _bars(axes[0], state, state.teacher, state.student_prompted, ("model, full prompt c", "student, short c′"),

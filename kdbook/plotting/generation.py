@@ -30,7 +30,7 @@ def plot_position_kl(curves: Mapping[str, tuple[ArrayLike, ArrayLike]], *, ylabe
     """Mean per-position KL (± 2 standard errors) along prefixes of several kinds, one line each.
 
     ``curves`` maps a label ("teacher's prefixes") to ``(mean, se)`` arrays as
-    ``kdbook.genmetrics.position_kl`` returns them (NaN where no sentence is that long).
+    ``kdbook.lm.genmetrics.position_kl`` returns them (NaN where no sentence is that long).
     Introduced in chapter 7 (exposure bias).
 
     Examples

@@ -132,7 +132,7 @@ def plot_storage_tradeoff(bytes_per_position: Mapping[str, ArrayLike], kl: Mappi
 def plot_next_token_state(state, *, ax=None) -> Plot:
     """Bars of the teacher, the stored (top-k) teacher and the student at one position, with the KLs.
 
-    Draws a :class:`kdbook.next_token.NextTokenState`. Introduced in chapter 6.
+    Draws a :class:`kdbook.lm.next_token.NextTokenState`. Introduced in chapter 6.
 
     Returns
     -------
@@ -142,16 +142,16 @@ def plot_next_token_state(state, *, ax=None) -> Plot:
     Examples
     --------
     >>> import numpy as np
-    >>> from kdbook.next_token import next_token_state
+    >>> from kdbook.lm.next_token import next_token_state
     >>> s = next_token_state(np.log([0.6, 0.3, 0.1]), np.zeros(3), words=["a", "b", "c"], k=2)
     >>> out = plot_next_token_state(s)
     >>> [round(float(b.get_height()), 3) for b in out.artists["bars"]["stored teacher"]]
     [0.667, 0.333, 0.0]
     """
-    from ..next_token import NextTokenState
+    from ..lm.next_token import NextTokenState
 
     if not isinstance(state, NextTokenState):
-        raise TypeError(f"state must be a NextTokenState (from kdbook.next_token.next_token_state), got {type(state).__name__}")
+        raise TypeError(f"state must be a NextTokenState (from kdbook.lm.next_token.next_token_state), got {type(state).__name__}")
     fig, ax = new_axes(ax, figsize=(8.0, 3.6))
     x = np.arange(len(state.shown))
     series = {"teacher": (state.teacher, ROLE_COLORS["teacher"]),

@@ -30,7 +30,7 @@ def _predictor(model) -> Callable[[np.ndarray], np.ndarray]:
         return model.logits
     if callable(model):
         return model
-    raise TypeError(f"each model must be a kdbook.models.MLP or a callable X -> logits, got {type(model).__name__}")
+    raise TypeError(f"each model must be a kdbook.classify.models.MLP or a callable X -> logits, got {type(model).__name__}")
 
 
 def decision_grid(X: ArrayLike, *, resolution: int = 150, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,7 +79,7 @@ def plot_decision_regions(
     Parameters
     ----------
     models : mapping str -> model
-        Panel title -> a ``kdbook.models.MLP`` (or any callable ``X -> logits``), drawn in order.
+        Panel title -> a ``kdbook.classify.models.MLP`` (or any callable ``X -> logits``), drawn in order.
     X : array_like, shape (n, 2)
         The points to show (and the extent of the grid).
     labels : array_like of int, shape (n,)

@@ -1,5 +1,5 @@
-"""Interactive explorers for the chapters, built on ipywidgets 8 (the only kdbook module that
-imports ipywidgets).
+"""Interactive explorers for the chapters, built on ipywidgets 8 (with ``kdbook.progress``, which
+imports it only when it draws a bar, the only kdbook code that imports ipywidgets).
 
 Each explorer's computation is a plain-numpy function of ``kdbook.states`` (tested directly,
 < 50 ms) and its figure a function of ``kdbook.plotting``; the widget only wires sliders to the

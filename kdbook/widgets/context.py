@@ -1,15 +1,15 @@
 """The chapter-8 explorer: slide over the training mix and the epochs of context distillation.
 
 Introduced in chapter 8 (``notebooks/08_context_distillation.ipynb``, section 5). Every run is
-precomputed by ``kdbook.context_mix.mix_sweep``; each redraw looks up
-``kdbook.context_mix.mix_state`` (no training) and draws it with
+precomputed by ``kdbook.lm.context_mix.mix_sweep``; each redraw looks up
+``kdbook.lm.context_mix.mix_state`` (no training) and draws it with
 ``kdbook.plotting.context.plot_mix_state``. The widget only wires the controls.
 """
 from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..context_mix import MixSweep, mix_state
+from ..lm.context_mix import MixSweep, mix_state
 from ._frames import explorer
 
 __all__ = ["context_mix_explorer"]
@@ -24,7 +24,7 @@ def context_mix_explorer(sweep: MixSweep, *, mix: float | None = None, epoch: in
         ``children[0]`` holds the two sliders, ``children[1]`` the output area.
     """
     if not isinstance(sweep, MixSweep):
-        raise TypeError(f"sweep must be a MixSweep (from kdbook.context_mix.mix_sweep), got {type(sweep).__name__}")
+        raise TypeError(f"sweep must be a MixSweep (from kdbook.lm.context_mix.mix_sweep), got {type(sweep).__name__}")
     options = [(f"{m:.0%}", float(m)) for m in sweep.mixes]
     mix = float(sweep.mixes[0]) if mix is None else float(mix)
     epoch = int(sweep.epochs[-1]) if epoch is None else int(epoch)

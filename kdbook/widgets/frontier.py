@@ -1,7 +1,7 @@
 """The chapter-7 β explorer: slide β along a precomputed sweep of GKD students.
 
 Introduced in chapter 7 (``notebooks/07_generation_and_on_policy_distillation.ipynb``). Each
-redraw reads :func:`kdbook.frontier.frontier_state` (no training: the sweep is computed once,
+redraw reads :func:`kdbook.lm.frontier.frontier_state` (no training: the sweep is computed once,
 before the explorer) and draws :func:`plot_frontier_state`: the student's point on the
 quality-coverage frontier, its next-token distribution after one prefix beside the teacher's,
 and a few sentences it writes.
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..frontier import BETA_OBJECTIVES, FrontierState, SweepResult, frontier_state
+from ..lm.frontier import BETA_OBJECTIVES, FrontierState, SweepResult, frontier_state
 from ._frames import explorer
 
 __all__ = ["plot_frontier_state", "frontier_explorer"]
 
 
 def plot_frontier_state(state: FrontierState):
-    """Draw a :class:`kdbook.frontier.FrontierState`: the frontier with β ringed, the next-token bars, sentences.
+    """Draw a :class:`kdbook.lm.frontier.FrontierState`: the frontier with β ringed, the next-token bars, sentences.
 
     Returns a :class:`kdbook.plotting._result.Plot` whose artists are ``frontier`` and ``bars``
     (the two panels' plots) and ``sentences`` (the text artist). Introduced in chapter 7.
@@ -27,7 +27,7 @@ def plot_frontier_state(state: FrontierState):
     from ..plotting.generation import plot_frontier
 
     if not isinstance(state, FrontierState):
-        raise TypeError(f"state must be a FrontierState (from kdbook.frontier.frontier_state), got {type(state).__name__}")
+        raise TypeError(f"state must be a FrontierState (from kdbook.lm.frontier.frontier_state), got {type(state).__name__}")
     fig, (left, right) = new_axes(ncols=2, figsize=(10.0, 4.4))
     front = plot_frontier(state.points, path=state.path, highlight=state.label, ax=left,
                           xlabel="coverage (nats/token)", ylabel="quality (nats/token)",
@@ -44,7 +44,7 @@ def frontier_explorer(sweep: SweepResult, *, teacher, prefix: str, beta: float =
                       betas: dict | None = None) -> widgets.VBox:
     """A β slider over a finished sweep, with the live three-part figure.
 
-    Introduced in chapter 7. ``betas`` as in :func:`kdbook.frontier.frontier_state`. Returns a
+    Introduced in chapter 7. ``betas`` as in :func:`kdbook.lm.frontier.frontier_state`. Returns a
     VBox: ``children[0]`` the slider, ``children[1]`` the output area.
     """
     first = frontier_state(sweep, beta, teacher=teacher, prefix=prefix, betas=betas)  # validates up front

@@ -2,7 +2,7 @@
 
 Introduced in chapter 6 (``notebooks/06_distilling_a_language_model.ipynb``, section 5). The
 logits of every prefix are computed once; each redraw calls the plain function
-``kdbook.next_token.next_token_state`` (well under a millisecond) and draws it with
+``kdbook.lm.next_token.next_token_state`` (well under a millisecond) and draws it with
 ``kdbook.plotting.language.plot_next_token_state``; the controls are wired by the shared
 ``_frames.explorer``.
 """
@@ -15,9 +15,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from ..next_token import next_token_state
+from ..lm.next_token import next_token_state
 from ..plotting.language import plot_next_token_state
-from ..topk import RESTS
+from ..lm.topk import RESTS
 from ._frames import explorer
 
 __all__ = ["next_token_explorer", "K_CHOICES"]

@@ -1,7 +1,9 @@
-"""The training progress bar of ``kdbook.train.train`` (chapter 5) and of custom loops."""
+"""The training progress bar of ``kdbook.train.train`` (chapter 5) and of custom loops.
+
+ipywidgets is imported only when a bar is drawn, so ``kdbook.train`` stays free of widgets.
+"""
 from __future__ import annotations
 
-import ipywidgets
 from IPython.display import display
 
 __all__ = ["TrainingProgress"]
@@ -27,6 +29,8 @@ class TrainingProgress:
     def __init__(self, total: int, show: bool):
         self.bar = None
         if show:
+            import ipywidgets
+
             self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="training")
             display({**self.bar._repr_mimebundle_(), "text/plain": ""}, raw=True)
 

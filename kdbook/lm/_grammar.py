@@ -1,4 +1,4 @@
-"""The grammar behind ``kdbook.language.ToyLanguage`` (private): words, states and their tables.
+"""The grammar behind ``kdbook.lm.ToyLanguage`` (private): words, states and their tables.
 
 A sentence is ``subject-NP verb [object-NP] [adverb] [and verb [object-NP] [adverb]] </s>``.
 The subject's determiner fixes the noun's number across any adjectives, the subject's noun

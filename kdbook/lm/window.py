@@ -11,7 +11,7 @@ alone, with everything else frozen (:meth:`WindowLM.set_trainable`), it is promp
 (chapter 8).
 
 The model follows ``kdbook.protocol.Model``: ``forward(X)`` takes (B, L) input rows
-(``kdbook.sequences``) and returns (B, L, V) logits; ``backward`` returns the gradients of the
+(``kdbook.lm.sequences``) and returns (B, L, V) logits; ``backward`` returns the gradients of the
 *trainable* parameter groups, in the order of ``params``.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _validate as v
+from .. import _validate as v
 from .sequences import Vocabulary
 
 __all__ = ["WindowLM", "GROUPS"]
@@ -38,7 +38,7 @@ class WindowLM:
 
     Parameters
     ----------
-    vocab : kdbook.sequences.Vocabulary or an object with a ``vocab`` (e.g. a ToyLanguage)
+    vocab : kdbook.lm.Vocabulary or an object with a ``vocab`` (e.g. a ToyLanguage)
         Token ids, the number of predictable tokens V and the instruction tokens.
     window : int
         Tokens seen (n ≥ 1); 1 is a bigram model.
@@ -53,7 +53,7 @@ class WindowLM:
 
     Examples
     --------
-    >>> from kdbook.language import ToyLanguage
+    >>> from kdbook.lm import ToyLanguage
     >>> from kdbook.lm import WindowLM
     >>> lang = ToyLanguage()
     >>> student = WindowLM(lang, window=2, hidden=32, seed=0)
@@ -66,7 +66,7 @@ class WindowLM:
                  soft_prompt: bool = False, seed: int | np.random.Generator = 0):
         vocab = getattr(vocab, "vocab", vocab)
         if not isinstance(vocab, Vocabulary):
-            raise TypeError(f"vocab must be a kdbook.sequences.Vocabulary or a ToyLanguage, got {type(vocab).__name__}")
+            raise TypeError(f"vocab must be a kdbook.lm.Vocabulary or a ToyLanguage, got {type(vocab).__name__}")
         self.vocab = vocab
         self.window = v.check_int(window, "window", minimum=1)
         self.dim = v.check_int(dim, "dim", minimum=1)
@@ -136,7 +136,7 @@ class WindowLM:
 
     # ------------------------------------------------------------------ computation
     def check_input(self, X: ArrayLike) -> np.ndarray:
-        """Validate (B, L) input rows (see ``kdbook.sequences.Vocabulary.check_inputs``)."""
+        """Validate (B, L) input rows (see ``kdbook.lm.Vocabulary.check_inputs``)."""
         return self.vocab.check_inputs(X, "X")
 
     def _windows(self, X: np.ndarray) -> np.ndarray:
