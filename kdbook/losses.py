@@ -10,17 +10,16 @@ MB of scratch memory for any batch size.
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as v
-from ._kd_kernels import soft_block
-from ._rowwise import for_row_chunks
-from .softmax import log_softmax_and_softmax
+from ._kd_core import kd_core
 
-__all__ = ["kd_loss", "kd_loss_and_grad", "check_divergence", "DIVERGENCES", "REDUCTIONS"]
+__all__ = ["kd_loss", "kd_loss_and_grad", "kl_from_logits", "check_divergence", "Objective", "DIVERGENCES",
+           "REDUCTIONS"]
 
 #: Soft-term divergences accepted by ``kd_loss(..., divergence=...)``.
 DIVERGENCES = ("forward", "reverse", "jsd", "gjsd", "skew_forward", "skew_reverse")
@@ -58,24 +57,8 @@ def check_divergence(divergence, beta=None, alpha=None) -> tuple[str, float | No
 REDUCTIONS = ("batchmean", "tokenmean", "sum", "none")
 
 
-def _positions(mask: np.ndarray | None, n: int) -> tuple[int, Callable[[int, int], slice | np.ndarray]]:
-    """Number of unmasked rows and a map from a range lo:hi of them to rows of the flat batch.
-
-    Runs of consecutive unmasked rows (the usual right-padded batch) map to slices, so they are
-    computed in place; masked rows are never computed at all.
-    """
-    if mask is None:
-        return n, slice
-    rows = np.flatnonzero(mask)
-
-    def select(lo: int, hi: int) -> slice | np.ndarray:
-        a, b = int(rows[lo]), int(rows[hi - 1])
-        return slice(a, b + 1) if b - a == hi - lo - 1 else rows[lo:hi]
-
-    return rows.size, select
-
-
-def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, want_grad, mask, beta, alpha):
+def _check_inputs(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, mask, beta, alpha):
+    """Validate every argument of the public losses once; return the core's keyword arguments."""
     s = v.as_float_array(student_logits, "student_logits")
     t = v.as_float_array(teacher_logits, "teacher_logits")
     T = v.check_positive(T, "T")
@@ -94,64 +77,27 @@ def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, redu
     m = None if mask is None else v.check_mask(mask, batch_shape)
     if hw > 0 and labels is None:
         raise ValueError(f"labels are required when hard_weight > 0 (hard_weight={hw})")
-    lab = None if labels is None else v.check_labels(labels, batch_shape, k, mask=m).reshape(-1)
-
-    dtype = np.result_type(s, t)
-    s2 = s.reshape(-1, k).astype(dtype, copy=False)
-    t2 = t.reshape(-1, k).astype(dtype, copy=False)
-    n = s2.shape[0]
-    n_valid, select = _positions(None if m is None else m.reshape(-1), n)
-    if reduction in ("batchmean", "tokenmean") and m is not None and n_valid == 0:
+    lab = None if labels is None else v.check_labels(labels, batch_shape, k, mask=m)
+    if reduction in ("batchmean", "tokenmean") and m is not None and not m.any():
         raise ValueError(f"mask masks every position: reduction={reduction!r} would average over nothing")
-    if reduction == "tokenmean" and n_valid == 0:
+    if reduction == "tokenmean" and s.size == 0:
         raise ValueError("student_logits has no positions: reduction='tokenmean' would average over nothing")
-    batch_size = batch_shape[0] if batch_shape else 1
-    scale = {"batchmean": 1.0 / max(batch_size, 1), "tokenmean": 1.0 / max(n_valid, 1)}.get(reduction, 1.0)
-    per_row = np.zeros(n, dtype=dtype) if n_valid < n else np.empty(n, dtype=dtype)
-    grad = None
-    if want_grad:  # calloc'd zeros cost nothing until written: only masked rows keep them
-        grad = np.zeros_like(s2) if n_valid < n else np.empty_like(s2)
+    return dict(student=s, teacher=t, labels=lab, mask=m, T=T, hard_weight=hw, divergence=divergence,
+                weight=weight, reduction=reduction)
 
-    def work(lo: int, hi: int) -> None:
-        rows = select(lo, hi)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            log_q, q = log_softmax_and_softmax(s2[rows], T)
-            log_p, p = log_softmax_and_softmax(t2[rows], T)
-            soft, g = soft_block(log_p, p, log_q, q, divergence, want_grad, weight)
-            np.maximum(soft, 0.0, out=soft)  # every D is ≥ 0; drop rounding noise like -1e-16
-            # d[T²·D(u)]/dz = T²·(1/T)·dD/du = T·dD/du.
-            loss = soft * dtype.type((1.0 - hw) * T)
-            loss *= dtype.type(T)  # two steps: T * T alone can underflow to 0 at tiny T
-            if g is not None:  # scale straight into the output rows when they are a slice
-                out = grad[rows] if isinstance(rows, slice) else None
-                g = np.multiply(g, dtype.type((1.0 - hw) * T * scale), out=out)
-            if hw > 0:
-                log_q1, q1 = (log_q, q) if T == 1.0 else log_softmax_and_softmax(s2[rows], 1.0)
-                picked = np.arange(q1.shape[0]), lab[rows]
-                loss -= dtype.type(hw) * log_q1[picked]
-                if g is not None:
-                    q1[picked] -= 1.0  # softmax − one-hot
-                    q1 *= dtype.type(hw * scale)
-                    g += q1
-            if g is not None and not isinstance(rows, slice):
-                grad[rows] = g
-            per_row[rows] = loss
 
-    for_row_chunks(n_valid, k * dtype.itemsize, work)
-    if not np.all(np.isfinite(per_row)):
-        v.check_finite(s, "student_logits", mask=m)
-        v.check_finite(t, "teacher_logits", mask=m)
+def _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, want_grad, mask, beta, alpha,
+        t_squared=True):
+    args = _check_inputs(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, mask, beta, alpha)
+    try:
+        return kd_core(**args, want_grad=want_grad, t_squared=t_squared)
+    except FloatingPointError:
+        v.check_finite(args["student"], "student_logits", mask=args["mask"])
+        v.check_finite(args["teacher"], "teacher_logits", mask=args["mask"])
         raise ValueError(
-            f"the loss overflowed in {dtype}: logits spread too far for T={T}; use float64 or smaller logits"
-        )
-    if reduction == "none":
-        loss_out = per_row.reshape(batch_shape)[()]
-    else:
-        total = per_row.sum(dtype=np.float64) * scale
-        loss_out = dtype.type(total)
-    if not want_grad:
-        return loss_out
-    return loss_out, grad.reshape(s.shape)
+            f"the loss overflowed in {np.result_type(args['student'], args['teacher'])}: logits spread too far for "
+            f"T={args['T']}; use float64 or smaller logits"
+        ) from None
 
 
 def kd_loss(
@@ -275,3 +221,90 @@ def kd_loss_and_grad(
     [-0.3808, 0.3808]
     """
     return _kd(student_logits, teacher_logits, T, labels, hard_weight, divergence, reduction, True, mask, beta, alpha)
+
+
+def kl_from_logits(
+    student_logits: ArrayLike,
+    teacher_logits: ArrayLike,
+    *,
+    T: float = 1.0,
+    mask: ArrayLike | None = None,
+    reduction: str = "none",
+):
+    r"""KL(p_T ‖ q_T) from logits, per position (no T² factor), 0 where masked.
+
+    .. math:: \mathrm{KL}\bigl(\mathrm{softmax}(v/T) \,\|\, \mathrm{softmax}(z/T)\bigr)
+              = \sum_i p_i (\log p_i - \log q_i)
+
+    The soft term of :func:`kd_loss` before its T² factor, from the same validated core: use it
+    to *measure* how far a student is from its teacher at every position of a padded batch
+    (chapter 6), where ``kd_loss(...) / T**2`` would multiply and divide by T² again.
+    ``reduction`` as in :func:`kd_loss` (default ``"none"``: one value per position).
+
+    Examples
+    --------
+    >>> import kdbook
+    >>> from kdbook.losses import kl_from_logits
+    >>> round(float(kl_from_logits([0.0, 0.0], [2.0, 0.0])), 4)
+    0.3278
+    >>> kl_from_logits([[0.0, 0.0], [9.0, float("nan")]], [[0.0, 0.0], [0.0, 0.0]], mask=[True, False]).tolist()
+    [0.0, 0.0]
+    """
+    return _kd(student_logits, teacher_logits, T, None, 0.0, "forward", reduction, False, mask, None, None,
+               t_squared=False)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a student is trained to minimise: the soft-term divergence (with its β or α), the
+    temperature T and the hard-label weight, validated once.
+
+    One type serves :func:`kdbook.train.train` (built from its keyword arguments) and the
+    on-policy loop of chapter 7 (``kdbook.lm.onpolicy.distill_on_policy``). ``Objective("gjsd",
+    beta=0.9)`` is GKD's JSD(0.9): β → 0 behaves like forward KL, β → 1 like reverse KL (GKD's and
+    TRL's GKDTrainer convention). ``Objective("skew_forward", alpha=0.1)`` is DistiLLM's skew KL.
+
+    Examples
+    --------
+    >>> Objective("gjsd", beta=0.9).label, Objective("gjsd", beta=0.9).kwargs()
+    ('JSD(0.9)', {'divergence': 'gjsd', 'beta': 0.9})
+    >>> Objective(T=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: T must be > 0, got 0.0
+    """
+
+    divergence: str = "forward"
+    beta: float | None = None
+    alpha: float | None = None
+    T: float = 1.0
+    hard_weight: float = 0.0
+
+    def __post_init__(self) -> None:  # clear errors before any training
+        check_divergence(self.divergence, self.beta, self.alpha)
+        object.__setattr__(self, "T", v.check_positive(self.T, "T"))
+        object.__setattr__(self, "hard_weight", v.check_unit_interval(self.hard_weight, "hard_weight"))
+
+    @property
+    def label(self) -> str:
+        """A short name for tables and legends: "forward KL", "JSD(0.9)", "skew reverse KL (α=0.1)"."""
+        names = {"forward": "forward KL", "reverse": "reverse KL", "jsd": "JSD(0.5)"}
+        if self.divergence == "gjsd":
+            return f"JSD({self.beta:g})"
+        if self.divergence.startswith("skew_"):
+            return f"skew {self.divergence[5:]} KL (α={self.alpha:g})"
+        return names.get(self.divergence, self.divergence)
+
+    def kwargs(self) -> dict:
+        """The divergence keyword arguments of ``kd_loss`` / ``train_step`` for this objective."""
+        out = {"divergence": self.divergence}
+        if self.beta is not None:
+            out["beta"] = self.beta
+        if self.alpha is not None:
+            out["alpha"] = self.alpha
+        return out
+
+    def core_arguments(self) -> dict:
+        """Keyword arguments of the validated core (``kdbook._kd_core.kd_core``)."""
+        divergence, weight = check_divergence(self.divergence, self.beta, self.alpha)
+        return {"T": self.T, "hard_weight": self.hard_weight, "divergence": divergence, "weight": weight}

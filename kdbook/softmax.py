@@ -119,3 +119,15 @@ def softmax(z: ArrayLike, *, T: float = 1.0, axis: int = -1) -> np.ndarray:
     np.exp(u, out=u)
     u /= u.sum(axis=ax, keepdims=True)
     return u
+
+
+def log_softmax_rows(z: np.ndarray) -> np.ndarray:
+    """Log-softmax of already valid (finite) logits along the last axis at T = 1, no validation.
+
+    The core that kdbook's own language-model code calls where the logits come from a model
+    (``kdbook.lm``); the same shift-then-log-sum-exp as :func:`log_softmax`, so both agree to the
+    last bit. Learners' code should call :func:`log_softmax`, which checks its input.
+    """
+    u = z - z.max(axis=-1, keepdims=True)
+    u -= np.log(np.exp(u).sum(axis=-1, keepdims=True))
+    return u

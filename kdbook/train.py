@@ -12,15 +12,14 @@ a seed (the seed only orders the mini-batches; the model's initial weights come 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validate as v
 from .environment import in_notebook_kernel
 from .evaluation import check_targets, evaluate
-from .losses import check_divergence, kd_loss_and_grad
+from ._kd_core import kd_core
+from .losses import Objective
 from .optim import SGD, Adam
 from .protocol import check_model
 from .threads import one_blas_thread
@@ -37,46 +36,51 @@ class TrainingDiverged(ValueError):
     """The student's logits overflowed during training (the learning rate is too large)."""
 
 
-@dataclass(frozen=True)
-class _Objective:
-    """The validated loss settings shared by :func:`train` and :func:`train_step`."""
-
-    T: float
-    hard_weight: float
-    divergence: str
-    beta: float | None = None
-    alpha: float | None = None
-
-    @classmethod
-    def make(cls, has_labels: bool, has_teacher: bool, T, hard_weight, divergence, beta=None, alpha=None) -> "_Objective":
-        if not has_labels and not has_teacher:
-            raise ValueError("give labels, teacher_logits, or both: there is nothing to train on")
-        if hard_weight is None:
-            if has_labels and has_teacher:
-                raise ValueError("with both labels and teacher_logits, choose hard_weight in [0, 1] explicitly")
-            hard_weight = 0.0 if has_teacher else 1.0
-        w = v.check_unit_interval(hard_weight, "hard_weight")
-        if w > 0 and not has_labels:
-            raise ValueError(f"hard_weight={w} > 0 needs labels")
-        if w < 1 and not has_teacher:
-            raise ValueError(f"hard_weight={w} < 1 needs teacher_logits (the soft term has no teacher)")
-        T = v.check_positive(T, "T")
-        check_divergence(divergence, beta, alpha)
-        return cls(T, w, divergence, beta, alpha)
+def _objective(has_labels: bool, has_teacher: bool, T, hard_weight, divergence, beta=None, alpha=None) -> Objective:
+    """The validated loss settings of :func:`train` and :func:`train_step` (one ``Objective``)."""
+    if not has_labels and not has_teacher:
+        raise ValueError("give labels, teacher_logits, or both: there is nothing to train on")
+    if hard_weight is None:
+        if has_labels and has_teacher:
+            raise ValueError("with both labels and teacher_logits, choose hard_weight in [0, 1] explicitly")
+        hard_weight = 0.0 if has_teacher else 1.0
+    w = v.check_unit_interval(hard_weight, "hard_weight")
+    if w > 0 and not has_labels:
+        raise ValueError(f"hard_weight={w} > 0 needs labels")
+    if w < 1 and not has_teacher:
+        raise ValueError(f"hard_weight={w} < 1 needs teacher_logits (the soft term has no teacher)")
+    return Objective(divergence, beta, alpha, T=T, hard_weight=w)
 
 
-def _step(model, opt, X, y, t, m, obj: _Objective) -> tuple[float, int]:
-    """One forward, loss, backward and optimiser step; returns (token-mean loss, positions used)."""
+def _setup(model, batch_shape, labels, teacher_logits, mask, T, hard_weight, divergence, beta, alpha):
+    """Validate the targets against the model's batch shape and the loss settings, once."""
+    y, t, m = check_targets(batch_shape, model.n_classes, labels, teacher_logits, mask)
+    obj = _objective(y is not None, t is not None, T, hard_weight, divergence, beta, alpha)
+    if m is not None and not m.any():
+        raise ValueError("mask masks every position: there is nothing to train on")
+    return y, t, m, obj.core_arguments()
+
+
+def _forward(model, X: np.ndarray) -> np.ndarray:
+    """``model.forward(X)``, checked for its shape (n, ..., n_classes)."""
     with np.errstate(over="ignore", invalid="ignore"):
         z = model.forward(X)
+    if z.ndim < 2 or z.shape[-1] != model.n_classes or z.shape[0] != X.shape[0]:
+        raise ValueError(f"model.forward must return shape (n={X.shape[0]}, ..., n_classes={model.n_classes}); "
+                         f"got {z.shape}")
+    return z
+
+
+def _update(model, opt, z, y, t, m, core: dict) -> tuple[float, int]:
+    """Loss, gradient (validated core), backward and optimiser step; returns (token-mean loss, positions used)."""
     finite = np.isfinite(z).all(axis=-1)
     if not (finite.all() if m is None else finite[m].all()):
         raise TrainingDiverged("training diverged: the logits overflowed; try a smaller lr")
     teacher = z if t is None else t  # hard labels only: the soft term has weight 0
-    loss, grad = kd_loss_and_grad(
-        z, teacher, T=obj.T, labels=y, hard_weight=obj.hard_weight, divergence=obj.divergence,
-        beta=obj.beta, alpha=obj.alpha, reduction="tokenmean", mask=m,
-    )
+    try:
+        loss, grad = kd_core(z, teacher, labels=y, mask=m, reduction="tokenmean", want_grad=True, **core)
+    except FloatingPointError:
+        raise TrainingDiverged("training diverged: the loss overflowed; try a smaller lr or float64") from None
     opt.step(model.backward(grad))
     return float(loss), (z.size // z.shape[-1] if m is None else int(np.count_nonzero(m)))
 
@@ -135,13 +139,10 @@ def train_step(
     if not isinstance(optimizer, (SGD, Adam)):
         raise TypeError(f"optimizer must be a kdbook.optim.SGD or Adam built on model.params, got {type(optimizer).__name__}")
     _same_params(optimizer, model.params)
-    obj = _Objective.make(labels is not None, teacher_logits is not None, T, hard_weight, divergence, beta, alpha)
     X = model.check_input(X)
-    batch_shape = (X.shape[0], *_probe(model, X)[1:])
-    y, t, m = check_targets(batch_shape, model.n_classes, labels, teacher_logits, mask)
-    if m is not None and not m.any():
-        raise ValueError("mask masks every position: there is nothing to train on")
-    return _step(model, optimizer, X, y, t, m, obj)[0]
+    z = _forward(model, X)  # the step's own forward pass tells the batch shape: no extra probe
+    y, t, m, core = _setup(model, z.shape[:-1], labels, teacher_logits, mask, T, hard_weight, divergence, beta, alpha)
+    return _update(model, optimizer, z, y, t, m, core)[0]
 
 
 def _probe(model, X: np.ndarray) -> tuple[int, ...]:
@@ -277,10 +278,7 @@ def train(
     if n == 0:
         raise ValueError("X has no examples: its first axis has length 0")
     batch_shape = (n, *_probe(model, X)[1:])
-    y, t, m = check_targets(batch_shape, k, labels, teacher_logits, mask)
-    obj = _Objective.make(y is not None, t is not None, T, hard_weight, divergence, beta, alpha)
-    if m is not None and not m.any():
-        raise ValueError("mask masks every position: there is nothing to train on")
+    y, t, m, core = _setup(model, batch_shape, labels, teacher_logits, mask, T, hard_weight, divergence, beta, alpha)
     n_epochs = v.check_int(epochs, "epochs", minimum=1)
     bs = n if batch_size is None else min(n, v.check_int(batch_size, "batch_size", minimum=1))
     rng = v.check_rng(seed)
@@ -313,7 +311,7 @@ def train(
                     continue  # a batch of padding only: nothing to learn from
                 batch = [None if a is None else a[idx] for a in (y, t, m)]
                 try:
-                    loss, used = _step(model, opt, X[idx], *batch, obj)
+                    loss, used = _update(model, opt, _forward(model, X[idx]), *batch, core)
                 except TrainingDiverged:
                     raise TrainingDiverged(
                         f"training diverged at epoch {epoch}: the logits overflowed; try a smaller lr"

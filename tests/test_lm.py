@@ -155,7 +155,7 @@ def test_decoder_errors_name_the_argument():
         dec.greedy(LANG, [[LANG.vocab.bos, LANG.vocab.pad]])
     with pytest.raises(ValueError, match="start row 0 already ended with </s>"):
         dec.greedy(LANG, [[LANG.vocab.bos, 3, 0]])
-    with pytest.raises(TypeError, match="model must be a language model with a .vocab"):
+    with pytest.raises(TypeError, match="model must be a language model with .vocab and .logits"):
         dec.greedy(object(), LANG.vocab.start(1))
     with pytest.raises(ValueError, match="beam_size must be >= 1"):
         dec.beam_search(LANG, LANG.vocab.start(1), beam_size=0)

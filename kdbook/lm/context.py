@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 from .. import _validate as v
 from . import decoding
 from .. import losses
-from .sequences import LMBatch
+from .sequences import LMBatch, Vocabulary, check_batch, check_language_model
 
 __all__ = [
     "PROMPT_SLOTS", "CDData", "set_prompt", "sample_queries", "respond", "response_mask",
@@ -67,12 +67,9 @@ class CDData:
 
 def _vocab(obj, name: str = "model"):
     """The Vocabulary of ``obj`` (a Vocabulary, or a model or language with a ``vocab``), or a clear error."""
-    from .sequences import Vocabulary
-
     vocab = obj if isinstance(obj, Vocabulary) else getattr(obj, "vocab", None)
     if not isinstance(vocab, Vocabulary):
-        raise TypeError(f"{name} must be a language model with a .vocab (ToyLanguage, WindowLM) or a Vocabulary, "
-                        f"got {type(obj).__name__}")
+        check_language_model(obj, name, allow_vocabulary=True)  # raises the one clear error
     return vocab
 
 
@@ -219,8 +216,7 @@ def response_mask(batch: LMBatch, vocab, n_query_words: int) -> np.ndarray:
     Position t predicts the token at column t + 1 of a row; the response starts after ``<s>``
     and the ``n_query_words`` words of the query. Introduced in chapter 8.
     """
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
+    check_batch(batch, "batch")
     vocab = _vocab(vocab, "vocab")
     k = v.check_int(n_query_words, "n_query_words")
     bos = np.argmax(batch.inputs == vocab.bos, axis=1)
@@ -239,8 +235,7 @@ def distillation_data(teacher, responses: LMBatch, *, teacher_context, student_c
     response positions (:func:`response_mask`). Introduced in chapter 8.
     """
     vocab = _vocab(teacher)
-    if not isinstance(responses, LMBatch):
-        raise TypeError(f"responses must be a kdbook.lm.LMBatch (from respond), got {type(responses).__name__}")
+    check_batch(responses, "responses")
     mask = response_mask(responses, vocab, n_query_words)
     if not mask.any():
         raise ValueError("responses have no response positions after the query words: nothing to distil")
@@ -307,8 +302,7 @@ def neutral_mask(lang, batch: LMBatch, context, *, tol: float = 1e-12) -> np.nda
     distribution there as it was: chapter 8 measures the cost of distillation on them.
     """
     _language(lang)
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
+    check_batch(batch, "batch")
     plain = set_prompt(batch.inputs, lang, None)
     kl = losses.kd_loss(lang.logits(plain), lang.logits(set_prompt(batch.inputs, lang, context)),
                         reduction="none", mask=batch.mask)
@@ -323,8 +317,7 @@ def behaviour_rates(lang, batch: LMBatch, *, n_query_words: int = 0, short: int 
     ``words``: mean words per sentence. Introduced in chapter 8.
     """
     _language(lang)
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
+    check_batch(batch, "batch")
     short = v.check_int(short, "short")
     words = lang.words
     gentle = np.isin(batch.targets, [words.index(w) for w in ("gently", "kindly") if w in words])

@@ -16,7 +16,8 @@ from numpy.typing import ArrayLike
 
 from .. import _validate as v
 from .language import inverse_cdf
-from .sequences import LMBatch
+from ..softmax import log_softmax_rows
+from .sequences import LMBatch, check_batch, check_language_model, pick_targets
 
 __all__ = [
     "Generation", "next_token_logprobs", "token_logprobs", "sequence_logprob", "greedy", "sample",
@@ -42,10 +43,7 @@ class Generation:
 
 
 def _vocab(model):
-    vocab = getattr(model, "vocab", None)
-    if vocab is None or not hasattr(vocab, "check_inputs"):
-        raise TypeError(f"model must be a language model with a .vocab (ToyLanguage, WindowLM), got {type(model).__name__}")
-    return vocab
+    return check_language_model(model)
 
 
 def next_token_logprobs(model, prefixes: ArrayLike) -> np.ndarray:
@@ -58,9 +56,7 @@ def next_token_logprobs(model, prefixes: ArrayLike) -> np.ndarray:
     if hasattr(model, "next_logprobs"):
         return model.next_logprobs(prefixes)
     X = vocab.check_inputs(prefixes, "prefixes")
-    z = np.asarray(model.logits(X))[np.arange(X.shape[0]), vocab.last_positions(X)]
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return log_softmax_rows(np.asarray(model.logits(X))[np.arange(X.shape[0]), vocab.last_positions(X)])
 
 
 def token_logprobs(model, batch: LMBatch) -> np.ndarray:
@@ -68,14 +64,9 @@ def token_logprobs(model, batch: LMBatch) -> np.ndarray:
 
     .. math:: \ell_{b,t} = \text{mask}_{b,t} \cdot \log \mathrm{softmax}(z_{b,t})_{y_{b,t}}
     """
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
+    batch = check_batch(batch)
     _vocab(model)
-    z = np.asarray(model.logits(batch.inputs), dtype=float)
-    z = z - z.max(axis=-1, keepdims=True)
-    lp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    picked = np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0]
-    return np.where(batch.mask, picked, 0.0)
+    return pick_targets(log_softmax_rows(np.asarray(model.logits(batch.inputs), dtype=float)), batch)
 
 
 def sequence_logprob(model, batch: LMBatch) -> np.ndarray:

@@ -19,16 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from .decoding import greedy, sequence_logprob
-from ..losses import kd_loss
-from .sequences import LMBatch
+from ..losses import kl_from_logits
+from .sequences import LMBatch, check_batch
 
 __all__ = ["token_kl", "sequence_kl", "perplexity", "greedy_report"]
 
 
-def _batch(batch) -> LMBatch:
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
-    return batch
+_batch = check_batch
 
 
 def token_kl(teacher, student, batch: LMBatch, *, T: float = 1.0) -> np.ndarray:
@@ -37,11 +34,12 @@ def token_kl(teacher, student, batch: LMBatch, *, T: float = 1.0) -> np.ndarray:
     .. math:: \mathrm{KL}_{b,t} = \mathrm{KL}\bigl(\mathrm{softmax}(v_{b,t}/T) \,\|\, \mathrm{softmax}(z_{b,t}/T)\bigr)
 
     The token-level KD loss of chapter 6 is T² times its mean over the real tokens
-    (``kdbook.kd_loss(..., mask=batch.mask, reduction="tokenmean")``).
+    (``kdbook.kd_loss(..., mask=batch.mask, reduction="tokenmean")``); this is the per-position
+    KL itself (``kdbook.losses.kl_from_logits``), with no T² to divide back out.
     """
     batch = _batch(batch)
     v, z = teacher.logits(batch.inputs), student.logits(batch.inputs)
-    return kd_loss(z, v, T=T, mask=batch.mask, reduction="none") / (T * T)  # kd_loss carries a T² factor
+    return kl_from_logits(z, v, T=T, mask=batch.mask)
 
 
 def sequence_kl(teacher, student, samples: LMBatch) -> tuple[float, float]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import _validate as v
 from .policy import check_pair, free_mask, policy_token_logprobs
-from .sequences import LMBatch
+from .sequences import LMBatch, check_batch
 from ..softmax import log_softmax
 
 __all__ = ["Estimate", "per_token_loglik", "distinct_n", "position_kl", "GenerationReport", "generation_report"]
@@ -45,11 +45,7 @@ class Estimate:
 
 
 def _check_batch(batch) -> LMBatch:
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
-    if not batch.mask.any():
-        raise ValueError("batch has no predicted tokens (its mask is all False)")
-    return batch
+    return check_batch(batch, nonempty=True)
 
 
 def per_token_loglik(model, batch: LMBatch) -> Estimate:

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from . import _grammar
 from .. import _validate as v
-from .sequences import LMBatch, Vocabulary
+from .sequences import LMBatch, Vocabulary, check_batch, pick_targets
 
 __all__ = ["ToyLanguage", "VARIANTS", "INSTRUCTIONS", "ENUMERATION_LIMIT"]
 
@@ -204,9 +204,7 @@ class ToyLanguage:
         Introduced in chapter 6. The prompt is given, not scored: this is log p(sentence | context).
         """
         batch = _check_batch(batch, self.n_classes)
-        lp = self.logits(batch.inputs)
-        picked = np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0]
-        return np.where(batch.mask, picked, 0.0).sum(axis=1)
+        return pick_targets(self.logits(batch.inputs), batch).sum(axis=1)
 
     def entropy(self, X: ArrayLike) -> np.ndarray:
         """(B, L) entropy in nats of the next-token distribution at every position (0 where undefined)."""
@@ -269,8 +267,7 @@ class ToyLanguage:
 
 
 def _check_batch(batch, n_classes: int | None = None) -> LMBatch:
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch (from .sample, .batch or a decoder), got {type(batch).__name__}")
+    check_batch(batch)
     if not (batch.inputs.shape == batch.targets.shape == batch.mask.shape) or batch.inputs.ndim != 2:
         raise ValueError(f"batch.inputs, .targets and .mask must have one (B, L) shape; got {batch.inputs.shape}, "
                          f"{batch.targets.shape} and {batch.mask.shape}")

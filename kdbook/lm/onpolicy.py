@@ -23,54 +23,13 @@ from typing import Callable
 import numpy as np
 
 from .. import _validate as v
-from ..losses import check_divergence
+from ..losses import Objective  # one objective type for supervised and on-policy training
 from ..optim import Adam
 from .policy import check_pair, free_mask, sample_sentences, stack_batches
 from .sequences import LMBatch
 from ..train import train_step
 
 __all__ = ["Objective", "OBJECTIVES", "gkd_batch", "distill_on_policy", "teacher_passes"]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A per-token divergence with its weight: what ``kdbook.kd_loss`` calls ``divergence``, ``beta``, ``alpha``.
-
-    ``Objective("gjsd", beta=0.9)`` is GKD's JSD(0.9): β → 0 behaves like forward KL, β → 1 like
-    reverse KL (GKD's and TRL's GKDTrainer convention). ``Objective("skew_forward", alpha=0.1)``
-    is DistiLLM's skew KL.
-
-    Examples
-    --------
-    >>> Objective("gjsd", beta=0.9).label, Objective("gjsd", beta=0.9).kwargs()
-    ('JSD(0.9)', {'divergence': 'gjsd', 'beta': 0.9})
-    """
-
-    divergence: str = "forward"
-    beta: float | None = None
-    alpha: float | None = None
-
-    def __post_init__(self) -> None:
-        check_divergence(self.divergence, self.beta, self.alpha)  # clear errors before any training
-
-    @property
-    def label(self) -> str:
-        """A short name for tables and legends: "forward KL", "JSD(0.9)", "skew reverse KL (α=0.1)"."""
-        names = {"forward": "forward KL", "reverse": "reverse KL", "jsd": "JSD(0.5)"}
-        if self.divergence == "gjsd":
-            return f"JSD({self.beta:g})"
-        if self.divergence.startswith("skew_"):
-            return f"skew {self.divergence[5:]} KL (α={self.alpha:g})"
-        return names.get(self.divergence, self.divergence)
-
-    def kwargs(self) -> dict:
-        """The keyword arguments of ``kd_loss`` / ``train_step`` for this objective."""
-        out = {"divergence": self.divergence}
-        if self.beta is not None:
-            out["beta"] = self.beta
-        if self.alpha is not None:
-            out["alpha"] = self.alpha
-        return out
 
 
 #: The objectives chapter 7 compares, by name.
@@ -165,7 +124,7 @@ def distill_on_policy(student, teacher, data: LMBatch | None, *, lam=0.5, object
     check_pair(teacher, student)
     objective = Objective() if objective is None else objective
     if not isinstance(objective, Objective):
-        raise TypeError(f"objective must be a kdbook.lm.onpolicy.Objective, got {type(objective).__name__}")
+        raise TypeError(f"objective must be a kdbook.losses.Objective, got {type(objective).__name__}")
     schedule = _check_lam(lam)
     n_steps = v.check_int(steps, "steps", minimum=1)
     B = v.check_int(batch_size, "batch_size", minimum=1)
@@ -182,7 +141,7 @@ def distill_on_policy(student, teacher, data: LMBatch | None, *, lam=0.5, object
         batch, cursor, n_on = gkd_batch(student, data, order, cursor, batch_size=B, lam=lam_t, seed=rng)
         free = free_mask(batch, student.vocab.max_len)
         loss = train_step(student, opt, batch.inputs, teacher_logits=teacher.logits(batch.inputs), mask=free,
-                          **objective.kwargs())
+                          T=objective.T, hard_weight=objective.hard_weight, **objective.kwargs())
         hist.loss.append(float(loss))
         hist.lam.append(lam_t)
         hist.student_sentences.append(n_on)

@@ -17,26 +17,14 @@ import numpy as np
 
 from .. import _validate as v
 from .decoding import sample
-from .sequences import LMBatch
+from .sequences import LMBatch, check_batch, check_language_model, pick_targets
 from ..softmax import log_softmax
 
 __all__ = ["check_language_model", "check_pair", "free_mask", "policy_token_logprobs", "policy_sequence_logprob",
            "sample_sentences", "stack_batches"]
 
 
-def _check_batch(batch) -> LMBatch:
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
-    return batch
-
-
-def check_language_model(model, name: str = "model"):
-    """Return ``model.vocab`` after checking that ``model`` is a language model (``vocab`` and ``logits``)."""
-    vocab = getattr(model, "vocab", None)
-    if vocab is None or not hasattr(vocab, "check_inputs") or not callable(getattr(model, "logits", None)):
-        raise TypeError(f"{name} must be a language model with .vocab and .logits (a ToyLanguage or a "
-                        f"kdbook.lm.WindowLM), got {type(model).__name__}")
-    return vocab
+_check_batch = check_batch
 
 
 def check_pair(teacher, student) -> None:
@@ -69,8 +57,7 @@ def policy_token_logprobs(model, batch: LMBatch) -> np.ndarray:
     batch = _check_batch(batch)
     check_language_model(model)
     lp = log_softmax(np.asarray(model.logits(batch.inputs), dtype=float))
-    picked = np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0]
-    return np.where(free_mask(batch, model.vocab.max_len), picked, 0.0)
+    return pick_targets(lp, batch, free_mask(batch, model.vocab.max_len))
 
 
 def policy_sequence_logprob(model, batch: LMBatch) -> np.ndarray:

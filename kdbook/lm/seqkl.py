@@ -23,7 +23,7 @@ import numpy as np
 from .. import _validate as v
 from ..losses import kd_loss_and_grad
 from .policy import check_pair, free_mask
-from .sequences import LMBatch
+from .sequences import LMBatch, check_batch, pick_targets
 from ..softmax import log_softmax
 
 __all__ = ["ESTIMATORS", "sequence_reverse_kl", "sequence_reverse_kl_grad", "reverse_kl_grad_estimate",
@@ -40,8 +40,7 @@ def flatten(grads) -> np.ndarray:
 
 def _scored(student, teacher, batch: LMBatch):
     """Student forward (kept for backward), student and teacher log-probs, free mask."""
-    if not isinstance(batch, LMBatch):
-        raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
+    check_batch(batch)
     check_pair(teacher, student)
     z = student.forward(batch.inputs)
     lq = log_softmax(z)
@@ -51,7 +50,7 @@ def _scored(student, teacher, batch: LMBatch):
 
 
 def _picked(lp: np.ndarray, batch: LMBatch, free: np.ndarray) -> np.ndarray:
-    return np.where(free, np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0], 0.0)
+    return pick_targets(lp, batch, free)
 
 
 def _score_grad(lq: np.ndarray, batch: LMBatch, free: np.ndarray, weights: np.ndarray) -> np.ndarray:

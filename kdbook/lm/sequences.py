@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Vocabulary", "LMBatch"]
+__all__ = ["Vocabulary", "LMBatch", "check_batch", "check_language_model", "pick_targets"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,8 +287,7 @@ class Vocabulary:
         of each sentence of ``batch`` (its prompt kept), left-padded to one width, to continue
         with a decoder (sequence-level distillation conditions on them).
         """
-        if not isinstance(batch, LMBatch):
-            raise TypeError(f"batch must be a kdbook.lm.LMBatch, got {type(batch).__name__}")
+        check_batch(batch)
         if isinstance(n_words, bool) or not isinstance(n_words, numbers.Integral) or n_words < 0:
             raise ValueError(f"n_words must be an int >= 0, got {n_words!r}")
         rows = []
@@ -318,3 +317,36 @@ class Vocabulary:
         for tgt, m in zip(batch.targets, batch.mask):
             out.append(" ".join(self.tokens[i] for i in tgt[m] if i != self.eos))
         return out
+
+
+# --------------------------------------------------------------------------- checks shared by kdbook.lm
+
+
+def check_batch(batch, name: str = "batch", *, nonempty: bool = False) -> LMBatch:
+    """Return ``batch`` after checking it is an :class:`LMBatch` (with a predicted token if ``nonempty``)."""
+    if not isinstance(batch, LMBatch):
+        raise TypeError(f"{name} must be a kdbook.lm.LMBatch (from a language's .sample or .batch, or a decoder), "
+                        f"got {type(batch).__name__}")
+    if nonempty and not batch.mask.any():
+        raise ValueError(f"{name} has no predicted tokens (its mask is all False)")
+    return batch
+
+
+def check_language_model(model, name: str = "model", *, allow_vocabulary: bool = False) -> Vocabulary:
+    """Return the :class:`Vocabulary` of a language model (``.vocab`` and ``.logits``: a ToyLanguage or a
+    ``kdbook.lm.WindowLM``), or of a Vocabulary itself where ``allow_vocabulary``; else a clear error."""
+    if allow_vocabulary and isinstance(model, Vocabulary):
+        return model
+    vocab = getattr(model, "vocab", None)
+    if not isinstance(vocab, Vocabulary) or not callable(getattr(model, "logits", None)):
+        also = " or a Vocabulary" if allow_vocabulary else ""
+        raise TypeError(f"{name} must be a language model with .vocab and .logits (a ToyLanguage or a "
+                        f"kdbook.lm.WindowLM){also}, got {type(model).__name__}")
+    return vocab
+
+
+def pick_targets(logprobs: np.ndarray, batch: LMBatch, where: np.ndarray | None = None) -> np.ndarray:
+    r"""(B, L) log-probability of each target token, :math:`\ell_{b,t} = \log p_{b,t}(y_{b,t})`, 0 where
+    ``where`` (default ``batch.mask``) is False. ``logprobs`` is (B, L, V)."""
+    picked = np.take_along_axis(logprobs, batch.targets[..., None], axis=-1)[..., 0]
+    return np.where(batch.mask if where is None else where, picked, 0.0)

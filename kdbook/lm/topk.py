@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ..softmax import log_softmax_rows
 
 __all__ = ["RESTS", "top_k_logprobs", "bytes_per_position", "tempered"]
 
@@ -61,8 +62,7 @@ def top_k_logprobs(teacher_logits: ArrayLike, k: int | None, *, rest: str = "ren
     v.check_choice(rest, "rest", RESTS)
     V = z.shape[-1]
     kk = V if k is None else min(v.check_int(k, "k", minimum=1), V)
-    shifted = z - z.max(axis=-1, keepdims=True)
-    lp = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    lp = log_softmax_rows(z)
     if kk == V:
         return lp
     order = np.argsort(-lp, axis=-1, kind="stable")

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ..softmax import log_softmax_rows
 from .sequences import Vocabulary
 
 __all__ = ["WindowLM", "GROUPS"]
@@ -181,9 +182,7 @@ class WindowLM:
         """(B, V) log-probabilities of the token after each row (after its last non-padding token)."""
         X = self.vocab.check_inputs(prefixes, "prefixes")
         last = self.vocab.last_positions(X)
-        z = self._run(X, keep=False)[np.arange(X.shape[0]), last]
-        z = z - z.max(axis=-1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        return log_softmax_rows(self._run(X, keep=False)[np.arange(X.shape[0]), last])
 
     def backward(self, grad_logits: ArrayLike) -> list[np.ndarray]:
         r"""Gradients of the loss w.r.t. the trainable parameters, given ∂L/∂z of the last forward.
