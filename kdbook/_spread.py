@@ -228,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apply", action="store_true",
                         help="also rewrite the measured cells' tolerances to max(3 units, 4 x spread) per number")
     parser.add_argument("--workers", type=int, default=WORKERS, help="notebook runs at a time (default 2)")
+    parser.add_argument("--output", type=Path, default=SPREAD_FILE,
+                        help=f"the spread file to update (default {SPREAD_FILE.as_posix()})")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     root = Path.cwd().resolve()
     if args.paths:
         for p in args.paths:
@@ -239,16 +243,17 @@ def main(argv: list[str] | None = None) -> int:
         paths = [p for d in FOLDERS for p in sorted((root / d).glob("*.ipynb")) if has_tolerant_cells(p)]
     start = time.perf_counter()
     records, problems = measure(paths, root, args.workers)
-    data = load(root / SPREAD_FILE)
+    output = root / args.output
+    data = load(output)
     data["runs"] = list(runs())
     data["rule"] = (f"allowance atol + rtol*|stored| <= max({UNITS_ALWAYS_ALLOWED} units of the last printed digit, "
                     f"{SPREAD_FACTOR} x spread)")
     for rel, record in records.items():
         if not any(p.startswith(rel + ",") or p.startswith(rel + " ") for p in problems):
             data["notebooks"][rel] = record
-    save(root / SPREAD_FILE, data)
+    save(output, data)
     print(f"measured {len(paths)} notebooks on {len(runs())} runs in {time.perf_counter() - start:.0f} s; "
-          f"wrote {SPREAD_FILE}", flush=True)
+          f"wrote {args.output}", flush=True)
     if args.apply:
         for rel, record in records.items():
             if rel in data["notebooks"] and data["notebooks"][rel] is record:
