@@ -128,10 +128,10 @@ def stale(rel: str, stored, fresh, record: Mapping, sanitize: Callable[[str], st
 
 def tightest(numbers: list[Mapping]) -> dict:
     """Tolerance metadata with each number's allowance at most max(3 units, 4 x spread)."""
-    bounds = [allowed_at_most(num) for num in numbers]
-    atol = min(bounds) if bounds else None
-    if atol is None:
+    if not numbers:
         raise ValueError("a tolerant cell must print at least one number")
+    bounds = [allowed_at_most(num) for num in numbers]
+    atol = min(bounds)
     tol: dict = {"atol": atol}
     per = {str(num["n"]): {"atol": b} for num, b in zip(numbers, bounds) if num["spread"] > 0 and b > atol}
     if per:

@@ -200,7 +200,9 @@ def test_allowance_reads_the_cells_declared_tolerance():
     numbers = printed_numbers(nb.cells[i].outputs, SANITIZE)
     for n in (1, len(numbers)):
         assert allowance(CH05, TRANSFER_CELL, n) == allowance(CH05, i, n) == tol.allowed(float(numbers[n - 1]), n)
-    assert allowance(CH05, 0, 1) == 0.0 if printed_numbers(nb.cells[0].get("outputs", [])) else True
+    strict = next(k for k, c in enumerate(nb.cells) if c.cell_type == "code" and cell_tolerance(c) is None
+                  and printed_numbers(c.outputs, SANITIZE))
+    assert allowance(CH05, strict, 1) == 0.0
     for bad in ((TRANSFER_CELL, 0), (TRANSFER_CELL, len(numbers) + 1), ("no-such-id", 1), (10_000, 1)):
         with pytest.raises(ValueError, match="number|cell"):
             allowance(CH05, *bad)
@@ -255,3 +257,18 @@ def test_spread_command_measures_records_and_applies(tmp_path):
     assert 1e-13 < w["spread"] < 1e-8 and entry["numbers"][1]["spread"] == 0 == entry["numbers"][2]["spread"]
     tol = nbformat.read(path, as_version=4).cells[0].metadata["kdbook"]["tolerance"]
     assert tol["atol"] == pytest.approx(4 * w["spread"]) and "per_number" not in tol
+
+
+def test_workbook_spread_runs_the_spread_module_with_its_arguments(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_workbook_under_test", ROOT / "workbook.py")
+    wb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wb)
+    calls = []
+    monkeypatch.setattr(wb, "ensure_venv", lambda extra: Path("/venv/bin/python"))
+    monkeypatch.setattr(wb.subprocess, "call", lambda cmd, **kw: calls.append((cmd, kw)) or 0)
+    assert wb.main(["spread", "notebooks/05_training_a_toy_student.ipynb", "--apply"]) == 0
+    assert calls == [(["/venv/bin/python", "-m", "kdbook._spread", "notebooks/05_training_a_toy_student.ipynb",
+                       "--apply"], {"cwd": wb.ROOT})]
+    assert "workbook.py spread" in wb.__doc__
