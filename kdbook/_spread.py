@@ -73,7 +73,8 @@ def has_tolerant_cells(path: Path) -> bool:
     return bool(tolerant_cells(nbformat.read(path, as_version=4)))
 
 
-def measure_cells(stored, fresh: Mapping[str, object], rel: str, sanitize: Callable[[str], str]) -> tuple[dict, list[str]]:
+def measure_cells(stored, fresh: Mapping[str, object], rel: str,
+                  sanitize: Callable[[str], str]) -> tuple[dict, list[str]]:
     """The spread record of every tolerant cell of ``stored`` given its fresh runs (name -> notebook),
     and the problems that leave no number-by-number comparison (text changed, errors)."""
     record, problems = {}, []

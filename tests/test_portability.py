@@ -46,7 +46,8 @@ def executed(request) -> dict[tuple[str, str], str | Exception]:
     results: dict[tuple[str, str], str | Exception] = {}
     start = time.perf_counter()
     with ProcessPoolExecutor(WORKERS, mp_context=get_context("spawn")) as pool:
-        futures = {(name, nb): pool.submit(execute_copy, nb, {**cpu_paths()[name], "KDBOOK_PERTURB": ""}) for name, nb in jobs}
+        futures = {(name, nb): pool.submit(execute_copy, nb, {**cpu_paths()[name], "KDBOOK_PERTURB": ""})
+                   for name, nb in jobs}
         for key, fut in futures.items():
             try:
                 results[key] = fut.result()

@@ -85,8 +85,8 @@ def test_every_tolerance_is_earned_by_a_recorded_spread(path):
             allowed = Decimal(repr(tol.allowed(float(token.replace(",", "")), k)))
             if allowed > bound * (1 + Decimal("1e-9")):
                 failures.append(f"{where}, number {k} (stored {token}, spread {num['spread']:g}): allowance "
-                                f"{allowed:.3g} ({tol.describe(k)}) is more than max(3 units, 4 x spread) = {bound:.3g}; "
-                                f"{hint}")
+                                f"{allowed:.3g} ({tol.describe(k)}) is more than max(3 units, 4 x spread) = "
+                                f"{bound:.3g}; {hint}")
     assert not failures, "\n".join(failures)
 
 
@@ -110,7 +110,8 @@ def _out(text):
 def _record(stored_text, spreads=None):
     tokens = printed_numbers(_out(stored_text))
     spreads = spreads or {}
-    return [{"n": n, "stored": t, "unit": float(_unit(t)), "spread": spreads.get(n, 0.0)} for n, t in enumerate(tokens, 1)]
+    return [{"n": n, "stored": t, "unit": float(_unit(t)), "spread": spreads.get(n, 0.0)}
+            for n, t in enumerate(tokens, 1)]
 
 
 def test_tightened_tolerance_catches_a_hand_edit_the_old_one_let_through():
