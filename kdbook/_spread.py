@@ -9,7 +9,8 @@ seen is recorded in ``tests/output_spread.json``, keyed by notebook, cell id and
 position in the cell (from 1, as ``kdbook._tolerance`` counts them)::
 
     {"notebooks": {"notebooks/05_x.ipynb": {"0ab5b78e": {"index": 4, "numbers": [
-        {"n": 1, "stored": "0.9393", "unit": 0.0001, "spread": 0.0007}, ...]}}}}
+        {"n": 1, "stored": "0.9393", "decimals": 4, "unit": 0.0001, "spread": 0.0007, "moved_on": [...]},
+        ...]}}}}
 
 The rule (README, "For contributors"; enforced by ``tests/test_spread.py``): a number's allowance
 ``atol + rtol * |stored|`` is at most ``max(3 units of its last printed digit, 4 * spread)``.
@@ -34,7 +35,7 @@ from pathlib import Path
 from ._cpu_paths import cpu_paths
 from ._notebooks import execute_copy
 from ._perturb import ENV
-from ._tolerance import METADATA_KEY, cell_tolerance, paired_numbers, repo_sanitizer, unit
+from ._tolerance import METADATA_KEY, _decimals, cell_tolerance, paired_numbers, repo_sanitizer, unit
 
 FOLDERS = ("notebooks", "solutions", "exercises")
 SPREAD_FILE = Path("tests") / "output_spread.json"
@@ -89,8 +90,8 @@ def measure_cells(stored, fresh: Mapping[str, object], rel: str,
                 problems.append(str(err))
                 continue
             if numbers is None:
-                numbers = [{"n": n, "stored": a, "unit": unit(a), "spread": 0.0, "moved_on": []}
-                           for n, (a, _) in enumerate(pairs, 1)]
+                numbers = [{"n": n, "stored": a, "decimals": _decimals(a), "unit": unit(a), "spread": 0.0,
+                            "moved_on": []} for n, (a, _) in enumerate(pairs, 1)]
             for entry, (a, b) in zip(numbers, pairs):
                 change = _in_units(abs(float(b.replace(",", "")) - float(a.replace(",", ""))), entry["unit"])
                 entry["spread"] = max(entry["spread"], change)
