@@ -13,10 +13,10 @@ position in the cell (from 1, as ``kdbook._tolerance`` counts them)::
         ...]}}}}
 
 The rule (README, "For contributors"; enforced by ``tests/test_spread.py``): a number's allowance
-``atol + rtol * |stored|`` is at most ``max(3 units of its last printed digit, 4 * spread)``.
-``--apply`` rewrites the measured cells' tolerance metadata to the tightest such values: the
-cell's ``atol`` is the smallest allowance of its numbers, and a number that moved and needs more
-gets its own entry in ``per_number``. The portability test fails when a number moves further
+``atol + rtol * |stored|`` is at most ``max(3 units of its last printed digit, 4 * spread)``, and a
+count (a whole number) that never moved must not move. ``--apply`` rewrites the measured cells'
+tolerance metadata to the tightest such values (:func:`tightest`); a cell of counts that never
+moved becomes strict. The portability test fails when a number moves further
 than its recorded spread, so the file stays current. Default notebooks: every notebook in
 notebooks/, solutions/ and exercises/ with at least one tolerant cell.
 """
@@ -58,8 +58,16 @@ def _in_units(value: float, u: float) -> float:
     return float(f"{k}e{round(math.log10(u))}") if k else 0.0
 
 
+def is_count(number: Mapping) -> bool:
+    """A whole number as printed ("400", "4,547"): a count, which must not move unless measured to."""
+    return number["decimals"] == 0 and not any(ch in number["stored"] for ch in "eE")
+
+
 def allowed_at_most(number: Mapping) -> float:
-    """The largest allowance the rule permits a recorded number: max(3 units, 4 x spread)."""
+    """The largest allowance the rule permits a recorded number: max(3 units, 4 x spread), and 0
+    for a count that never moved ("on 3 of 3 seeds" must not become "on 2 of 3")."""
+    if is_count(number) and not number["spread"]:
+        return 0.0
     u = number["unit"]
     return max(_in_units(UNITS_ALWAYS_ALLOWED * u, u), _in_units(SPREAD_FACTOR * number["spread"], u))
 
@@ -128,31 +136,42 @@ def stale(rel: str, stored, fresh, record: Mapping, sanitize: Callable[[str], st
     return failures
 
 
-def tightest(numbers: list[Mapping]) -> dict:
-    """Tolerance metadata with each number's allowance at most max(3 units, 4 x spread)."""
-    if not numbers:
-        raise ValueError("a tolerant cell must print at least one number")
+def tightest(numbers: list[Mapping]) -> dict | None:
+    """Tolerance metadata giving each number at most :func:`allowed_at_most`: the cell's ``atol`` is
+    the smallest non-zero bound, a number that moved and needs more gets its own ``per_number``
+    entry, and so does a count the cell's ``atol`` would let move. None: nothing may move (a cell
+    of counts that never moved), so the cell is better strict."""
     bounds = [allowed_at_most(num) for num in numbers]
-    atol = min(bounds)
+    if not any(bounds):
+        return None
+    atol = min(b for b in bounds if b)
     tol: dict = {"atol": atol}
-    per = {str(num["n"]): {"atol": b} for num, b in zip(numbers, bounds) if num["spread"] > 0 and b > atol}
+    per = {str(num["n"]): {"atol": b} for num, b in zip(numbers, bounds)
+           if (num["spread"] > 0 and b > atol) or (b == 0 and atol >= num["unit"])}
     if per:
         tol["per_number"] = per
     return tol
 
 
-def apply(path: Path, record: Mapping) -> list[str]:
-    """Rewrite the tolerance metadata of ``path``'s measured cells; what changed, as lines."""
+def apply(path: Path, record: dict) -> list[str]:
+    """Rewrite the tolerance metadata of ``path``'s measured cells; what changed, as lines. A cell
+    made strict leaves ``record`` (the spread file covers tolerant cells only)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     changes = []
-    for cell_id, entry in record.items():
+    for cell_id, entry in list(record.items()):
         cell = nb.cells[entry["index"]]
         assert cell.get("id", str(entry["index"])) == cell_id, (path, cell_id)
         old = dict(cell.metadata[METADATA_KEY]["tolerance"])
         new = tightest(entry["numbers"])
-        if old != new:
+        if new is None:
+            del cell.metadata[METADATA_KEY]["tolerance"]
+            if not cell.metadata[METADATA_KEY]:
+                del cell.metadata[METADATA_KEY]
+            del record[cell_id]
+            changes.append(f"  cell {entry['index']}: {json.dumps(old)} -> strict (only counts, none moved)")
+        elif old != new:
             cell.metadata[METADATA_KEY]["tolerance"] = new
             changes.append(f"  cell {entry['index']}: {json.dumps(old)} -> {json.dumps(new)}")
     if changes:
@@ -251,16 +270,15 @@ def main(argv: list[str] | None = None) -> int:
     data["rule"] = (f"allowance atol + rtol*|stored| <= max({UNITS_ALWAYS_ALLOWED} units of the last printed digit, "
                     f"{SPREAD_FACTOR} x spread)")
     for rel, record in records.items():
-        if not any(p.startswith(rel + ",") or p.startswith(rel + " ") for p in problems):
-            data["notebooks"][rel] = record
+        if any(p.startswith(rel + ",") or p.startswith(rel + " ") for p in problems):
+            continue  # not recorded, not applied: the problem is reported below
+        if args.apply:
+            changes = apply(root / rel, record)
+            print(f"{rel}: {len(changes)} tolerances rewritten" + "".join("\n" + c for c in changes), flush=True)
+        data["notebooks"][rel] = record
     save(output, data)
     print(f"measured {len(paths)} notebooks on {len(runs())} runs in {time.perf_counter() - start:.0f} s; "
           f"wrote {args.output}", flush=True)
-    if args.apply:
-        for rel, record in records.items():
-            if rel in data["notebooks"] and data["notebooks"][rel] is record:
-                changes = apply(root / rel, record)
-                print(f"{rel}: {len(changes)} tolerances rewritten" + "".join("\n" + c for c in changes), flush=True)
     for p in problems:
         print(f"PROBLEM {p}", file=sys.stderr, flush=True)
     return 1 if problems else 0

@@ -7,7 +7,8 @@ unit of the last printed digit computed independently (``decimal``):
 
     atol + rtol·|stored|  <=  max(3 units of the last printed digit, 4 × recorded spread)
 
-for every number of every tolerant cell, and every tolerant cell is covered by the file. Also:
+for every number of every tolerant cell, a count (a whole number) that never moved may not move
+at all, and every tolerant cell is covered by the file. Also:
 a tightened tolerance still catches a hand edit, the staleness check the portability run applies,
 the per-number metadata, and ``kdbook._tolerance.allowance`` as claims tests use it.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kdbook._spread import SPREAD_FILE, stale, tightest
+from kdbook._spread import SPREAD_FILE, apply, stale, tightest
 from kdbook._tolerance import (Tolerance, allowance, cell_tolerance, compare_outputs, compare_text,
                                printed_numbers, repo_sanitizer)
 
@@ -83,7 +84,10 @@ def test_every_tolerance_is_earned_by_a_recorded_spread(path):
             unit = _unit(token)
             bound = max(3 * unit, 4 * Decimal(repr(num["spread"])))
             allowed = Decimal(repr(tol.allowed(float(token.replace(",", "")), k)))
-            if allowed > bound * (1 + Decimal("1e-9")):
+            if num["spread"] == 0 and unit == 1 and allowed >= 1:
+                failures.append(f"{where}, number {k} (stored {token}) is a count that never moved, but its "
+                                f"allowance {allowed:.3g} ({tol.describe(k)}) lets it move; {hint}")
+            elif allowed > bound * (1 + Decimal("1e-9")):
                 failures.append(f"{where}, number {k} (stored {token}, spread {num['spread']:g}): allowance "
                                 f"{allowed:.3g} ({tol.describe(k)}) is more than max(3 units, 4 x spread) = "
                                 f"{bound:.3g}; {hint}")
@@ -110,8 +114,8 @@ def _out(text):
 def _record(stored_text, spreads=None):
     tokens = printed_numbers(_out(stored_text))
     spreads = spreads or {}
-    return [{"n": n, "stored": t, "unit": float(_unit(t)), "spread": spreads.get(n, 0.0)}
-            for n, t in enumerate(tokens, 1)]
+    return [{"n": n, "stored": t, "decimals": max(0, -Decimal(t.replace(",", "")).as_tuple().exponent),
+             "unit": float(_unit(t)), "spread": spreads.get(n, 0.0)} for n, t in enumerate(tokens, 1)]
 
 
 def test_tightened_tolerance_catches_a_hand_edit_the_old_one_let_through():
@@ -140,6 +144,35 @@ def test_tightest_gives_a_number_that_moved_its_own_allowance():
     assert "number 2" in msg and "stored 0.0261, new 0.0265" in msg and "atol 0.0003" in msg
     [msg] = compare_text(stored, "acc 0.9422 ECE 0.0261 KL 0.05 n 400\n", tol, "nb, cell 4")
     assert "number 1" in msg and "allowance 0.0028" in msg and "for this number" in msg
+
+
+def test_counts_that_never_moved_may_not_move():
+    assert tightest(_record("on 3 of 3 seeds, 10 runs\n")) is None  # nothing may move: strict
+    stored = "loss 12.5 after 400 steps\n"
+    meta = tightest(_record(stored, {1: 0.3}))  # the loss moved by 3 units: 4 x 0.3 = 1.2 >= 1 unit of the count
+    assert meta == {"atol": 1.2, "per_number": {"2": {"atol": 0}}}
+    tol = cell_tolerance({"metadata": {"kdbook": {"tolerance": meta}}})
+    assert compare_text(stored, "loss 13.6 after 400 steps\n", tol, "c") == []
+    [msg] = compare_text(stored, "loss 12.5 after 401 steps\n", tol, "c")
+    assert "number 2" in msg and "allowance 0" in msg
+
+
+def test_apply_rewrites_measured_cells_and_makes_count_only_cells_strict(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    texts = ["acc 0.9393 after 400 epochs\n", "on 3 of 3 seeds\n"]
+    for k, text in enumerate(texts):
+        cell = nbformat.v4.new_code_cell("x", metadata={"kdbook": {"tolerance": {"atol": 0.005, "rtol": 0.005}}})
+        cell.id, cell.outputs, cell.execution_count = f"c{k}", _out(text), k + 1
+        nb.cells.append(cell)
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    record = {f"c{k}": {"index": k, "numbers": _record(text)} for k, text in enumerate(texts)}
+    record["c0"]["numbers"][0]["spread"] = 0.0002
+    changes = apply(path, record)
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].metadata == {"kdbook": {"tolerance": {"atol": 0.0008}}}  # 4 x 0.0002; the count is strict
+    assert cells[1].metadata == {} and list(record) == ["c0"] and len(changes) == 2
+    assert cells[0].outputs == nb.cells[0].outputs  # outputs untouched
 
 
 def test_numbers_are_counted_over_the_whole_cell():
