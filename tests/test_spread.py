@@ -242,22 +242,64 @@ def test_allowance_reads_the_cells_declared_tolerance():
             allowance(CH05, *bad)
 
 
-def test_ch05_transfer_claim_exceeds_twice_the_allowance():
-    """Chapter 5, section 3 claims the soft-target student beats the hard-label one on all five
-    seeds "by 0.04 to 0.12" (the last five numbers of the cell, the paired differences): each
-    difference must be larger than twice the allowance of the number that prints it, or a
-    tolerated re-run could change the claim."""
+#: Chapter 5's per-seed claims: (cell id, the printed line's start, how many per-seed numbers end it,
+#: the prose that relies on their sign). Each per-seed effect must exceed twice its number's allowance.
+LOWEST_ECE = "The hard-label student has the\n  lowest ECE on every seed"
+CH05_CLAIMS = [
+    ("97ecb542", "soft targets minus hard labels, ECE", 3, LOWEST_ECE),
+    ("97ecb542", "combined minus hard labels,     ECE", 3, LOWEST_ECE),
+    ("97ecb542", "hard labels                  ", 3, "below the\n  teacher's 0.0261"),
+    ("97ecb542", "soft targets                 ", 3,
+     "The soft-target student's ECE is above the teacher's on every seed"),
+    ("97ecb542", "combined                     ", 3, "just\n  above the teacher on every seed"),
+    ("07c1e864", "KL to teacher, argmax minus soft-target student", 3, "on each of these three seeds"),
+    (TRANSFER_CELL, "test accuracy, soft targets minus hard labels", 5,
+     "it generalises worse than the soft-target student on all five seeds"),
+    ("66d43a26", "8 hidden units, T = 2 below T = 1", 3, "T = 2 is below T = 1 on all\nthree seeds"),
+    ("66d43a26", "8 hidden units, T = 16 below T = 2", 3, "T = 16 is below T = 2 on all three seeds"),
+]
+#: Claims whose smallest per-seed effect is within twice its allowance (measured 1e-9 spread x 4):
+#: the claim must go or the measurement improve (issue 19). Strict xfail: fixing one fails this list.
+CH05_TOO_CLOSE = {("97ecb542", "combined minus hard labels,     ECE"): "+0.0067 with allowance 0.0064 (seed 0)",
+                  ("97ecb542", "combined                     "): "+0.0004 with allowance 0.0064 (seed 0)"}
+
+
+def _claim_numbers(cell_id, prefix, count):
+    """Positions (from 1) and tokens of the last ``count`` numbers on the cell's line starting with ``prefix``."""
     nb = nbformat.read(CH05, as_version=4)
-    cell = next(c for c in nb.cells if c.get("id") == TRANSFER_CELL)
-    text = "".join(o.get("text", "") for o in cell.outputs)
-    line = next(ln for ln in text.splitlines() if ln.startswith("test accuracy, soft targets minus hard labels"))
-    numbers = printed_numbers(cell.outputs, SANITIZE)
-    gains = numbers[-5:]
-    assert " ".join(line.split(":")[1].split()) == " ".join(gains)
-    for k, token in enumerate(gains, len(numbers) - 4):
-        gain = float(token)
-        assert gain > 0, f"seed {k}: soft targets do not beat hard labels ({token})"
-        assert gain > 2 * allowance(CH05, TRANSFER_CELL, k), (token, allowance(CH05, TRANSFER_CELL, k))
+    cell = next(c for c in nb.cells if c.get("id") == cell_id)
+    [text] = [o.text for o in cell.outputs if o.output_type == "stream"]
+    lines = text.splitlines(keepends=True)
+    k = next(i for i, ln in enumerate(lines) if ln.startswith(prefix))
+    before = len(printed_numbers(_out("".join(lines[:k])), SANITIZE))
+    on_line = printed_numbers(_out(lines[k]), SANITIZE)
+    first = before + len(on_line) - count + 1
+    return list(zip(range(first, first + count), on_line[-count:]))
+
+
+@pytest.mark.parametrize("cell_id,prefix,count,prose", CH05_CLAIMS,
+                         ids=[c[1].split(",")[0][:40].strip() + f"-{c[0]}" for c in CH05_CLAIMS])
+def test_ch05_prose_relies_on_these_lines(cell_id, prefix, count, prose):
+    markdown = "".join(c.source for c in nbformat.read(CH05, as_version=4).cells if c.cell_type == "markdown")
+    assert prose in markdown, f"the claim {prose!r} is gone from chapter 5: update CH05_CLAIMS"
+    numbers = _claim_numbers(cell_id, prefix, count)
+    assert len({float(t) > 0 for _, t in numbers}) == 1, f"{prefix}: per-seed signs differ: {numbers}"
+
+
+def _ch05_claim_params():
+    for claim in CH05_CLAIMS:
+        reason = CH05_TOO_CLOSE.get(claim[:2])
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        yield pytest.param(*claim[:3], id=claim[1].split(",")[0][:40].strip() + f"-{claim[0]}", marks=marks)
+
+
+@pytest.mark.parametrize("cell_id,prefix,count", list(_ch05_claim_params()))
+def test_ch05_claimed_effects_exceed_twice_their_allowance(cell_id, prefix, count):
+    """Every per-seed effect a chapter-5 claim rests on is larger than twice the allowance of the
+    number that prints it (``kdbook._tolerance.allowance``): a tolerated re-run cannot flip it."""
+    for n, token in _claim_numbers(cell_id, prefix, count):
+        limit = allowance(CH05, cell_id, n)
+        assert abs(float(token)) > 2 * limit, f"{prefix!r}: number {n} = {token}, allowance {limit:g}"
 
 
 # ---------------------------------------------------------------- the command end to end
