@@ -4,6 +4,7 @@
     python3 workbook.py lab        # install into .venv, open JupyterLab on the start notebook
     python3 workbook.py test       # install into .venv (with the test tools), run every test
     python3 workbook.py execute    # re-execute notebooks top to bottom, store outputs
+    python3 workbook.py spread     # measure how far tolerant cells' numbers move (tests/output_spread.json)
     python3 workbook.py lite       # build the workbook as a static JupyterLite site in _site/
 
 Everything is installed into a project-local virtual environment, ``.venv`` beside this file
@@ -108,6 +109,11 @@ def cmd_execute(args: argparse.Namespace, rest: list[str]) -> int:
     return subprocess.call([str(py), "-m", "kdbook._notebooks", *rest], cwd=ROOT)
 
 
+def cmd_spread(args: argparse.Namespace, rest: list[str]) -> int:
+    py = ensure_venv("test")
+    return subprocess.call([str(py), "-m", "kdbook._spread", *rest], cwd=ROOT)
+
+
 #: The JupyterLite build tools, pinned to a combination whose Pyodide (0.27.7) exists in full.
 LITE_TOOLS = (
     "jupyterlite-core==0.6.4",
@@ -158,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     test = sub.add_parser("test", help="install the test tools and run the whole test suite (extra args go to pytest)")
     test.add_argument("--install-only", action="store_true", help="set up .venv (and Chromium) and stop")
     sub.add_parser("execute", help="re-execute notebooks and store their outputs (args: notebook paths)")
+    sub.add_parser("spread", help="re-execute tolerant notebooks on other CPU paths and perturbed weights, record "
+                                  "how far each number moves in tests/output_spread.json (args: notebooks, --apply)")
     lite = sub.add_parser("lite", help="build the workbook as a static JupyterLite site in _site/ (runs in the browser)")
     lite.add_argument("--pyodide-source", choices=("offline", "official"), default="offline",
                       help="Pyodide from npm + a verified registry copy (offline, default) or its official release")
     args, rest = parser.parse_known_args(argv)
-    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute, "lite": cmd_lite}[args.command]
+    handler = {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute, "spread": cmd_spread,
+               "lite": cmd_lite}[args.command]
     return handler(args, rest)
 
 

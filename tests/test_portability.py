@@ -8,98 +8,35 @@ included) with ``kdbook._notebooks.execute_copy`` (the same deterministic execut
 stored outputs by the rule nbval applies (``kdbook._tolerance``: strict, or within the tolerance
 the cell declares). The ordinary nbval run covers the machine's own widest path.
 
-Paths (features computed at run time from what numpy and the CPU report, so they follow numpy's
-naming, which changed in numpy 2.4):
-
-1. numpy with AVX-512 disabled (``NPY_DISABLE_CPU_FEATURES``), OpenBLAS ``Haswell`` kernel,
-   1 BLAS thread;
-2. numpy with its widest SIMD, OpenBLAS ``SkylakeX`` kernel (``Haswell`` on CPUs without
-   AVX-512), 2 BLAS threads.
+The paths are defined once, in ``kdbook._cpu_paths`` (``python3 workbook.py spread`` runs the
+same ones). A tolerant cell's number that moves further than the spread recorded for it in
+``tests/output_spread.json`` fails the test too (the recorded spread must stay current; the
+message says to re-run ``python3 workbook.py spread NOTEBOOK``).
 
 The notebooks run two at a time (2 cores). Marker ``portability``; ``python3 workbook.py test``
 includes it.
 """
 from __future__ import annotations
 
-import json
-import os
-import platform
-import re
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbval.plugin import get_sanitize_patterns
 
+from kdbook._cpu_paths import cpu_paths, probe
 from kdbook._notebooks import execute_copy
-from kdbook._tolerance import cell_tolerance, compare_outputs
+from kdbook._spread import FOLDERS, SPREAD_FILE, load, stale
+from kdbook._tolerance import cell_tolerance, compare_outputs, repo_sanitizer
 
 pytestmark = pytest.mark.portability
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ("notebooks", "solutions", "exercises")
 NOTEBOOKS = sorted(p for d in FOLDERS for p in (ROOT / d).glob("*.ipynb") if not p.name.endswith(".bak.ipynb"))
 WORKERS = 2
-
-_PROBE = """
-import json
-try:
-    from numpy._core._multiarray_umath import __cpu_features__ as f, __cpu_dispatch__ as d
-except ImportError:  # numpy < 2
-    from numpy.core._multiarray_umath import __cpu_features__ as f, __cpu_dispatch__ as d
-from threadpoolctl import threadpool_info
-blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-print(json.dumps({"features": f, "dispatch": list(d), "blas": blas}))
-"""
-
-
-def _probe(env: dict | None = None) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE], env={**os.environ, **(env or {})},
-                         capture_output=True, text=True, timeout=120, check=True)
-    return json.loads(out.stdout)
-
-
-def _avx512_names(info: dict) -> list[str]:
-    """numpy's dispatch targets that need AVX-512 and that this CPU has (X86_V4, AVX512_ICL, ...)."""
-    return [name for name in info["dispatch"]
-            if ("AVX512" in name or name == "X86_V4") and info["features"].get(name)]
-
-
-@cache
-def cpu_paths() -> dict[str, dict[str, str]]:
-    """The emulated paths this machine can run: name -> environment variables."""
-    info = _probe()
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return {"blas-1-thread": {"OPENBLAS_NUM_THREADS": "1"},
-                "blas-2-threads": {"OPENBLAS_NUM_THREADS": "2"}}
-    avx512 = _avx512_names(info)
-    paths = {}
-    if avx512:
-        paths["numpy-no-avx512+haswell+1-thread"] = {
-            "NPY_DISABLE_CPU_FEATURES": " ".join(avx512), "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
-        paths["numpy-widest+skylakex+2-threads"] = {"OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_NUM_THREADS": "2"}
-    else:
-        paths["numpy-widest+haswell+1-thread"] = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1"}
-        paths["numpy-widest+blas-default+2-threads"] = {"OPENBLAS_NUM_THREADS": "2"}
-    return paths
-
-
-def _sanitize():
-    patterns = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())
-
-    def apply(text: str) -> str:
-        for regex, replace in patterns:
-            text = re.sub(regex, replace, text)
-        return text
-
-    return apply
-
 
 @pytest.fixture(scope="module")
 def executed(request) -> dict[tuple[str, str], str | Exception]:
@@ -109,7 +46,8 @@ def executed(request) -> dict[tuple[str, str], str | Exception]:
     results: dict[tuple[str, str], str | Exception] = {}
     start = time.perf_counter()
     with ProcessPoolExecutor(WORKERS, mp_context=get_context("spawn")) as pool:
-        futures = {(name, nb): pool.submit(execute_copy, nb, cpu_paths()[name]) for name, nb in jobs}
+        futures = {(name, nb): pool.submit(execute_copy, nb, {**cpu_paths()[name], "KDBOOK_PERTURB": ""})
+                   for name, nb in jobs}
         for key, fut in futures.items():
             try:
                 results[key] = fut.result()
@@ -129,7 +67,7 @@ def test_there_are_notebooks_and_paths():
 def test_each_path_is_really_emulated(name):
     """The variables take effect: numpy reports the features off, OpenBLAS the kernel and threads."""
     env = cpu_paths()[name]
-    info = _probe(env)
+    info = probe(env)
     for feature in env.get("NPY_DISABLE_CPU_FEATURES", "").split():
         assert info["features"][feature] is False, f"numpy still uses {feature} on path {name}"
     assert info["blas"], "no BLAS library found by threadpoolctl"
@@ -149,7 +87,7 @@ def test_stored_outputs_hold_on_path(name, path, executed):
                     f"{type(result).__name__}: {str(result)[-3000:]}")
     stored = nbformat.read(path, as_version=4)
     fresh = nbformat.reads(result, as_version=4)
-    sanitize = _sanitize()
+    sanitize = repo_sanitizer(ROOT)
     failures = []
     rel = path.relative_to(ROOT)
     assert len(stored.cells) == len(fresh.cells)
@@ -158,4 +96,6 @@ def test_stored_outputs_hold_on_path(name, path, executed):
             continue
         where = f"{rel}, cell {i} on CPU path {name}"
         failures += compare_outputs(old.outputs, new.outputs, cell_tolerance(old, where), where, sanitize)
+    record = load(ROOT / SPREAD_FILE)["notebooks"].get(rel.as_posix(), {})
+    failures += stale(rel.as_posix(), stored, fresh, record, sanitize, f"CPU path {name}")
     assert not failures, "\n".join(failures)

@@ -152,6 +152,7 @@ def test_declared_tolerances_are_valid_and_guard_printed_numbers(path):
         assert any(ch.isdigit() for ch in printed), f"{path.name}, cell {i} declares a tolerance but prints no number"
         # A tolerance is for last-digit noise, not for hiding a different result.
         assert tol.atol <= 0.01 and tol.rtol <= 0.01, f"{path.name}, cell {i}: tolerance {tol} is too loose"
+        assert all(a <= 0.01 and r <= 0.01 for _, a, r in tol.per_number), f"{path.name}, cell {i}: {tol} is too loose"
 
 
 def _cell(source, stored, tol=None):

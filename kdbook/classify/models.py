@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from .._perturb import perturb_initial
 
 __all__ = ["MLP", "softmax_regression", "parameter_count", "shift_class_bias", "ACTIVATIONS"]
 
@@ -64,6 +65,7 @@ class MLP:
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
             self.params.append(rng.normal(scale=np.sqrt(gain / fan_in), size=(fan_in, fan_out)))
             self.params.append(np.zeros(fan_out))
+        perturb_initial(self.params)  # KDBOOK_PERTURB: measuring output spread (kdbook/_perturb.py)
         self._cache: list[np.ndarray] | None = None
 
     @property

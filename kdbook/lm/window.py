@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from .._perturb import perturb_initial
 from ..softmax import log_softmax_rows
 from .sequences import Vocabulary
 
@@ -82,6 +83,7 @@ class WindowLM:
             "hidden": [rng.normal(scale=np.sqrt(1.0 / (n * d)), size=(n * d, H)), np.zeros(H)],
             "output": [rng.normal(scale=np.sqrt(1.0 / H), size=(H, V)), np.zeros(V)],
         }
+        perturb_initial(p for g in self.groups.values() for p in g)  # KDBOOK_PERTURB (kdbook/_perturb.py)
         if context:
             self.groups["context"] = [np.zeros((len(vocab.instructions), H))]
         if soft_prompt:
