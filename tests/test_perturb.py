@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdbook.language import ToyLanguage
+from kdbook.lm import ToyLanguage
 from kdbook.lm import WindowLM
 from kdbook.classify.models import MLP, softmax_regression
 
