@@ -8,6 +8,8 @@ tolerance. Every other cell keeps nbval's strict comparison.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def _install_tolerant_comparison() -> None:
     from nbval.plugin import IPyNbCell
@@ -30,6 +32,44 @@ def _install_tolerant_comparison() -> None:
 
     compare_outputs_with_tolerance._kdbook_tolerant = True
     IPyNbCell.compare_outputs = compare_outputs_with_tolerance
+
+
+# --------------------------------------------------------------------------- test groups (issue 23)
+# Every test carries the marker of its group, so ``python3 workbook.py test --quick`` can leave
+# the slow groups out: ``unit`` (the default of a test file, doctests included), ``grader``,
+# ``browser``, ``portability``, ``oldest``, ``claims`` (every file under tests/claims/), ``system``;
+# nbval items are ``notebooks``. A test file of a slow group is listed in GROUPS.
+
+#: The group of each test file that is not ``unit`` (files under tests/claims/ are ``claims``).
+GROUPS = {
+    "test_grade_batch.py": "grader",
+    "test_grading_create.py": "grader",
+    "test_wrong_answers.py": "grader",
+    "test_browser_notebooks.py": "browser",
+    "test_lite_site.py": "browser",
+    "test_portability.py": "portability",
+    "test_oldest_versions.py": "oldest",
+    "test_fresh_machine.py": "system",
+    "test_binder.py": "system",
+}
+QUICK_EXCLUDES = ("grader", "browser", "portability", "oldest", "claims", "system", "slow")
+
+
+def group_of(path) -> str:
+    """The group of the test file (or notebook) at ``path``."""
+    path = Path(str(path))
+    if path.suffix == ".ipynb":
+        return "notebooks"
+    if "claims" in path.parts:
+        return "claims"
+    return GROUPS.get(path.name, "unit")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        item.add_marker(getattr(pytest.mark, group_of(item.path)))
 
 
 def pytest_configure(config):

@@ -3,6 +3,7 @@
 
     python3 workbook.py lab        # install into .venv, open JupyterLab on the start notebook
     python3 workbook.py test       # install into .venv (with the test tools), run every test
+    python3 workbook.py test --quick   # the two-minute loop (no browser, grader, claims, ... groups)
     python3 workbook.py execute    # re-execute notebooks top to bottom, store outputs
     python3 workbook.py spread     # measure how far tolerant cells' numbers move (tests/output_spread.json)
     python3 workbook.py lite       # build the workbook as a static JupyterLite site in _site/
@@ -18,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -96,12 +98,25 @@ def cmd_lab(args: argparse.Namespace, rest: list[str]) -> int:
 
 def cmd_test(args: argparse.Namespace, rest: list[str]) -> int:
     py = ensure_venv("test")
-    ensure_chromium()
+    if not args.quick:
+        ensure_chromium()
     if args.install_only:
         return 0
+    if args.quick:
+        # The two-minute loop: unit, property and doctests plus nbval of the chapter notebooks, without
+        # the slow groups (conftest.py marks every test with its group).
+        rest = ["tests", "kdbook", "notebooks", "-m", QUICK_MARKERS, "-n", "2", "--dist", "loadfile", *rest]
     cmd = [str(py), "-m", "pytest", *rest]
     print("+", " ".join(cmd), flush=True)
-    return subprocess.call(cmd, cwd=ROOT)
+    start = time.monotonic()
+    code = subprocess.call(cmd, cwd=ROOT)
+    if args.quick:
+        print(f"quick tests took {time.monotonic() - start:.0f} s (the whole suite: python3 workbook.py test)")
+    return code
+
+
+#: What ``test --quick`` leaves out (see conftest.py's test groups).
+QUICK_MARKERS = "not (grader or browser or portability or oldest or claims or system or slow)"
 
 
 def cmd_execute(args: argparse.Namespace, rest: list[str]) -> int:
@@ -163,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     lab.add_argument("--install-only", action="store_true", help="set up .venv and stop")
     test = sub.add_parser("test", help="install the test tools and run the whole test suite (extra args go to pytest)")
     test.add_argument("--install-only", action="store_true", help="set up .venv (and Chromium) and stop")
+    test.add_argument("--quick", action="store_true",
+                      help="about two minutes: unit, property and doctests and nbval of notebooks/, without the slow "
+                           "groups (grader, browser, portability, oldest, claims, system); use before every commit")
     sub.add_parser("execute", help="re-execute notebooks and store their outputs (args: notebook paths)")
     sub.add_parser("spread", help="re-execute tolerant notebooks on other CPU paths and perturbed weights, record "
                                   "how far each number moves in tests/output_spread.json (args: notebooks, --apply)")
