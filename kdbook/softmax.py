@@ -46,7 +46,6 @@ def divide_by_temperature(u: np.ndarray, T: float) -> np.ndarray:
     return u
 
 
-_divide_by_temperature = divide_by_temperature  # the old private name
 
 
 def log_softmax_and_softmax(x: np.ndarray, T: float) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import numpy as np
 from .. import _validate as v
 from .policy import check_pair, free_mask, policy_token_logprobs
 from .sequences import LMBatch, check_batch
-from ..softmax import log_softmax
+from ..losses import kl_from_logits
 
 __all__ = ["Estimate", "per_token_loglik", "distinct_n", "position_kl", "GenerationReport", "generation_report"]
 
@@ -104,10 +104,9 @@ def position_kl(teacher, student, prefixes: LMBatch, *, direction: str = "forwar
     batch = _check_batch(prefixes)
     check_pair(teacher, student)
     direction = v.check_choice(direction, "direction", ("forward", "reverse"))
-    lp = log_softmax(teacher.logits(batch.inputs))
-    lq = log_softmax(student.logits(batch.inputs))
-    a, b = (lp, lq) if direction == "forward" else (lq, lp)
-    kl = (np.exp(a) * (a - b)).sum(axis=-1)
+    v_t, z_s = teacher.logits(batch.inputs), student.logits(batch.inputs)
+    first, second = (v_t, z_s) if direction == "forward" else (z_s, v_t)
+    kl = kl_from_logits(second, first)  # KL(first ‖ second) per position, the core's log-softmax differences
     free = free_mask(batch, student.vocab.max_len)
     # position within the sentence: 0 at the first predicted token
     pos = np.cumsum(batch.mask, axis=1) - 1
