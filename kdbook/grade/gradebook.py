@@ -67,7 +67,7 @@ def write_canvas_csv(path: Path, roster: Roster, column: str, totals: dict[str, 
     w.writerow(["Student", "ID", "SIS Login ID", "Section", csv_cell(column)])
     maxima = {m for _, m in totals.values()}
     first_max = next(iter(maxima), 0.0)
-    w.writerow(["Points Possible", "", "", "", _fmt(possible if possible is not None else first_max)])
+    w.writerow(["    Points Possible", "", "", "", _fmt(possible if possible is not None else first_max)])
     if possible is not None and any(abs(m - possible) > 1e-9 for m in maxima):
         notes.append(f"Canvas CSV: scores scaled from the grader's maximum ({', '.join(_fmt(m) for m in sorted(maxima))}) "
                      f"to the assignment's {_fmt(possible)} points possible")
