@@ -59,7 +59,7 @@ class Pseudonyms:
     @staticmethod
     def _submission(entry: dict) -> str:
         source = entry.get("source")
-        tail = PurePosixPath(str(source)).name if source else entry.get("status", "")
+        tail = entry.get("_file") or (PurePosixPath(str(source)).name if source else entry.get("status", ""))
         return f"{entry['_pseudonym']}/{tail}"
 
     def apply(self, report: dict) -> dict:

@@ -170,6 +170,7 @@ class RoundTrip:
                 if late:
                     entry["status"], entry["_late_by"] = "late", late_by
             entry["_path"] = str(item.path)
+            entry["_file"] = item.filename
             entries.append(entry)
         chapter = Counter(e["chapter"] for e in entries if e.get("chapter")).most_common(1)
         chapter = chapter[0][0] if chapter else None
@@ -251,7 +252,7 @@ class RoundTrip:
             self.notes.append(f"pseudonyms: the key is in {self.pseudonyms.path} (keep it apart from the reports)")
         public["class"] = classview.summary(public)
         for e in public["submissions"] + report["submissions"]:
-            e.pop("_path", None)
+            e.pop("_path", None), e.pop("_file", None)
         if self.previous is not None:
             public["regrade"] = regrade.diff(self.previous, public)
             for line in regrade.lines(public["regrade"]):
