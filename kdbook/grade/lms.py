@@ -218,6 +218,11 @@ def _moodle(source: str) -> dict | None:
 def _plain(source: str, default: str) -> dict:
     parts = PurePosixPath(source).parts
     base = parts[-1]
+    if default:  # a notebook named on the command line: its own name, else its folder's, tells who
+        m = _PLAIN.match(base)
+        who = m["who"] if m else parts[-2] if len(parts) > 1 and parts[-2] not in ("/", ".", "..") else default
+        return {"lms": "files", "id": who, "name": who, "anonymous": False, "late": False, "file": base,
+                "direct": True}
     if len(parts) > 1:
         who, file = parts[0], base
     else:
@@ -325,13 +330,18 @@ def _latest(items: list[Item]) -> tuple[list[Item], list[dict]]:
     """The latest notebook per learner and chapter (highest Canvas attachment id, then ``-N``, then
     the entry's time); the others are listed, not graded."""
     best: dict[tuple, Item] = {}
+
+    def key_of(item: Item) -> tuple:  # notebooks named one by one on the command line all count
+        return (item.learner["lms"], item.learner["id"], item.chapter or item.filename,
+                item.source if item.learner.get("direct") else "")
+
     for item in items:
-        key = (item.learner["lms"], item.learner["id"], item.chapter or item.filename)
+        key = key_of(item)
         if key not in best or item.order > best[key].order:
             best[key] = item
     winners = {id(i) for i in best.values()}
     kept = [i for i in items if id(i) in winners]
     superseded = [{"source": i.source, "learner": i.learner["id"],
-                   "kept": best[(i.learner["lms"], i.learner["id"], i.chapter or i.filename)].source}
+                   "kept": best[key_of(i)].source}
                   for i in items if id(i) not in winners]
     return kept, superseded
