@@ -303,7 +303,7 @@ def test_canvas_regrade_with_manual_points_prints_the_diff(canvas, tmp_path):
         csv.writer(f).writerows(template)
     out = run(str(d / "submissions.zip"), "--roster", str(d / "roster.csv"), "--assignment", "Chapter 1",
               "--canvas-csv", "import.csv", "--feedback", "fb", "--csv", "scores.csv", "--late-penalty", "10%",
-              "--manual", "manual.csv", "--previous", str(d / "report.json"), cwd=tmp_path)
+              "--manual", "manual.csv", "--previous", str(d / "report.json"), "--with-solutions", cwd=tmp_path)
     assert f"regrade: smithjohn_123_457_{NB[:-6]}-1.ipynb 15.0 → 16.0 (gains): 01.justify 2 → 3 (instructor's points " \
            "0 → 1)" in out.stdout
     assert "3 row(s) without points (not marked yet) were skipped" in out.stderr
@@ -313,6 +313,11 @@ def test_canvas_regrade_with_manual_points_prints_the_diff(canvas, tmp_path):
     assert rows(tmp_path / "import.csv")[2] == ["Smith, John", "123", "jsmith", "Sec A", "15"]  # 16/16 as 15 possible
     page = (tmp_path / "fb/smithjohn_123_457_kdbook-feedback.html").read_text(encoding="utf-8")
     assert "Your instructor: =well argued" in page and "+ 1 / 1 from your instructor" in page
+    assert "Reference answer:" in page and _escape.html("np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)") in page
+    (tmp_path / "manual_template.csv").write_text((tmp_path / "manual.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    run(str(d / "submissions.zip"), "--lms", "canvas", cwd=tmp_path)  # a filled template is never overwritten
+    assert rows(tmp_path / "manual_template.csv") == template
+    assert len(list(tmp_path.glob("manual_template.*.csv"))) == 1
 
 
 @pytest.fixture(scope="module")

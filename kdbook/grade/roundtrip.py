@@ -260,7 +260,12 @@ class RoundTrip:
         public["notes"] = self.notes
         write_json(public, args.out)
         out_dir = Path(args.out).resolve().parent
-        classview.write_manual_template(public, out_dir / "manual_template.csv")
+        template = out_dir / "manual_template.csv"
+        if _has_marks(template) and not (args.manual and Path(args.manual).resolve() == template.resolve()):
+            template = out_dir / f"manual_template.{_dt.datetime.now():%Y%m%d-%H%M%S}.csv"
+            self.notes.append(f"manual_template.csv holds marks not merged in this run (no --manual of it): "
+                              f"kept it, wrote {template.name}")
+        classview.write_manual_template(public, template)
         classview.write_written_pages(public, out_dir / "written_answers")
         if args.csv:
             write_scores_csv(public, args.csv)
@@ -289,6 +294,15 @@ class RoundTrip:
             entry["score"] = round(entry["score"] - points, 4)
             entry["late_penalty"] = {"rule": self.penalty.rule, "points": points, "how": why}
             entry["messages"].append(why)
+
+
+def _has_marks(path: Path) -> bool:
+    """True when ``path`` is a manual template in which someone entered points."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return any((row.get("points") or "").strip() for row in csv.DictReader(f))
+    except (OSError, ValueError, csv.Error):
+        return False
 
 
 def manual_points(entry: dict) -> float:
