@@ -436,3 +436,20 @@ def test_class_summary_counts_diagnosed_bugs_and_pass_rates():
     report["class"] = c
     assert "- 04\\.kd: 75% did you forget the T² factor?" in classview.markdown(report)
     assert "&lt;d&gt;" in classview.html_page(report) and "<d>" not in classview.html_page(report)
+
+
+def test_bad_options_are_refused_naming_the_option(tmp_path):
+    (tmp_path / "s.zip").write_bytes(b"not a zip")
+    (tmp_path / "roster.csv").write_text("Name,Mark\nx,1\n", encoding="utf-8")
+    (tmp_path / NB).write_bytes(BLANK)
+    cases = [([NB, "--canvas-csv", "x.csv"], "--canvas-csv needs --roster"),
+             ([NB, "--late-penalty", "10 percent"], "--late-penalty: late penalty '10 percent'"),
+             ([NB, "--roster", "roster.csv"], "--roster: roster.csv: neither a Canvas gradebook export"),
+             (["s.zip"], "submissions: s.zip: not a readable zip"),
+             ([NB, "--due", "tomorrow"], "--due: not a date-time"),
+             ([NB, "--lms", "blackboard"], "argument --lms: invalid choice")]
+    for args, message in cases:
+        out = subprocess.run([sys.executable, "-m", "kdbook.grade", *args], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+    assert not (tmp_path / "report.json").exists()

@@ -281,7 +281,9 @@ def collect(inputs: list[Path], *, lms: str = "auto") -> Collected:
     for given in map(Path, inputs):
         if given.is_dir():
             entries += [(e, "") for e in _folder_entries(given, refused)]
-        elif zipfile.is_zipfile(given) and given.suffix.lower() == ".zip":
+        elif given.suffix.lower() == ".zip":
+            if not zipfile.is_zipfile(given):
+                raise ValueError(f"{given}: not a readable zip")
             try:
                 entries += [(e, "") for e in _zip_entries(given, refused)]
             except (zipfile.BadZipFile, OSError, ValueError) as err:
