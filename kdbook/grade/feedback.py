@@ -61,7 +61,7 @@ def _split(ex: dict) -> tuple[list[str], float, float, list[str]]:
             of += float(m["of"])
         elif m:
             public.append(line)
-        elif not line.startswith("manual points for the written reasoning"):
+        elif not line.startswith(("manual points for the written reasoning", "written reasoning `")):
             other.append(line)
     return public, got, of, other
 
@@ -108,7 +108,7 @@ def render_markdown(entry: dict, solutions: dict[str, str] | None = None) -> str
     for ex in entry["exercises"]:
         public, got, of, other = _split(ex)
         given, most = _manual(ex)
-        out.append(f"\n## {md(ex['id'])}: {ex['points'] - given:g} automatic point(s)"
+        out.append(f"\n## {md(ex['id'])}: {ex['points'] - given:g} / {ex['max_points'] - most:g} automatic point(s)"
                    + (f" + {given:g} / {most:g} from your instructor" if most else "") + "\n")
         out += [f"- {md(m)}" for m in public + other]
         if of:
@@ -125,6 +125,7 @@ def render_markdown(entry: dict, solutions: dict[str, str] | None = None) -> str
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+        "h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:1.6rem}"
         "pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;border-radius:4px}.ok{color:#176b2c}"
         ".no{color:#a3161a}blockquote{border-left:3px solid #ccc;margin:0;padding-left:1rem;white-space:pre-wrap}")
 
@@ -142,8 +143,8 @@ def render_html(entry: dict, solutions: dict[str, str] | None = None) -> str:
         public, got, of, other = _split(ex)
         given, most = _manual(ex)
         title = registry.get(ex["id"]).title if _known(ex["id"]) else ""
-        body.append(f"<section><h2>{h(ex['id'])} {h(title)}: {ex['points'] - given:g} automatic point(s)"
-                    + (f" + {given:g} / {most:g} from your instructor" if most else "") + "</h2><ul>")
+        body.append(f"<section><h2>{h(ex['id'])} {h(title)}: {ex['points'] - given:g} / {ex['max_points'] - most:g} "
+                    "automatic point(s)" + (f" + {given:g} / {most:g} from your instructor" if most else "") + "</h2><ul>")
         body += [f"<li class={'ok' if m.startswith('✓') else 'no'}>{h(m)}</li>" for m in public]
         body += [f"<li>{h(m)}</li>" for m in other]
         if of:
