@@ -55,16 +55,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--manual: {note}", file=sys.stderr)
     trip = roundtrip.prepare(args, parser)
     limits = Limits(args.step_timeout, args.submission_timeout, args.memory_mb)
-    previous = signal.signal(signal.SIGTERM, _on_term)
     try:
-        report = grade(trip.paths, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs)
+        previous = signal.signal(signal.SIGTERM, _on_term)
+        try:
+            report = grade(trip.paths, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         trip.annotate(report)
         if manual is not None:
             for problem in merge_manual(report, trip.manual_keys(manual)):
                 print(f"--manual: {problem}", file=sys.stderr)
-        trip.finish(report, manual and trip.manual_keys(manual))
+        report = trip.finish(report, manual and trip.manual_keys(manual))  # as written: pseudonyms if asked
     finally:
-        signal.signal(signal.SIGTERM, previous)
         trip.collected.cleanup()
     for entry in report["submissions"]:
         print(f"{entry['score']:g}/{entry['max_score']:g}  {entry.get('status', '')}  {entry['submission']}")

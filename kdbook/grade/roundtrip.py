@@ -221,7 +221,9 @@ class RoundTrip:
         return self.pseudonyms.translate_manual(manual)
 
     # ------------------------------------------------------------------ writing
-    def finish(self, report: dict, manual: dict | None) -> None:
+    def finish(self, report: dict, manual: dict | None) -> dict:
+        """Apply penalties and write every file; return the report as written (pseudonymised with
+        ``--anonymise``; the gradebook files and feedback use the real one)."""
         args = self.args
         tops: dict = {}
         for e in report["submissions"]:
@@ -279,6 +281,7 @@ class RoundTrip:
         for note in self.notes:
             print(note, file=sys.stderr)
         self.collected.cleanup()
+        return public
 
     def _penalties(self, report: dict) -> None:
         for entry in report["submissions"]:
