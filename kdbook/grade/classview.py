@@ -11,7 +11,8 @@ into Python tokens with comments, spacing and string contents dropped and every 
 that is not a keyword or builtin renamed to one placeholder; its written reasoning into lower-
 case words. Shingles (runs of 5 tokens, 3 words) the blank exercise notebook already contains
 are removed; two submissions with at least 30 shingles each and a Jaccard index of at least
-``SIMILAR`` are listed. A high index is a reason to read both, not evidence of copying: short
+``SIMILAR`` are a pair; pairs are joined into groups (report.md lists the groups; report.json
+also the first 200 pairs and their number). A high index is a reason to read both, not evidence of copying: short
 answers to the same formula converge.
 """
 from __future__ import annotations
@@ -131,6 +132,29 @@ def _similar(entries: list[dict]) -> list[dict]:
     return sorted(pairs, key=lambda p: -p["jaccard"])
 
 
+def _groups(pairs: list[dict]) -> list[dict]:
+    """Submissions linked by near-identical pairs, as groups (largest first) with their lowest index."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        parent[root(p["a"])] = root(p["b"])
+    members: dict[str, list[str]] = defaultdict(list)
+    for x in parent:
+        members[root(x)].append(x)
+    lowest: dict[str, float] = {}
+    for p in pairs:
+        r = root(p["a"])
+        lowest[r] = min(lowest.get(r, 1.0), p["jaccard"])
+    return sorted(({"members": sorted(m), "lowest": lowest[r]} for r, m in members.items()),
+                  key=lambda g: (-len(g["members"]), g["members"]))
+
+
 def summary(report: dict) -> dict:
     """The class at a glance (see the module docstring); entries may carry ``_path``."""
     entries = report["submissions"]
@@ -166,7 +190,15 @@ def summary(report: dict) -> dict:
             "test_pass_rate": {k: round(v[0] / v[1], 3) for k, v in tests.items()},
             "bugs": {k: [{"bug": b, "count": c, "share": round(c / n, 3)} for b, c in v.most_common(3)]
                      for k, v in bugs.items()},
-            "flagged": flags, "similar": _similar(graded)}
+            "flagged": flags, **_similarity(graded)}
+
+
+_MAX_PAIRS = 200
+
+
+def _similarity(graded: list[dict]) -> dict:
+    pairs = _similar(graded)
+    return {"similar": pairs[:_MAX_PAIRS], "similar_pairs": len(pairs), "similar_groups": _groups(pairs)}
 
 
 def _bar(k: int, top: int) -> str:
@@ -189,7 +221,8 @@ def markdown(report: dict) -> str:
     out.append("\n### Flagged\n")
     out += [f"- {s}: {', '.join(_escape.md(x) for x in v) or 'none'}" for s, v in c["flagged"].items()]
     out.append(f"\n### Near-identical answers (Jaccard ≥ {SIMILAR})\n")
-    out += [f"- {_escape.md(p['a'])} and {_escape.md(p['b'])}: {p['jaccard']:.2f}" for p in c["similar"]] or ["- none"]
+    out += [f"- {len(g['members'])} submissions (pairwise index ≥ {g['lowest']:.2f} along the links): "
+            + ", ".join(_escape.md(m) for m in g["members"]) for g in c["similar_groups"]] or ["- none"]
     return "\n".join(out) + "\n"
 
 
@@ -212,7 +245,8 @@ def html_page(report: dict) -> str:
                     list(c["exercise_pass_rate"].items()) + list(c["test_pass_rate"].items()))
     bugs = "".join(f"<li>{h(k)}: {b['share']:.0%} {h(b['bug'])}</li>" for k, v in c["bugs"].items() for b in v)
     flags = "".join(f"<li>{h(s)}: {h(', '.join(v)) or 'none'}</li>" for s, v in c["flagged"].items())
-    similar = "".join(f"<li>{h(p['a'])} and {h(p['b'])}: {p['jaccard']:.2f}</li>" for p in c["similar"])
+    similar = "".join(f"<li>{len(g['members'])} submissions (index ≥ {g['lowest']:.2f}): {h(', '.join(g['members']))}</li>"
+                      for g in c["similar_groups"])
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Grading report</title>"
             f"<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"
             f"<style>{_CSS}</style></head><body><h1>Grading report</h1><p>Test seed {h(report.get('seed'))}</p>"
