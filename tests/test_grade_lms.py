@@ -352,6 +352,8 @@ def test_moodle_worksheet_is_filled_and_keeps_its_layout(moodle):
     e = _by_id(report)
     assert (e["201"]["status"], e["202"]["status"], e["203"]["status"]) == ("late", "blank", "missing")
     assert e["201"]["late_by_hours"] == 1.0
+    assert "also in the download, not graded: Ann O Neil_202_assignsubmission_onlinetext_onlinetext.html (not a " \
+           "notebook (.ipynb))" in e["202"]["messages"]
 
 
 def test_moodle_feedback_names_match_moodle_import_rule(moodle):

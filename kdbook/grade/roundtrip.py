@@ -175,9 +175,15 @@ class RoundTrip:
         chapter = Counter(e["chapter"] for e in entries if e.get("chapter")).most_common(1)
         chapter = chapter[0][0] if chapter else None
         maximum = float(sum(ex.points for ex in registry.chapter_exercises(chapter))) if chapter else 0.0
+        by_learner = {(e["learner"]["lms"], e["learner"]["id"]): e for e in entries}
         for r in self.collected.refused:
             learner = r.get("learner")
-            if not learner or learner["lms"] == "unmatched" or (learner["lms"], learner["id"]) in seen:
+            if not learner or learner["lms"] == "unmatched":
+                continue
+            if (learner["lms"], learner["id"]) in seen:
+                if (learner["lms"], learner["id"]) in by_learner:
+                    by_learner[(learner["lms"], learner["id"])]["messages"].append(
+                        f"also in the download, not graded: {r['source']} ({r['reason']})")
                 continue
             seen.add((learner["lms"], learner["id"]))
             joined = self._roster_learner(learner)
