@@ -456,3 +456,15 @@ def test_bad_options_are_refused_naming_the_option(tmp_path):
                              text=True, timeout=120)
         assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
     assert not (tmp_path / "report.json").exists()
+
+
+def test_a_learner_not_graded_gets_an_empty_cell_not_a_zero(tmp_path):
+    from kdbook.grade import gradebook
+    from kdbook.grade.roster import read_roster
+
+    (tmp_path / "r.csv").write_text("Student,ID,SIS User ID,SIS Login ID,Section,Ch 1 (5)\n    Points Possible,,,,,30\n"
+                                    '"A, B",1,,ab,S,\n"C, D",2,,cd,S,\n', encoding="utf-8")
+    roster = read_roster(tmp_path / "r.csv")
+    notes = gradebook.write_canvas_csv(tmp_path / "o.csv", roster, "Ch 1 (5)", {"1": (7.5, 15.0)})
+    assert rows(tmp_path / "o.csv")[2:] == [["A, B", "1", "ab", "S", "15"], ["C, D", "2", "cd", "S", ""]]
+    assert notes == ["Canvas CSV: scores scaled from the grader's maximum (15) to the assignment's 30 points possible"]

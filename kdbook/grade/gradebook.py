@@ -71,10 +71,10 @@ def write_canvas_csv(path: Path, roster: Roster, column: str, totals: dict[str, 
     if possible is not None and any(abs(m - possible) > 1e-9 for m in maxima):
         notes.append(f"Canvas CSV: scores scaled from the grader's maximum ({', '.join(_fmt(m) for m in sorted(maxima))}) "
                      f"to the assignment's {_fmt(possible)} points possible")
-    for learner in roster.learners:
-        total, maximum = totals.get(learner["id"], (0.0, first_max))
+    for learner in roster.learners:  # a learner not in totals was not graded: an empty cell changes nothing
+        total, maximum = totals.get(learner["id"], (None, first_max))
         w.writerow([csv_cell(learner["name"]), csv_cell(learner["id"]), csv_cell(learner["login"]),
-                    csv_cell(learner["section"]), _fmt(scaled(total, maximum, possible))])
+                    csv_cell(learner["section"]), "" if total is None else _fmt(scaled(total, maximum, possible))])
     atomic_write(path, out.getvalue())
     return notes
 

@@ -245,7 +245,13 @@ class RoundTrip:
                     hit = manual.get((entry["submission"], ex["id"])) or manual.get((Path(str(entry["submission"])).name,
                                                                                      ex["id"]))
                     r["comment"] = hit[1] if hit else ""
-        totals = {e["learner"]["id"]: (e["score"], e["max_score"]) for e in report["submissions"]}
+        totals = {e["learner"]["id"]: (e["score"], e["max_score"]) for e in report["submissions"] if e["max_score"] > 0}
+        ungraded = sorted(str(e["learner"]["id"]) for e in report["submissions"] if e["max_score"] <= 0)
+        if ungraded and (args.canvas_csv or args.moodle_worksheet):
+            self.notes.append(f"gradebook: no grade written for {', '.join(ungraded)} (not graded: see their messages)")
+        if report.get("interrupted") and (args.canvas_csv or args.moodle_worksheet or args.feedback):
+            self.notes.append("grading was interrupted: no gradebook file and no feedback written")
+            args = argparse.Namespace(**{**vars(args), "canvas_csv": None, "moodle_worksheet": None, "feedback": None})
         if args.canvas_csv:
             self.notes += gradebook.write_canvas_csv(args.canvas_csv, self.roster, self.column, totals)
         if args.moodle_worksheet:
