@@ -65,6 +65,10 @@ class Pseudonyms:
     def apply(self, report: dict) -> dict:
         """The report with names, ids and file names replaced by pseudonyms (a copy is expected)."""
         names: dict[str, str] = {}
+        for k, r in enumerate(report.get("lms", {}).get("refused", [])):
+            learner = r.get("learner") or {}
+            p = self.by_learner.get((learner.get("lms"), str(learner.get("id"))))
+            names[r["source"]] = f"{p}/(file {k + 1} not graded)" if p else f"(entry {k + 1})"
         for e in report["submissions"]:
             p = e.pop("_pseudonym")
             for old in (e.get("source"), e.get("submission")):
@@ -78,7 +82,7 @@ class Pseudonyms:
             e["learner"] = {"lms": e["learner"]["lms"], "id": p, "name": p, "anonymous": True}
             e["messages"] = [self._scrub(m, names) for m in e["messages"]]
         lms = report.get("lms", {})
-        lms["refused"] = [{"source": names.get(r["source"], f"(entry {k + 1})"), "reason": r["reason"]}
+        lms["refused"] = [{"source": names[r["source"]], "reason": r["reason"]}
                           for k, r in enumerate(lms.get("refused", []))]
         lms["unmatched"] = [names.get(s, f"(entry {k + 1})") for k, s in enumerate(lms.get("unmatched", []))]
         lms["superseded"] = [{"source": "(older notebook)", "kept": names.get(s["kept"], "")}
