@@ -277,7 +277,8 @@ def test_canvas_report_md_csv_manual_template_and_written_pages(canvas):
     assert "- missing: missing:127" in glance and "<script>" not in glance
     assert (r"- 2 submissions (pairwise index ≥ 1.00 along the links): smithjohn\_123\_457\_01\_teacher\_and\_student"
             r"\-1\.ipynb, stray\_01\_teacher\_and\_student\.ipynb") in md
-    assert report["class"]["histogram"][9] == 2 and report["class"]["exercise_pass_rate"]["01.kl_contributions"] == pytest.approx(2 / 3, abs=1e-3)
+    assert report["class"]["histogram"][9] == 2
+    assert report["class"]["exercise_pass_rate"]["01.kl_contributions"] == pytest.approx(2 / 3, abs=1e-3)
     header, *body = rows(d / "scores.csv")
     ids = [ex.id for ex in registry.chapter_exercises("01")]
     assert header == ["submission", "score", "max_score", *ids, "manual", "late_penalty", "learner_id", "learner",
@@ -392,7 +393,8 @@ def test_regrade_diff_names_flipped_tests():
     new = json.loads(json.dumps(old))
     new["submissions"][0]["score"] = 2.0
     new["submissions"][0]["exercises"][0].update(points=2.0, messages=["✓ [public] one (1/1)", "✓ [hidden] two (1/1)"])
-    assert regrade.lines(regrade.diff(old, new)) == ["regrade: a 1.0 → 2.0 (gains): 01.x 1 → 2 ([hidden] two: ✗ → ✓)"]
+    assert regrade.lines(regrade.diff(old, new)) == [
+        "regrade: a 1.0 → 2.0 (gains): 01.x 1 → 2 ([hidden] two: ✗ → ✓)"]
 
 
 @pytest.mark.browser

@@ -38,7 +38,8 @@ __all__ = ["is_blank", "answer_cells", "summary", "markdown", "html_page", "writ
 SIMILAR = 0.85
 _ROOT = Path(__file__).resolve().parents[2]
 _KNOWN = set(keyword.kwlist) | set(dir(builtins)) | {"np", "numpy", "kdbook", "math", "scipy"}
-_TEST = re.compile(r"^(?P<mark>[✓✗]) \[(?P<kind>public|hidden)\] (?P<name>.+?) \((?P<got>[\d.]+)/(?P<of>[\d.]+)\)(?:: (?P<why>.*))?$",
+_TEST = re.compile(r"^(?P<mark>[✓✗]) \[(?P<kind>public|hidden)\] (?P<name>.+?) "
+                   r"\((?P<got>[\d.]+)/(?P<of>[\d.]+)\)(?:: (?P<why>.*))?$",
                    re.S)
 _BUG = re.compile(r"([^:.;?]*\?)\s*$")
 
@@ -217,7 +218,8 @@ def markdown(report: dict) -> str:
     out += ["\n| test | passed |", "| --- | ---: |"]
     out += [f"| {_escape.md(k)} | {v:.0%} |" for k, v in c["test_pass_rate"].items()]
     out.append("\n### Most frequent diagnosed bugs\n")
-    out += [f"- {_escape.md(k)}: {b['share']:.0%} {_escape.md(b['bug'])}" for k, v in c["bugs"].items() for b in v] or ["- none"]
+    out += [f"- {_escape.md(k)}: {b['share']:.0%} {_escape.md(b['bug'])}"
+            for k, v in c["bugs"].items() for b in v] or ["- none"]
     out.append("\n### Flagged\n")
     out += [f"- {s}: {', '.join(_escape.md(x) for x in v) or 'none'}" for s, v in c["flagged"].items()]
     out.append(f"\n### Near-identical answers (Jaccard ≥ {SIMILAR})\n")
@@ -286,8 +288,9 @@ def write_written_pages(report: dict, folder: Path) -> list[Path]:
             text = r.get("text") or ""
             quoted = "\n".join("> " + _escape.md(line) for line in text.splitlines()) or "> (nothing written)"
             given = r.get("manual_points")
-            pages[ex["id"]].append(f"## {_escape.md(e['submission'])}\n\nmanual points: "
-                                   f"{'not yet given' if given is None else f'{given:g}'} / {r['manual_max']:g}\n\n{quoted}\n")
+            shown = "not yet given" if given is None else f"{given:g}"
+            pages[ex["id"]].append(f"## {_escape.md(e['submission'])}\n\nmanual points: {shown} / "
+                                   f"{r['manual_max']:g}\n\n{quoted}\n")
     written = []
     if pages:
         folder.mkdir(parents=True, exist_ok=True)

@@ -78,5 +78,6 @@ def lines(records: list[dict]) -> list[str]:
     if not records:
         return ["regrade: no learner's score changed"]
     return [f"regrade: {r['learner']} {r['before'] if r['before'] is not None else '-'} → "
-            f"{r['after'] if r['after'] is not None else '-'} ({r['change']})" + (": " + "; ".join(r["why"]) if r["why"] else "")
+            f"{r['after'] if r['after'] is not None else '-'} ({r['change']})"
+            + (": " + "; ".join(r["why"]) if r["why"] else "")
             for r in records]

@@ -205,7 +205,8 @@ class RoundTrip:
 
     @staticmethod
     def _empty(learner, status, chapter, maximum, source, message) -> dict:
-        return {"submission": source or f"{status}:{learner['id']}", "source": source, "chapter": chapter, "score": 0.0, "max_score": maximum,
+        return {"submission": source or f"{status}:{learner['id']}", "source": source, "chapter": chapter,
+                "score": 0.0, "max_score": maximum,
                 "exercises": [], "messages": [message], "learner": learner, "status": status}
 
     def _lateness(self, item, joined) -> tuple[bool, _dt.timedelta | None]:
