@@ -447,7 +447,11 @@ def test_bad_options_are_refused_naming_the_option(tmp_path):
     (tmp_path / "s.zip").write_bytes(b"not a zip")
     (tmp_path / "roster.csv").write_text("Name,Mark\nx,1\n", encoding="utf-8")
     (tmp_path / NB).write_bytes(BLANK)
-    cases = [([NB, "--canvas-csv", "x.csv"], "--canvas-csv needs --roster"),
+    with zipfile.ZipFile(tmp_path / "anon.zip", "w") as zf:
+        zf.writestr(f"anon_Ab1_5_{NB}", BLANK)
+    (tmp_path / "canvas.csv").write_text("Student,ID,SIS Login ID,Section,Ch (1)\nA,1,a,S,\n", encoding="utf-8")
+    cases = [(["anon.zip", "--roster", "canvas.csv"], "--roster: the download is anonymous"),
+             ([NB, "--canvas-csv", "x.csv"], "--canvas-csv needs --roster"),
              ([NB, "--late-penalty", "10 percent"], "--late-penalty: late penalty '10 percent'"),
              ([NB, "--roster", "roster.csv"], "--roster: roster.csv: neither a Canvas gradebook export"),
              (["s.zip"], "submissions: s.zip: not a readable zip"),

@@ -113,6 +113,12 @@ def prepare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> "Round
         collected = collect(args.submissions, lms=args.lms)
     except ValueError as err:
         _fail(parser, "submissions", err)
+    if roster is not None and roster.kind == "canvas" and any(
+            i.learner["lms"] == "canvas" and i.learner["anonymous"] for i in collected.items):
+        collected.cleanup()
+        parser.error("--roster: the download is anonymous (anon_ names) and Canvas's gradebook export has no "
+                     "anonymous ids, so no grade could be joined to a learner; grade without --roster, or download "
+                     "again once Canvas lifts the anonymity")
     return RoundTrip(args, collected, roster, column, penalty, due, extensions, previous)
 
 
