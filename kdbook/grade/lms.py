@@ -33,6 +33,7 @@ import re
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from ..grading import registry
@@ -296,6 +297,16 @@ def collect(inputs: list[Path], *, lms: str = "auto") -> Collected:
             raise ValueError(f"{given}: no such file or folder")
     fmt = detect([e.source for e, _ in entries]) if lms == "auto" else lms
     folder = Path(tempfile.mkdtemp(prefix="kdbook-lms-"))  # 0700
+    try:
+        return _read_all(entries, fmt, folder, refused)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _read_all(entries: list, fmt: str, folder: Path, refused: list[dict]) -> Collected:
     items: list[Item] = []
     unmatched: list[str] = []
     for k, (entry, default) in enumerate(entries):
@@ -312,7 +323,12 @@ def collect(inputs: list[Path], *, lms: str = "auto") -> Collected:
             what = "a nested zip (not opened)" if base.lower().endswith(".zip") else "not a notebook (.ipynb)"
             refused.append({"source": entry.source, "reason": what, "learner": learner})
             continue
-        data = entry.read()
+        try:
+            data = entry.read()
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as err:
+            refused.append({"source": entry.source, "reason": f"unreadable ({type(err).__name__}: {str(err)[:80]})",
+                            "learner": learner})
+            continue
         if len(data) > MAX_FILE:
             refused.append({"source": entry.source, "reason": f"larger than {MAX_FILE // 2**20} MB", "learner": learner})
             continue
