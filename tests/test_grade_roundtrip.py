@@ -250,3 +250,19 @@ def test_feedback_html_opens_in_chromium_without_errors(canvas, playwright_insta
             page.close()
     finally:
         browser.close()
+
+
+def test_a_folder_of_plain_files_joins_the_roster_by_login(tmp_path):
+    (tmp_path / "class" / "jsmith").mkdir(parents=True)
+    (tmp_path / "class" / "jsmith" / NB).write_bytes(notebook())
+    (tmp_path / "class" / f"stranger_{NB}").write_bytes(BLANK)
+    (tmp_path / "roster.csv").write_text("Student,ID,SIS User ID,SIS Login ID,Section,Ch 1 (5)\n"
+                                         '"Smith, John",123,s1,jsmith,A,\n"Doe, Jane",124,s2,jdoe,A,\n', encoding="utf-8")
+    run("class", "--roster", "roster.csv", "--canvas-csv", "import.csv", "--assignment", "Ch 1", cwd=tmp_path)
+    assert rows(tmp_path / "import.csv")[2:] == [["Smith, John", "123", "jsmith", "A", "15"],
+                                                 ["Doe, Jane", "124", "jdoe", "A", "0"]]
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    got = {e["learner"]["id"]: (e["status"], e["learner"].get("roster_name")) for e in report["submissions"]}
+    assert got == {"jsmith": ("graded", "Smith, John"), "stranger": ("blank", None), "124": ("missing", "Doe, Jane")}
+    stranger = next(e for e in report["submissions"] if e["learner"]["id"] == "stranger")
+    assert "not on the roster: no row in the gradebook files" in stranger["messages"]

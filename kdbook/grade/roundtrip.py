@@ -151,12 +151,15 @@ class RoundTrip:
         by_path = {str(item.path): item for item in self.collected.items}
         entries = []
         seen: set[tuple] = set()
+        joined_rows: set[int] = set()  # roster rows that some submission (graded or refused) belongs to
         for entry in report["submissions"]:
             item = by_path[entry["submission"]]
             learner = dict(item.learner)
             joined = self._roster_learner(learner)
             if joined:
-                learner.update(roster_name=joined["name"], login=joined["login"], section=joined["section"])
+                learner.update(roster_id=joined["id"], roster_name=joined["name"], login=joined["login"],
+                               section=joined["section"])
+                joined_rows.add(joined["row"])
             elif self.roster is not None:
                 entry["messages"].append("not on the roster: no row in the gradebook files")
             entry.update(submission=item.source, source=item.source, learner=learner)
@@ -193,15 +196,17 @@ class RoundTrip:
                 continue
             seen.add((learner["lms"], learner["id"]))
             joined = self._roster_learner(learner)
-            learner = {**learner, **({"roster_name": joined["name"], "login": joined["login"],
+            if joined:
+                joined_rows.add(joined["row"])
+            learner = {**learner, **({"roster_id": joined["id"], "roster_name": joined["name"], "login": joined["login"],
                                       "section": joined["section"]} if joined else {})}
             entries.append(self._empty(learner, "refused", chapter, maximum, r["source"],
                                        f"nothing graded: {r['source']} was refused ({r['reason']})"))
         for r in self.roster.learners if self.roster else []:
             lms = self.roster.kind
-            if (lms, r["id"]) not in seen and not any(k[1] == r["id"] and k[0] == "files" for k in seen):
-                learner = {"lms": lms, "id": r["id"], "name": r["name"], "anonymous": False, "roster_name": r["name"],
-                           "login": r["login"], "section": r["section"]}
+            if r["row"] not in joined_rows:
+                learner = {"lms": lms, "id": r["id"], "name": r["name"], "anonymous": False, "roster_id": r["id"],
+                           "roster_name": r["name"], "login": r["login"], "section": r["section"]}
                 entries.append(self._empty(learner, "missing", chapter, maximum, None, "no submission"))
         report["submissions"] = entries
         if self.pseudonyms is not None:
@@ -252,7 +257,10 @@ class RoundTrip:
                     hit = manual.get((entry["submission"], ex["id"])) or manual.get((Path(str(entry["submission"])).name,
                                                                                      ex["id"]))
                     r["comment"] = hit[1] if hit else ""
-        totals = {e["learner"]["id"]: (e["score"], e["max_score"]) for e in report["submissions"] if e["max_score"] > 0}
+        def rid(e: dict) -> str:  # the roster's id of the learner (the LMS's id for Canvas and Moodle)
+            return e["learner"].get("roster_id") or e["learner"]["id"]
+
+        totals = {rid(e): (e["score"], e["max_score"]) for e in report["submissions"] if e["max_score"] > 0}
         ungraded = sorted(str(e["learner"]["id"]) for e in report["submissions"] if e["max_score"] <= 0)
         if ungraded and (args.canvas_csv or args.moodle_worksheet):
             self.notes.append(f"gradebook: no grade written for {', '.join(ungraded)} (not graded: see their messages)")
@@ -262,7 +270,7 @@ class RoundTrip:
         if args.canvas_csv:
             self.notes += gradebook.write_canvas_csv(args.canvas_csv, self.roster, self.column, totals)
         if args.moodle_worksheet:
-            comments = {e["learner"]["id"]: feedback.comment(e) for e in report["submissions"]}
+            comments = {rid(e): feedback.comment(e) for e in report["submissions"]}
             self.notes += gradebook.write_moodle_worksheet(args.moodle_worksheet, self.roster, totals, comments)
         if args.feedback:
             written = feedback.write_all(report, args.feedback, with_solutions=args.with_solutions)
