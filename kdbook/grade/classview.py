@@ -239,8 +239,12 @@ def html_page(report: dict) -> str:
     h = _escape.html
     c = report["class"]
     top = max(c["histogram"]) or 1
-    rows = "".join(f"<tr><td>{h(e['submission'])}</td><td>{h(e.get('status', ''))}</td><td>{e['score']:g}</td>"
-                   f"<td>{e['max_score']:g}</td></tr>" for e in report["submissions"])
+    def who(e: dict) -> str:
+        learner = e.get("learner") or {}
+        return str(learner.get("roster_name") or learner.get("name") or learner.get("id") or "")
+
+    rows = "".join(f"<tr><td>{h(who(e))}</td><td>{h(e['submission'])}</td><td>{h(e.get('status', ''))}</td>"
+                   f"<td>{e['score']:g}</td><td>{e['max_score']:g}</td></tr>" for e in report["submissions"])
     hist = "".join(f"<tr><td>{10 * k}–{10 * k + 10} %</td><td>{n}</td><td><span class=bar style=\"width:"
                    f"{12 * n / top:.1f}rem\"></span></td></tr>" for k, n in enumerate(c["histogram"]))
     rates = "".join(f"<tr><td>{h(k)}</td><td>{v:.0%}</td></tr>" for k, v in
@@ -252,7 +256,7 @@ def html_page(report: dict) -> str:
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Grading report</title>"
             f"<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"
             f"<style>{_CSS}</style></head><body><h1>Grading report</h1><p>Test seed {h(report.get('seed'))}</p>"
-            f"<table><tr><th>submission</th><th>status</th><th>score</th><th>max</th></tr>{rows}</table>"
+            f"<table><tr><th>learner</th><th>submission</th><th>status</th><th>score</th><th>max</th></tr>{rows}</table>"
             f"<h2>Class at a glance</h2><table>{hist}</table><h3>Pass rates</h3><table>{rates}</table>"
             f"<h3>Most frequent diagnosed bugs</h3><ul>{bugs or '<li>none</li>'}</ul><h3>Flagged</h3><ul>{flags}</ul>"
             f"<h3>Near-identical answers</h3><ul>{similar or '<li>none</li>'}</ul></body></html>\n")
