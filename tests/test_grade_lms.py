@@ -223,3 +223,20 @@ def test_a_corrupted_entry_is_refused_not_a_crash(tmp_path):
     assert [(r["source"], r["reason"].split(" (")[0]) for r in c.refused] == [(f"bad_1_2_{NB}", "unreadable")]
     assert "Bad CRC-32" in c.refused[0]["reason"]
     c.cleanup()
+
+
+def test_moodle_worksheet_scales_to_its_maximum_grade_and_keeps_other_rows(tmp_path):
+    from kdbook.grade import gradebook
+    from kdbook.grade.roster import read_roster
+
+    (tmp_path / "w.csv").write_text(
+        "Identifier,Full name,Status,Grade,Maximum Grade,Last modified (grade)\n"
+        "Participant 7,A B,Submitted,,100.00,-\nParticipant 8,@C D,Submitted,55.00,100.00,\n", encoding="utf-8")
+    roster = read_roster(tmp_path / "w.csv")
+    assert roster.kind == "moodle" and [r["id"] for r in roster.learners] == ["7", "8"]
+    notes = gradebook.write_moodle_worksheet(tmp_path / "o.csv", roster, {"7": (12.0, 16.0)}, {"7": "=fine"})
+    assert rows(tmp_path / "o.csv") == [
+        ["Identifier", "Full name", "Status", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments"],
+        ["Participant 7", "A B", "Submitted", "75", "100.00", "-", "'=fine"],
+        ["Participant 8", "'@C D", "Submitted", "55.00", "100.00", "", ""]]
+    assert notes == ["Moodle worksheet: A B: scaled from 16 to the maximum grade 100"]
