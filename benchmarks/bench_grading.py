@@ -4,11 +4,18 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_grading.py            # 5 hidden seeds
     .venv/bin/python benchmarks/bench_grading.py --seeds 20
+    .venv/bin/python benchmarks/bench_grading.py --class-zip 300   # a whole class from a Canvas zip
 
 For every create item it runs all tests (public and hidden) of the reference design from the
 solution notebook, in this process, and prints the best and the median wall-clock time over the
 seeds, and the ratio of the median to the 3 s budget. Other load on the machine shows in the
 times; compare the ratios of one run.
+
+``--class-zip N`` instead builds a Canvas "Download Submissions" zip of N chapter-1 notebooks
+(the solution, with every fourth learner handing in the blank exercise notebook), grades it with
+``python -m kdbook.grade`` (the command line, one process per submission, ``--jobs`` = cores)
+and prints the wall-clock time and the load average before and after (issue 25 budget: 300
+submissions in 3 minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -40,10 +47,38 @@ def _solution(chapter: str) -> dict:
     return ns
 
 
+def class_zip(n: int) -> None:
+    """Grade ``n`` chapter-1 submissions from a Canvas-shaped zip and print the time."""
+    import os
+    import subprocess
+    import tempfile
+    import zipfile
+
+    solution = (ROOT / "solutions/01_teacher_and_student.ipynb").read_bytes()
+    blank = (ROOT / "exercises/01_teacher_and_student.ipynb").read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        z = Path(tmp) / "submissions.zip"
+        with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+            for k in range(n):
+                zf.writestr(f"learner{k:04d}_{1000 + k}_{50000 + k}_01_teacher_and_student.ipynb",
+                            blank if k % 4 == 3 else solution)
+        load = os.getloadavg()
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "kdbook.grade", str(z), "--out", str(Path(tmp) / "report.json")],
+                       check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        wall = time.perf_counter() - start
+    print(f"graded {n} submissions of chapter 01 from a Canvas zip in {wall:.1f} s on {os.cpu_count()} cores "
+          f"({wall / n:.2f} s each; load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--class-zip", type=int, metavar="N", help="grade N chapter-1 submissions from a zip instead")
     args = parser.parse_args()
+    if args.class_zip:
+        class_zip(args.class_zip)
+        return
     print(f"{'exercise':<22} {'points':>6} {'best s':>8} {'median s':>9} {'median/budget':>14}")
     for ex in (ex for ex in registry.all_exercises() if ex.level == "create"):
         ns = _solution(ex.chapter)

@@ -1,7 +1,8 @@
 """Batch grader for submitted exercise notebooks.
 
 ``python -m kdbook.grade SUBMISSION.ipynb [...] --out report.json [--csv scores.csv] [--md report.md]
-[--manual manual.csv]``
+[--manual manual.csv]``, or an LMS download (a Canvas or Moodle zip, or a folder) with
+``--roster``, ``--canvas-csv``, ``--moodle-worksheet``, ``--feedback`` … (``roundtrip``).
 
 Each submission runs in its own isolated child process (``python -I``, a private temporary
 folder, its own session, per-step and whole-submission time limits, a memory cap; as a dedicated
