@@ -44,6 +44,8 @@ def _install_tolerant_comparison() -> None:
 GROUPS = {
     "test_grade_batch.py": "grader",
     "test_grading_create.py": "grader",
+    "test_grade_lms.py": "grader",
+    "test_grade_roundtrip.py": "grader",
     "test_wrong_answers.py": "grader",
     "test_browser_notebooks.py": "browser",
     "test_lite_site.py": "browser",
