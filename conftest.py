@@ -53,6 +53,8 @@ GROUPS = {
     "test_oldest_versions.py": "oldest",
     "test_fresh_machine.py": "system",
     "test_binder.py": "system",
+    "test_colab_env.py": "system",
+    "test_nbgitpuller.py": "system",
 }
 QUICK_EXCLUDES = ("grader", "browser", "portability", "oldest", "claims", "system", "slow")
 

@@ -18,7 +18,7 @@ REQUIREMENTS: dict[str, str] = {
     "python": "3.11",
     "numpy": "1.26",
     "matplotlib": "3.9",
-    "ipywidgets": "8.0",
+    "ipywidgets": "7.7.1",  # 8 here; Colab preloads 7.7, which the explorers also work with (tests/test_colab_env.py)
     "jupyterlab_widgets": "3.0",  # the JupyterLab side of ipywidgets 8: without it, widgets do not display
     "ipykernel": "6.25",
     "jupyterlab": "4.0",
