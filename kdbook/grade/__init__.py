@@ -17,6 +17,8 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from ..grading import registry
+from ..grading.keys import MissingKeyError, default_solutions, keyed, solution_keys
 from . import _isolation
 from ._isolation import isolation
 from ._report import merge_manual, read_manual, write_csv, write_json, write_markdown
@@ -44,17 +46,42 @@ def _refuse_in_browser() -> None:
         raise RuntimeError(NOT_IN_BROWSER)
 
 
+def _keys_for(paths: list[Path], chapter: str | None, solutions: Path | None) -> dict:
+    """The answer keys of the chapters to grade (read from the solution notebooks), or MissingKeyError."""
+    from ._extract import read_submission
+
+    chapters = {chapter} if chapter else {read_submission(Path(p)).chapter for p in paths} - {None}
+    if not any(keyed(ex) for ch in chapters for ex in registry.chapter_exercises(ch)):
+        return {}
+    folder = solutions or default_solutions()
+    if folder is None:
+        raise MissingKeyError("the submissions' chapters have select, prediction or other keyed exercises, whose "
+                              "answer keys are read from the instructor's solution notebooks; none were found: "
+                              "pass --solutions DIR (the folder holding NN_topic.ipynb solution notebooks)")
+    keys = solution_keys(folder)
+    missing = [ex.id for ch in sorted(chapters) for ex in registry.chapter_exercises(ch) if keyed(ex) and ex.id not in keys]
+    if missing:
+        raise MissingKeyError(f"{folder} has no answer key for {', '.join(missing)} (no solution notebook of that "
+                              "chapter?)")
+    return keys
+
+
 def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = None,
-          limits: Limits = Limits(), jobs: int | None = None) -> dict:
+          limits: Limits = Limits(), jobs: int | None = None, solutions: Path | None = None) -> dict:
     """Grade many notebooks in parallel; return the report (see ``write_json``).
 
-    ``seed`` fixes the test inputs (default: a fresh random seed, recorded in the report). On
+    ``seed`` fixes the test inputs (default: a fresh 128-bit secret, recorded in the report so that
+    it can be replayed). ``solutions`` is the folder of the instructor's solution notebooks, from
+    which the answer keys are read (default: the repository's ``solutions/``); when a graded
+    chapter needs a key and there is none, :class:`~kdbook.grading.keys.MissingKeyError` is raised
+    before anything runs. On
     KeyboardInterrupt (SIGINT, or SIGTERM through the command line) every running child is killed
     and the report comes back complete in shape, with ``"interrupted": true`` and each
     unfinished submission saying so.
     """
     _refuse_in_browser()
-    seed = secrets.randbits(32) if seed is None else int(seed)
+    seed = secrets.randbits(128) if seed is None else int(seed)
+    keys = _keys_for(paths, chapter, solutions)
     jobs = max(1, jobs or os.cpu_count() or 1)
     STOP.clear()
     entries: dict[int, dict] = {}
@@ -62,7 +89,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
     futures: dict = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures = {pool.submit(grade_submission, Path(p), chapter=chapter, seed=seed, limits=limits): i
+        futures = {pool.submit(grade_submission, Path(p), chapter=chapter, seed=seed, limits=limits, keys=keys): i
                    for i, p in enumerate(paths)}
         pending = set(futures)
         while pending:
@@ -81,7 +108,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
                 pass
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
-    report = {"seed": seed, "limits": {"step_timeout": limits.step_timeout,
+    report = {"seed": seed, "solutions": str(solutions or default_solutions() or ""), "limits": {"step_timeout": limits.step_timeout,
                                        "submission_timeout": limits.submission_timeout,
                                        "memory_mb": limits.memory_mb},
               "isolation": isolation(),

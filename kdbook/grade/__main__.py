@@ -6,15 +6,41 @@ report (marked ``"interrupted": true``) is still written; the exit status is the
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
 
+from ..grading import registry
+from ..grading.keys import MissingKeyError
 from . import NOT_IN_BROWSER, Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
 
 
 def _on_term(signum, frame):
     raise KeyboardInterrupt
+
+
+def _positive(kind: type, what: str, *, upper: float):
+    """An argparse type: a finite number of ``kind`` in (0, upper], else an error naming the option."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not math.isfinite(value) or not 0 < value <= upper:
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number above 0 and at most {upper:g}, got {text!r}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a whole number (as recorded in a report), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed must not be negative, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,14 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manual", type=Path,
                         help="merge the instructor's points for written reasoning from this CSV "
                              "(columns submission,exercise,points[,comment]; see docs/grading.md)")
-    parser.add_argument("--chapter", help="grade every submission as this chapter (01..05) instead of detecting it")
-    parser.add_argument("--seed", type=int, help="seed of the tests' inputs (default: fresh, recorded)")
-    parser.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of cores)")
-    parser.add_argument("--step-timeout", type=float, default=Limits.step_timeout,
-                        help="seconds for one code cell or one test (default %(default)s)")
-    parser.add_argument("--submission-timeout", type=float, default=Limits.submission_timeout,
-                        help="seconds for a whole submission (default %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+    parser.add_argument("--chapter", choices=sorted(registry.CHAPTERS),
+                        help="grade every submission as this chapter instead of detecting it")
+    parser.add_argument("--seed", type=_seed, help="secret seed of the tests' inputs (default: a fresh 128-bit "
+                                                   "secret, recorded in the report; pass it to replay a grading)")
+    parser.add_argument("--solutions", type=Path,
+                        help="folder of the instructor's solution notebooks, where the answer keys of select and "
+                             "prediction items are read (default: the repository's solutions/)")
+    parser.add_argument("--jobs", type=_positive(int, "--jobs", upper=256),
+                        help="submissions graded at once (default: the number of cores)")
+    parser.add_argument("--step-timeout", type=_positive(float, "--step-timeout", upper=86_400),
+                        default=Limits.step_timeout, help="seconds for one code cell or one test (default %(default)s)")
+    parser.add_argument("--submission-timeout", type=_positive(float, "--submission-timeout", upper=7 * 86_400),
+                        default=Limits.submission_timeout, help="seconds for a whole submission (default %(default)s)")
+    parser.add_argument("--memory-mb", type=_positive(int, "--memory-mb", upper=2**20), default=Limits.memory_mb,
                         help="memory cap of a submission's process in MB (default %(default)s)")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.submissions if not p.is_file()]
@@ -49,10 +81,17 @@ def main(argv: list[str] | None = None) -> int:
         manual = read_manual(args.manual) if args.manual else None
     except (OSError, ValueError) as err:
         parser.error(f"--manual: {err}")
+    if args.memory_mb < 64:
+        parser.error(f"argument --memory-mb: at least 64 MB are needed to start Python and numpy, got {args.memory_mb}")
+    if args.solutions is not None and not args.solutions.is_dir():
+        parser.error(f"argument --solutions: no such folder: {args.solutions}")
     limits = Limits(args.step_timeout, args.submission_timeout, args.memory_mb)
     previous = signal.signal(signal.SIGTERM, _on_term)
     try:
-        report = grade(args.submissions, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs)
+        report = grade(args.submissions, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs,
+                       solutions=args.solutions)
+    except MissingKeyError as err:
+        parser.error(f"answer keys: {err}")
     finally:
         signal.signal(signal.SIGTERM, previous)
     if manual is not None:

@@ -190,7 +190,8 @@ def _calls_for(sub: Submission, seed: int) -> list[dict]:
     probes = []
     for ex in registry.chapter_exercises(sub.chapter):
         for k, test in enumerate(ex.tests):
-            probes.append({"id": f"t:{ex.id}:{k}", "exercise": ex.id, "calls": draw_calls(ex, test, seed)})
+            probes.append({"id": f"t:{ex.id}:{k}", "exercise": ex.id, "calls": draw_calls(ex, test, seed),
+                           "keyed": test.keyed})
         if ex.reasoning:
             probes.append({"id": f"w:{ex.id}", "exercise": ex.id, "calls": [], "reasoning": True})
     return probes
@@ -206,7 +207,8 @@ def _execute(sub: Submission, seed: int, limits: Limits) -> tuple[_Run, list[dic
             todo = [p for p in probes if p["id"] not in run.results and p["id"] not in run.killers]
             job = {"step_timeout": limits.step_timeout,
                    "cells": [c for c in cells if c["id"] not in run.killers],
-                   "probes": [{k: p[k] for k in ("id", "exercise", "calls", "reasoning") if k in p} for p in todo]}
+                   "probes": [{"id": p["id"], "exercise": p["exercise"], "calls": [c.public() for c in p["calls"]],
+                               **({"reasoning": True} if p.get("reasoning") else {})} for p in todo]}
             before = len(run.results)
             if time.monotonic() >= deadline or STOP.is_set():
                 why = "grading was interrupted" if STOP.is_set() else "the whole-submission time limit was reached"
@@ -241,11 +243,15 @@ def _cell_failures(sub: Submission, run: _Run) -> dict[str, list[str]]:
 
 
 def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
-                     limits: Limits = Limits()) -> dict:
-    """Grade one notebook; return its report entry (never raises: a failure is the entry's message)."""
+                     limits: Limits = Limits(), keys: dict | None = None) -> dict:
+    """Grade one notebook; return its report entry (never raises: a failure is the entry's message).
+
+    ``keys`` maps exercise ids to the instructor's answer keys (:mod:`kdbook.grading.keys`); a keyed
+    test without its key scores 0 and says so.
+    """
     start = time.monotonic()
     try:
-        entry = _grade(Path(path), chapter, seed, limits)
+        entry = _grade(Path(path), chapter, seed, limits, keys or {})
     except Exception as err:  # noqa: BLE001 - whatever happens, the batch goes on
         entry = {"submission": str(path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
                  "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
@@ -254,7 +260,7 @@ def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
     return entry
 
 
-def _grade(path: Path, chapter: str | None, seed: int, limits: Limits) -> dict:
+def _grade(path: Path, chapter: str | None, seed: int, limits: Limits, keys: dict) -> dict:
     sub = read_submission(path, chapter)
     entry = {"submission": str(path), "chapter": sub.chapter, "score": 0.0, "max_score": 0.0,
              "messages": list(sub.messages), "exercises": []}
@@ -280,12 +286,14 @@ def _grade(path: Path, chapter: str | None, seed: int, limits: Limits) -> dict:
         entry["messages"].append("grading was interrupted before this submission was finished")
     by_id = {p["id"]: p for p in probes}
     for ex in exercises:
-        entry["exercises"].append(_exercise_entry(ex, sub, run, by_id, failures.get(ex.id, []), limits))
+        entry["exercises"].append(_exercise_entry(ex, sub, run, by_id, failures.get(ex.id, []), limits,
+                                                  keys.get(ex.id)))
         entry["score"] += entry["exercises"][-1]["points"]
     return entry
 
 
-def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[str], limits: Limits) -> dict:
+def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[str], limits: Limits,
+                    key: dict | None) -> dict:
     messages = list(sub.notes.get(ex.id, []))
     if broken:
         messages += [f"the answer cell failed, so its tests score 0: {m}" for m in broken]
@@ -306,7 +314,7 @@ def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[st
         elif run.results.get(sid, {}).get("timeout"):
             verdict = Verdict(test, 0.0, "fail", f"did not finish within {limits.step_timeout:g} s")
         elif sid in run.results:
-            verdict = judge(ex, test, by_id[sid]["calls"], run.results[sid].get("outputs"))
+            verdict = judge(ex, test, by_id[sid]["calls"], run.results[sid].get("outputs"), key)
         else:
             verdict = Verdict(test, 0.0, "fail", "not run (the submission stopped before this test)")
         points += verdict.points
