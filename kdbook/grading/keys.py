@@ -6,12 +6,12 @@ in ``solutions/NN_topic.ipynb``, which the instructor has and learners do not ge
 exercise is read from the solution cell tagged with its id:
 
 * ``answer``: the value the cell assigns to the exercise's name, read with
-  :func:`ast.literal_eval` (never executed), e.g. ``justify_claims = {"a", "c"}`` or
-  ``predict_shuffled = "c"``; or, for an answer the cell computes, the ``answer`` the cell's
-  metadata states (``{"kdbook": {"key": {"answer": ["distil", "keep", "keep"]}}}``; a test checks
-  it against the cell's printed output);
-* ``either`` (select items only, in the cell's metadata ``{"kdbook": {"key": {"either": ["e",
-  "f"]}}}``): statements either of which is accepted; the answer must hold at least one of them.
+  :func:`ast.literal_eval` (never executed), e.g. ``my_claims = {"b", "d"}`` or
+  ``my_prediction = "a"``; or, for an answer the cell computes, the ``answer`` that the cell's
+  metadata states (``"kdbook": {"key": {"answer": [...]}}``; a test checks it against the cell's
+  printed output);
+* ``either`` (select items only, in the cell's metadata ``"kdbook": {"key": {"either": [...]}}``):
+  letters of statements either of which is accepted; the answer must hold at least one of them.
   The true statements are then the solution's letters minus these.
 
 The generator (``python -m kdbook.exercises``) drops this metadata from the exercise notebooks.
