@@ -1,0 +1,59 @@
+"""Escape what a submission controls for the medium it is written to (private).
+
+A submission controls its file name, the messages built from its errors (exception names and
+messages, the first line of a failing cell), its stderr and its written reasoning. None of it may
+change the structure of a report:
+
+* :func:`md_inline`: one line of Markdown text (a table cell, a heading, a list item): control
+  characters and line breaks become visible ``⏎``, every character Markdown or HTML could read as
+  markup is backslash-escaped or written as an entity;
+* :func:`md_block`: a multi-line text shown verbatim, as a fenced code block whose fence is longer
+  than any run of backticks in the text;
+* :func:`csv_cell`: a spreadsheet cell that is never a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+  at its start get a leading apostrophe) and holds no line break.
+
+>>> md_inline("21 / 21\\n## forged | <!-- x")
+'21 / 21⏎\\\\#\\\\# forged \\\\| &lt;\\\\!\\\\-\\\\- x'
+>>> csv_cell("=HYPERLINK(1)"), csv_cell("-1.5", number=True)
+("'=HYPERLINK(1)", '-1.5')
+"""
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["md_inline", "md_block", "csv_cell"]
+
+# C0/C1 controls, DEL, and the Unicode line and paragraph separators.
+_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+
+
+def _plain(text: object) -> str:
+    text = str(text)
+    return text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
+
+
+def md_inline(text: object, limit: int = 2000) -> str:
+    """``text`` as one line of literal Markdown (never a heading, table break, link, comment or HTML)."""
+    text = _plain(text)[:limit]
+    text = _CONTROLS.sub("�", _BREAKS.sub("⏎", text.replace("\t", " ")))
+    return _MARKUP.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md_block(text: object) -> list[str]:
+    """``text`` as a fenced code block (lines of Markdown): shown verbatim, never interpreted."""
+    text = _CONTROLS.sub("�", _BREAKS.sub("\n", _plain(text)))
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return [f"{fence}text", *text.split("\n"), fence]
+
+
+def csv_cell(text: object, *, number: bool = False) -> str:
+    """A CSV cell a spreadsheet shows as text: no formula, no line break (numbers we wrote stay numbers)."""
+    text = _plain(text)
+    if number:
+        return text
+    text = _CONTROLS.sub("�", _BREAKS.sub("⏎", text))
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
