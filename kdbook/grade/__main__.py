@@ -14,6 +14,7 @@ from pathlib import Path
 from ..grading import registry
 from ..grading.keys import MissingKeyError
 from . import NOT_IN_BROWSER, Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
+from ._escape import md_inline
 
 
 def _on_term(signum, frame):
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.md:
         write_markdown(report, args.md)
     for entry in report["submissions"]:
-        print(f"{entry['score']:g}/{entry['max_score']:g}  {entry['submission']}")
+        print(f"{entry['score']:g}/{entry['max_score']:g}  {md_inline(entry['submission'])}")
     print(f"wrote {args.out}" + "".join(f", {p}" for p in (args.csv, args.md) if p))
     return 130 if report.get("interrupted") else 0
 

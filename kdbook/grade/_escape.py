@@ -13,7 +13,7 @@ change the structure of a report:
   at its start get a leading apostrophe) and holds no line break.
 
 >>> md_inline("21 / 21\\n## forged | <!-- x")
-'21 / 21⏎\\\\#\\\\# forged \\\\| &lt;\\\\!\\\\-\\\\- x'
+'21 / 21⏎\\\\#\\\\# forged \\\\| &lt;!-- x'
 >>> csv_cell("=HYPERLINK(1)"), csv_cell("-1.5", number=True)
 ("'=HYPERLINK(1)", '-1.5')
 """
@@ -27,7 +27,9 @@ __all__ = ["md_inline", "md_block", "csv_cell"]
 # C0/C1 controls, DEL, and the Unicode line and paragraph separators.
 _BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+#: Characters that can start markup inside a line (emphasis, code, links, tables, strike-through, a
+#: heading's closing sequence); ``<`` and ``&`` become entities, and nothing here is at a line's start.
+_MARKUP = re.compile(r"([\\`*_{}\[\]#|~])")
 
 
 def _plain(text: object) -> str:
