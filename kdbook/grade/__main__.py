@@ -14,6 +14,7 @@ from pathlib import Path
 from ..grading import registry
 from ..grading.keys import MissingKeyError
 from . import NOT_IN_BROWSER, Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
+from . import _isolation
 from ._escape import md_inline
 
 
@@ -87,12 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.solutions is not None and not args.solutions.is_dir():
         parser.error(f"argument --solutions: no such folder: {args.solutions}")
     limits = Limits(args.step_timeout, args.submission_timeout, args.memory_mb)
+    if _isolation.isolation() == "users" and _isolation.python_readable_by_others():
+        print(f"warning: {_isolation.python_readable_by_others()}", file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         report = grade(args.submissions, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs,
                        solutions=args.solutions)
     except MissingKeyError as err:
         parser.error(f"answer keys: {err}")
+    except Exception as err:  # noqa: BLE001 - still leave a report saying what happened
+        report = {"crashed": f"the grader itself failed ({type(err).__name__}: {err})", "submissions": [],
+                  "seed": args.seed}
     finally:
         signal.signal(signal.SIGTERM, previous)
     if manual is not None:
@@ -106,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     for entry in report["submissions"]:
         print(f"{entry['score']:g}/{entry['max_score']:g}  {md_inline(entry['submission'])}")
     print(f"wrote {args.out}" + "".join(f", {p}" for p in (args.csv, args.md) if p))
+    if report.get("crashed"):
+        print(f"error: {report['crashed']}", file=sys.stderr)
+        return 3
     return 130 if report.get("interrupted") else 0
 
 

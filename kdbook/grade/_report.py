@@ -72,6 +72,8 @@ def write_markdown(report: dict, path: Path) -> None:
              "| submission | score | max |", "| --- | ---: | ---: |"]
     if report.get("interrupted"):
         lines.insert(1, "**Grading was interrupted: some submissions were not graded.**\n")
+    if report.get("crashed"):
+        lines.insert(1, f"**{md_inline(report['crashed'])}**\n")
     for entry in report["submissions"]:
         lines.append(f"| {md_inline(entry['submission'])} | {entry['score']:g} | {entry['max_score']:g} |")
     for entry in report["submissions"]:

@@ -198,7 +198,7 @@ def _calls_for(sub: Submission, seed: int) -> list[dict]:
 
 
 def _execute(sub: Submission, seed: int, limits: Limits) -> tuple[_Run, list[dict]]:
-    cells = [{"id": f"c:{c.index}", "index": c.index, "source": c.source} for c in sub.cells]
+    cells = [{"id": f"c:{c.index}", "index": c.index, "source": c.source, "transform": c.transform} for c in sub.cells]
     probes = _calls_for(sub, seed)
     run = _Run()
     deadline = time.monotonic() + limits.submission_timeout
@@ -243,19 +243,21 @@ def _cell_failures(sub: Submission, run: _Run) -> dict[str, list[str]]:
 
 
 def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
-                     limits: Limits = Limits(), keys: dict | None = None) -> dict:
+                     limits: Limits = Limits(), keys: dict | None = None, shown: Path | None = None) -> dict:
     """Grade one notebook; return its report entry (never raises: a failure is the entry's message).
 
     ``keys`` maps exercise ids to the instructor's answer keys (:mod:`kdbook.grading.keys`); a keyed
-    test without its key scores 0 and says so.
+    test without its key scores 0 and says so. ``path`` is the grader's private copy (``_stage``);
+    ``shown`` the submission's own path, which the report prints.
     """
     start = time.monotonic()
     try:
         entry = _grade(Path(path), chapter, seed, limits, keys or {})
     except Exception as err:  # noqa: BLE001 - whatever happens, the batch goes on
-        entry = {"submission": str(path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
+        entry = {"submission": str(shown or path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
                  "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
                               "this as a kdbook bug, with the submission"]}
+    entry["submission"] = str(shown or path)
     entry["seconds"] = round(time.monotonic() - start, 2)
     return entry
 
