@@ -70,15 +70,33 @@ def _existing(name: str) -> pwd.struct_passwd | None:
         return None
 
 
-def _lock_dir() -> Path:
-    # One place for every grading on this machine, whatever its TMPDIR: two gradings at once must
-    # see each other's locks, or they would share (and sweep) one user.
+def _lock_dirs() -> list[Path]:
+    """Where the per-user locks live: one place for every grading on this machine, whatever its
+    TMPDIR (two gradings at once must see each other's locks, or they would share and sweep one
+    user), and the TMPDIR folder earlier versions used, so that they are respected too."""
     base = next((Path(p) for p in ("/run/lock", "/run", "/var/lock") if os.path.isdir(p)), Path("/tmp"))
-    path = base / "kdbook-grade-locks"
-    path.mkdir(mode=0o700, exist_ok=True)
-    if path.stat().st_uid != 0 or path.is_symlink():
-        raise RuntimeError(f"{path} is not owned by root; remove it and grade again")
-    return path
+    paths = []
+    for path in dict.fromkeys((base / "kdbook-grade-locks", Path(tempfile.gettempdir()) / "kdbook-grade-locks")):
+        path.mkdir(mode=0o700, exist_ok=True)
+        if path.stat().st_uid != 0 or path.is_symlink():
+            raise RuntimeError(f"{path} is not owned by root; remove it and grade again")
+        paths.append(path)
+    return paths
+
+
+def _lock(folders: list[Path], name: str) -> list | None:
+    """Hold the lock file ``name`` in every folder, or none of them (None when one is taken)."""
+    handles = []
+    for folder in folders:
+        handle = open(folder / name, "a+")
+        handles.append(handle)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            for h in handles:
+                h.close()
+            return None
+    return handles
 
 
 def _ensure_user(name: str) -> pwd.struct_passwd:
@@ -102,14 +120,11 @@ def account() -> Iterator[Account]:
     if isolation() != "users":
         yield Account(None, None, pwd.getpwuid(os.geteuid()).pw_name if os.name == "posix" else "")
         return
-    locks = _lock_dir()
+    locks = _lock_dirs()
     while True:
         for n in range(_MAX_USERS):
-            handle = open(locks / f"{USER_PREFIX}{n}.lock", "a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
+            handles = _lock(locks, f"{USER_PREFIX}{n}.lock")
+            if handles is None:
                 continue
             try:
                 try:
@@ -128,7 +143,8 @@ def account() -> Iterator[Account]:
                     remove_leftovers(user)
                 return
             finally:
-                handle.close()  # releases the lock
+                for handle in handles:
+                    handle.close()  # releases the lock
         time.sleep(0.2)  # every user busy: wait for one
 
 
