@@ -115,3 +115,31 @@ def test_a_crash_of_the_grader_leaves_a_partial_report_and_a_nonzero_exit(tmp_pa
     report = json.loads((tmp_path / "r.json").read_text())
     assert "MemoryError" in report["crashed"] and len(report["submissions"]) == 1
     assert "the grader itself failed" in (tmp_path / "r.md").read_text()
+
+
+def _with_first_cell(source: str, path: Path) -> Path:
+    nb = json.loads((ROOT / "exercises/01_teacher_and_student.ipynb").read_text())
+    nb["cells"].insert(0, {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                           "execution_count": None})
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_busy_helper_processes_and_a_full_disk_cost_only_their_own_submission(tmp_path):
+    from kdbook.grade import Limits
+    from kdbook.grade._budget import Budget
+
+    busy = _with_first_cell("import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        while True:\n"
+                            "            pass\ntime.sleep(40)\n", tmp_path / "01_busy.ipynb")
+    disk = _with_first_cell("import time\nfor i in range(8):\n    open(f'f{i}', 'wb').write(b'x' * 8_000_000)\n"
+                            "time.sleep(40)\n", tmp_path / "01_disk.ipynb")
+    solution = tmp_path / "01_solution.ipynb"
+    solution.write_bytes((ROOT / "solutions/01_teacher_and_student.ipynb").read_bytes())
+    limits = Limits(step_timeout=50.0, submission_timeout=90.0, memory_mb=1024, budget=Budget(disk_mb=40.0))
+    report = grade([busy, disk, solution], limits=limits, jobs=3)
+    by_name = {Path(s["submission"]).name: s for s in report["submissions"]}
+    text = {name: json.dumps(s) for name, s in by_name.items()}
+    assert "processes it started used" in text["01_busy.ipynb"] and "budget" in text["01_busy.ipynb"]
+    assert "grew beyond 40 MB" in text["01_disk.ipynb"]
+    assert by_name["01_solution.ipynb"]["score"] == by_name["01_solution.ipynb"]["max_score"] > 0
+    assert all(s["seconds"] < 45 for s in report["submissions"])

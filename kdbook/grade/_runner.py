@@ -26,6 +26,7 @@ from pathlib import Path
 from ..grading import registry
 from ..grading._core import Verdict, decode, draw_calls, judge, static_violations
 from ..grading.spec import describe_error, verdict_line
+from ._budget import Budget, cpu_seconds, disk_bytes
 from ._extract import Submission, read_submission
 from ._isolation import Account, account, private_file, private_folder
 
@@ -51,6 +52,7 @@ class Limits:
     step_timeout: float = 20.0  # one code cell or one test
     submission_timeout: float = 600.0  # everything of one submission
     memory_mb: int = 2048  # address-space cap of the child process
+    budget: Budget = Budget()  # CPU of all its processes, disk and shared memory, results (``_budget``)
 
 
 @dataclasses.dataclass
@@ -61,6 +63,7 @@ class _Run:
     killers: dict = dataclasses.field(default_factory=dict)  # step id -> why it was excluded
     forged: int = 0
     stderr_tail: str = ""
+    result_bytes: int = 0
 
 
 def _child_env(work: Path) -> dict:
@@ -129,12 +132,19 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
     except OSError:
         pass
     current, started, buf = None, time.monotonic(), b""
+    born, next_check = started, started + 0.5
     try:
         while True:
             if STOP.is_set():
                 _kill(proc)
                 return current, "not run: grading was interrupted"
             now = time.monotonic()
+            if now >= next_check:
+                next_check = now + 0.5
+                over = _over_budget(limits.budget, proc, user, tmp / "work", now - born, run)
+                if over:
+                    _kill(proc)
+                    return current, f"not run: {over} (the submission's budget)"
             step_deadline = started + limits.step_timeout + (_GRACE if current else 30.0)
             wait = min(step_deadline, deadline) - now
             if wait <= 0:
@@ -159,6 +169,7 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
                 _kill(proc)
                 return current, "sent back more than 64 MB of output"
             *lines, buf = buf.split(b"\n")
+            run.result_bytes += sum(len(line) for line in lines)
             for line in lines:
                 prefix, _, payload = line.partition(b" ")
                 msg = _parse(payload) if prefix == key.encode() else None
@@ -182,6 +193,19 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
             run.stderr_tail = (tmp / "stderr.txt").read_bytes()[-1500:].decode(errors="replace")
         except OSError:
             run.stderr_tail = ""
+
+
+def _over_budget(budget: Budget, proc, user: Account, work: Path, wall: float, run: _Run) -> str | None:
+    """Why the submission is over its budget, or None (see ``_budget``)."""
+    if run.result_bytes > budget.results_mb * 2**20:
+        return f"it sent back more than {budget.results_mb:g} MB of results in all"
+    cpu = cpu_seconds(proc.pid, user.uid)
+    if cpu > budget.helper_cpu:
+        return (f"the processes it started used {cpu:.1f} s of CPU, more than the {budget.helper_cpu:g} s allowed "
+                "(an answer needs no helper processes)")
+    if int(wall * 2) % 4 == 0 and disk_bytes(work, user.uid) > budget.disk_mb * 2**20:
+        return f"its files (disk and shared memory) grew beyond {budget.disk_mb:g} MB"
+    return None
 
 
 def _calls_for(sub: Submission, seed: int) -> list[dict]:
