@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..grading.spec import EXERCISE_ID
 from ._escape import csv_cell, md_block, md_inline
 
 __all__ = ["write_json", "write_csv", "write_markdown", "read_manual", "merge_manual", "atomic_write"]
@@ -80,12 +81,14 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append(f"\n## {md_inline(entry['submission'])}: {entry['score']:g} / {entry['max_score']:g}\n")
         lines += [f"- {md_inline(m)}" for m in entry.get("messages", [])]
         for ex in entry["exercises"]:
-            lines.append(f"\n### {md_inline(ex['id'])}: {ex['points']:g} / {ex['max_points']:g}\n")
+            shown = ex["id"] if EXERCISE_ID.fullmatch(str(ex["id"])) else md_inline(ex["id"])  # ids: plain
+            lines.append(f"\n### {shown}: {ex['points']:g} / {ex['max_points']:g}\n")
             lines += [f"- {md_inline(m)}" for m in ex["messages"]]
             reasoning = ex.get("reasoning")
             if reasoning:
                 given = reasoning.get("manual_points")
-                lines.append(f"\nWritten reasoning ({md_inline(reasoning['name'])}, manual points: "
+                name = f"`{reasoning['name']}`" if str(reasoning["name"]).isidentifier() else md_inline(reasoning["name"])
+                lines.append(f"\nWritten reasoning ({name}, manual points: "
                              f"{'not yet given' if given is None else f'{given:g}'} / {reasoning['manual_max']:g}):\n")
                 lines += md_block(reasoning["text"]) if reasoning.get("text") else ["(nothing written)"]
     atomic_write(path, "\n".join(lines) + "\n")
