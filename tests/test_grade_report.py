@@ -145,3 +145,17 @@ def test_inline_escaping_renders_back_to_the_same_text(text):
     import html
 
     assert html.unescape(inner.group(1)) == text.replace("\n", "⏎")
+
+
+def test_reports_replace_what_was_planted_at_their_paths_and_never_write_through_it(tmp_path):
+    target = tmp_path / "outside.txt"
+    target.write_text("do not touch")
+    (tmp_path / "report.json").symlink_to(target)
+    (tmp_path / "report.md").mkdir()  # a folder planted where the report goes
+    json_path = write_json(_report(), tmp_path / "report.json")
+    md_path = write_markdown(_report(), tmp_path / "report.md")
+    assert target.read_text() == "do not touch"
+    assert json_path == tmp_path / "report.json" and not json_path.is_symlink()
+    assert json.loads(json_path.read_text())["seed"] == 12345
+    assert md_path != tmp_path / "report.md" and md_path.read_text().startswith("# Grading report")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no private folder left

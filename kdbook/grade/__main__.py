@@ -104,14 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     if manual is not None:
         for problem in merge_manual(report, manual):
             print(f"--manual: {problem}", file=sys.stderr)
-    write_json(report, args.out)
+    written = [write_json(report, args.out)]
     if args.csv:
-        write_csv(report, args.csv)
+        written.append(write_csv(report, args.csv))
     if args.md:
-        write_markdown(report, args.md)
+        written.append(write_markdown(report, args.md))
+    for want, got in zip([p for p in (args.out, args.csv, args.md) if p], written):
+        if Path(got) != Path(want):
+            print(f"warning: {want} could not be replaced (something was planted there); wrote {got}", file=sys.stderr)
     for entry in report["submissions"]:
         print(f"{entry['score']:g}/{entry['max_score']:g}  {md_inline(entry['submission'])}")
-    print(f"wrote {args.out}" + "".join(f", {p}" for p in (args.csv, args.md) if p))
+    print("wrote " + ", ".join(map(str, written)))
     if report.get("crashed"):
         print(f"error: {report['crashed']}", file=sys.stderr)
         return 3

@@ -12,7 +12,9 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from ..grading.spec import EXERCISE_ID
@@ -21,29 +23,39 @@ from ._escape import csv_cell, md_block, md_inline
 __all__ = ["write_json", "write_csv", "write_markdown", "read_manual", "merge_manual", "atomic_write"]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 to ``path`` through a temporary file and a rename."""
+def atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path``: into a fresh 0700 folder beside it, then renamed over it.
+
+    Nobody else can open or replace the file while it is written, and whatever was planted at
+    ``path`` (a link, a file) is replaced, never written through. If ``path`` cannot be replaced (a
+    folder was planted there), the report goes to ``path`` plus a timestamp and that path is
+    returned; otherwise ``path``.
+    """
     path = Path(path)
     data = text.encode("utf-8", errors="replace")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    private = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = private / "report"
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with __import__("contextlib").suppress(OSError):
-            os.unlink(tmp)
-        raise
+        try:
+            os.replace(tmp, path)
+        except (IsADirectoryError, PermissionError, OSError):
+            path = path.with_name(f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}")
+            os.replace(tmp, path)
+        return path
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
-def write_json(report: dict, path: Path) -> None:
+def write_json(report: dict, path: Path) -> Path:
     """The full report: per submission ``submission``, ``score``, ``max_score`` and ``exercises``
     (each with ``id``, ``points``, ``max_points``, ``messages``, and ``reasoning`` where the
     exercise collects written reasoning)."""
-    atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def _ids(report: dict) -> list[str]:
@@ -53,7 +65,7 @@ def _ids(report: dict) -> list[str]:
     return ids
 
 
-def write_csv(report: dict, path: Path) -> None:
+def write_csv(report: dict, path: Path) -> Path:
     """One row per submission: its score, maximum and points per exercise id."""
     ids = _ids(report)
     out = io.StringIO()
@@ -63,10 +75,10 @@ def write_csv(report: dict, path: Path) -> None:
         points = {e["id"]: e["points"] for e in entry["exercises"]}
         writer.writerow([csv_cell(entry["submission"]), f"{entry['score']:g}", f"{entry['max_score']:g}",
                          *[f"{points[i]:g}" if i in points else "" for i in ids]])
-    atomic_write(path, out.getvalue())
+    return atomic_write(path, out.getvalue())
 
 
-def write_markdown(report: dict, path: Path) -> None:
+def write_markdown(report: dict, path: Path) -> Path:
     """A readable report: a summary table, every message per submission and exercise, and the
     written reasoning to read (quoted), with room for the instructor's points."""
     lines = [f"# Grading report\n\nTest seed: `{report['seed']}` (re-run with `--seed {report['seed']}`)\n",
@@ -91,7 +103,7 @@ def write_markdown(report: dict, path: Path) -> None:
                 lines.append(f"\nWritten reasoning ({name}, manual points: "
                              f"{'not yet given' if given is None else f'{given:g}'} / {reasoning['manual_max']:g}):\n")
                 lines += md_block(reasoning["text"]) if reasoning.get("text") else ["(nothing written)"]
-    atomic_write(path, "\n".join(lines) + "\n")
+    return atomic_write(path, "\n".join(lines) + "\n")
 
 
 def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
