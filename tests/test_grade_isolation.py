@@ -143,3 +143,25 @@ def test_busy_helper_processes_and_a_full_disk_cost_only_their_own_submission(tm
     assert "grew beyond 40 MB" in text["01_disk.ipynb"]
     assert by_name["01_solution.ipynb"]["score"] == by_name["01_solution.ipynb"]["max_score"] > 0
     assert all(s["seconds"] < 45 for s in report["submissions"])
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs root (per-submission users)")
+def test_innocent_imports_are_graded_as_root_and_results_have_a_budget(tmp_path):
+    from kdbook.grade import Limits
+    from kdbook.grade._budget import Budget
+
+    solution = json.loads((ROOT / "solutions/01_teacher_and_student.ipynb").read_text())
+    first = next(c for c in solution["cells"] if c["cell_type"] == "code")
+    first["source"] = "import glob, fnmatch, shutil\nimport scipy.special, scipy.stats\n" + "".join(first["source"])
+    innocent = tmp_path / "01_imports.ipynb"
+    innocent.write_text(json.dumps(solution))
+    big = _with_first_cell("big = list(range(1_500_000))\n", tmp_path / "01_big.ipynb")
+    nb = json.loads(big.read_text())
+    answer = next(c for c in nb["cells"] if "01.worst_class" in c["metadata"].get("tags", []))
+    answer["source"] = "worst_class = big"
+    big.write_text(json.dumps(nb))
+    limits = Limits(step_timeout=30.0, submission_timeout=90.0, memory_mb=1024, budget=Budget(results_mb=4.0))
+    report = grade([innocent, big], limits=limits, jobs=2)
+    by_name = {Path(s["submission"]).name: s for s in report["submissions"]}
+    assert by_name["01_imports.ipynb"]["score"] == by_name["01_imports.ipynb"]["max_score"], by_name["01_imports.ipynb"]
+    assert "result budget" in json.dumps(by_name["01_big.ipynb"])

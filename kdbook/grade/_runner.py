@@ -165,9 +165,9 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
                 _kill(proc)
                 return current, f"the process ended while running this ({how}: os._exit, a crash or a resource limit)"
             buf += chunk
-            if len(buf) > _MAX_LINE:
+            if len(buf) > min(_MAX_LINE, limits.budget.results_mb * 2**20):
                 _kill(proc)
-                return current, "sent back more than 64 MB of output"
+                return current, f"sent back more than {limits.budget.results_mb:g} MB in one step (the submission's result budget)"
             *lines, buf = buf.split(b"\n")
             run.result_bytes += sum(len(line) for line in lines)
             for line in lines:
