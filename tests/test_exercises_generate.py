@@ -195,6 +195,6 @@ def test_answer_key_metadata_never_reaches_an_exercise_notebook():
     for sol in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(sol, as_version=4)
         fresh = make_exercise_notebook(nb, sol.name[:2], sol.name)
-        assert not any("key" in c.metadata.get("kdbook", {}) for c in fresh.cells), sol.name
+        assert not any("kdbook_key" in c.metadata for c in fresh.cells), sol.name
         committed = nbformat.read(ROOT / "exercises" / sol.name, as_version=4)
-        assert not any("key" in c.metadata.get("kdbook", {}) for c in committed.cells), sol.name
+        assert not any("kdbook_key" in c.metadata for c in committed.cells), sol.name

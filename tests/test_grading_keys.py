@@ -49,7 +49,7 @@ def leaks(text: str, where: str) -> list[str]:
         found.append(f"{where}: a Statement declared with its truth")
     if re.search(r"prediction_tests\(\s*\d+\s*,\s*['\"][a-h]['\"]", text):
         found.append(f"{where}: a prediction declared with its letter")
-    if re.search(r'"key"\s*:\s*\{\s*"(?:answer|either)"\s*:\s*\[?\s*"', text):
+    if re.search(r'"kdbook_key"\s*:\s*\{\s*"(?:answer|either)"\s*:\s*\[?\s*"', text):
         found.append(f"{where}: answer-key metadata")
     return found
 
@@ -81,7 +81,7 @@ def test_the_detector_finds_the_keys_where_they_used_to_be():
         expected = {ex.id for ex in KEYED if ex.chapter == chapter and ex.id != "08.keep_or_distil"}
         text = sol.read_text(encoding="utf-8")
         assert {ex_id for ex_id in expected if any(ex_id in f for f in leaks(text, sol.name))} == expected, sol.name
-    assert leaks(json.dumps({"kdbook": {"key": {"answer": ["distil", "keep", "keep"]}}}), "metadata")
+    assert leaks(json.dumps({"kdbook_key": {"answer": ["distil", "keep", "keep"]}}), "metadata")
 
 
 def test_no_installed_module_holds_a_key():

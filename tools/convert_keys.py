@@ -7,7 +7,7 @@ In each module, ``Statement("...", True|False|None)`` becomes ``Statement("...")
 item it prints the key it removed, which the solution notebook must hold (docs/grading.md, "How
 to declare a select or prediction item"): the answer cell assigns the true letters (plus one of
 the "either" letters) or the predicted letter, and statements that were ``None`` go into the
-cell's metadata ``{"kdbook": {"key": {"either": [...]}}}``. Check with
+cell's metadata ``{"kdbook_key": {"either": [...]}}``. Check with
 ``python -c "from kdbook.grading import keys; print(keys.solution_keys('solutions'))"``.
 Standard library only; edits files in place.
 """

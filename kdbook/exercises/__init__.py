@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from ..grading import registry
+from ..grading.keys import KEY_METADATA
 from ..grading.spec import SOLUTION_ONLY, cell_tags, chapter_from_filename
 
 __all__ = ["stub_source", "make_exercise_notebook", "answer_digest", "cells_digest", "generate", "check",
@@ -135,11 +136,7 @@ def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
     nb.cells = [c for c in nb.cells if SOLUTION_ONLY not in _tags(c)]
     names = {ex.id: ex.names for ex in registry.chapter_exercises(chapter)}
     for cell in nb.cells:
-        key_meta = cell.metadata.get("kdbook")
-        if isinstance(key_meta, dict):
-            key_meta.pop("key", None)
-            if not key_meta:
-                del cell.metadata["kdbook"]
+        cell.metadata.pop(KEY_METADATA[0], None)
         if cell.cell_type == "code":
             cell.source = stub_source(cell.source, frozenset(n for t in _tags(cell) if t in names for n in names[t]))
             cell.outputs, cell.execution_count = [], None

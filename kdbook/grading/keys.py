@@ -8,9 +8,9 @@ exercise is read from the solution cell tagged with its id:
 * ``answer``: the value the cell assigns to the exercise's name, read with
   :func:`ast.literal_eval` (never executed), e.g. ``my_claims = {"b", "d"}`` or
   ``my_prediction = "a"``; or, for an answer the cell computes, the ``answer`` that the cell's
-  metadata states (``"kdbook": {"key": {"answer": [...]}}``; a test checks it against the cell's
+  metadata states (``"kdbook_key": {"answer": [...]}``; a test checks it against the cell's
   printed output);
-* ``either`` (select items only, in the cell's metadata ``"kdbook": {"key": {"either": [...]}}``):
+* ``either`` (select items only, in the cell's metadata ``"kdbook_key": {"either": [...]}``):
   letters of statements either of which is accepted; the answer must hold at least one of them.
   The true statements are then the solution's letters minus these.
 
@@ -35,7 +35,7 @@ __all__ = ["MissingKeyError", "keyed", "literal_answer", "solution_keys", "defau
            "KEY_METADATA"]
 
 #: Where a solution cell's metadata holds key facts the cell's source does not state.
-KEY_METADATA = ("kdbook", "key")
+KEY_METADATA = ("kdbook_key",)
 
 
 class MissingKeyError(LookupError):
@@ -73,7 +73,7 @@ def literal_answer(source: str, name: str) -> Any:
         return _plain(ast.literal_eval(value))
     except ValueError:
         raise LookupError(f"`{name}` is computed, not written as a literal: state the answer in the cell's metadata "
-                          f"{{\"kdbook\": {{\"key\": {{\"answer\": ...}}}}}}") from None
+                          f"{{\"kdbook_key\": {{\"answer\": ...}}}}") from None
 
 
 def _cell_key(cell: dict, ex: Exercise, where: str) -> dict:
