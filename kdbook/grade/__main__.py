@@ -15,7 +15,7 @@ from ..grading import registry
 from ..grading.keys import MissingKeyError
 from . import NOT_IN_BROWSER, Limits, grade, merge_manual, read_manual, write_csv, write_json, write_markdown
 from . import _isolation
-from ._escape import md_inline
+from ._escape import one_line
 
 
 def _on_term(signum, frame):
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if Path(got) != Path(want):
             print(f"warning: {want} could not be replaced (something was planted there); wrote {got}", file=sys.stderr)
     for entry in report["submissions"]:
-        print(f"{entry['score']:g}/{entry['max_score']:g}  {md_inline(entry['submission'])}")
+        print(f"{entry['score']:g}/{entry['max_score']:g}  {one_line(entry['submission'])}")
     print("wrote " + ", ".join(map(str, written)))
     if report.get("crashed"):
         print(f"error: {report['crashed']}", file=sys.stderr)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["md_inline", "md_block", "csv_cell"]
+__all__ = ["one_line", "md_inline", "md_block", "csv_cell"]
 
 # C0/C1 controls, DEL, and the Unicode line and paragraph separators.
 _BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
@@ -37,11 +37,14 @@ def _plain(text: object) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
 
 
+def one_line(text: object, limit: int = 2000) -> str:
+    """``text`` on one line (for a terminal): line breaks shown as ``⏎``, control characters replaced."""
+    return _CONTROLS.sub("�", _BREAKS.sub("⏎", _plain(text)[:limit].replace("\t", " ")))
+
+
 def md_inline(text: object, limit: int = 2000) -> str:
     """``text`` as one line of literal Markdown (never a heading, table break, link, comment or HTML)."""
-    text = _plain(text)[:limit]
-    text = _CONTROLS.sub("�", _BREAKS.sub("⏎", text.replace("\t", " ")))
-    return _MARKUP.sub(r"\\\1", html.escape(text, quote=False))
+    return _MARKUP.sub(r"\\\1", html.escape(one_line(text, limit), quote=False))
 
 
 def md_block(text: object) -> list[str]:
