@@ -133,18 +133,68 @@ def test_every_stub_in_the_committed_exercise_notebooks_is_an_exercise_answer():
     assert seen == sum((ex.kind != "function") + bool(ex.reasoning) for ex in registry.all_exercises()) > 0
 
 
-def test_a_new_exercise_in_the_registry_is_not_mistaken_for_a_learners_edit(tiny_repo):
+def test_a_changed_solution_is_not_mistaken_for_a_learners_edit(tiny_repo):
     target = tiny_repo / "exercises/02_divergences.ipynb"
     generate(tiny_repo, execute=False)
-    # As if 02.pinsker had been added to the registry after this file was generated:
-    nb = nbformat.read(target, as_version=4)
-    pinsker = _answer_cell(nb, "02.pinsker")
-    nb.cells.remove(pinsker)
-    del nb.metadata["kdbook"]["answer_digest"]["02.pinsker"]
-    nbformat.write(nb, target)
+    # The instructor adds a cell (a new exercise, say) to the solution: the untouched exercise file is rewritten.
+    sol_path = tiny_repo / "solutions/02_divergences.ipynb"
+    sol = nbformat.read(sol_path, as_version=4)
+    sol.cells.append(nbformat.v4.new_markdown_cell("A new closing remark."))
+    nbformat.write(sol, sol_path)
     assert generate(tiny_repo, execute=False) == [f"wrote {target}"]
-    # ... but a cell tagged with an exercise the file did not record is the learner's.
-    nb.cells.append(pinsker)
+    # Running the notebook (outputs, execution counts) is not an edit either.
+    nb = nbformat.read(target, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs, code.execution_count = [nbformat.v4.new_output("stream", text="ran\n")], 7
     nbformat.write(nb, target)
-    with pytest.raises(LearnerEditsError):
+    assert generate(tiny_repo, execute=False) == [f"{target} is up to date"]
+
+
+def _add_cell(nb):
+    nb.cells.insert(3, nbformat.v4.new_code_cell("def helper(x):\n    return x  # my own helper"))
+
+
+def _add_note(nb):
+    nb.cells.append(nbformat.v4.new_markdown_cell("My notes: KL is not symmetric."))
+
+
+def _remove_cell(nb):
+    del nb.cells[-1]
+
+
+def _edit_prose(nb):
+    nb.cells[0].source += " (my annotation)"
+
+
+def _edit_check_cell(nb):
+    check = next(c for c in nb.cells if "check" in c.metadata.get("tags", []))
+    check.source += "\nprint('done')"
+
+
+def _untag(nb):
+    _answer_cell(nb, "02.pinsker").metadata["tags"] = []
+
+
+@pytest.mark.parametrize("edit", [_add_cell, _add_note, _remove_cell, _edit_prose, _edit_check_cell, _untag],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_any_change_to_an_exercise_notebook_stops_generation_and_force_keeps_a_backup(tiny_repo, edit):
+    target = tiny_repo / "exercises/02_divergences.ipynb"
+    generate(tiny_repo, execute=False)
+    nb = nbformat.read(target, as_version=4)
+    edit(nb)
+    nbformat.write(nb, target)
+    edited = target.read_bytes()
+    with pytest.raises(LearnerEditsError, match="differ from the last generated copy"):
         generate(tiny_repo, execute=False)
+    assert target.read_bytes() == edited
+    generate(tiny_repo, execute=False, force=True)
+    assert [b.read_bytes() for b in target.parent.glob("*.bak.ipynb")] == [edited]
+
+
+def test_answer_key_metadata_never_reaches_an_exercise_notebook():
+    for sol in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(sol, as_version=4)
+        fresh = make_exercise_notebook(nb, sol.name[:2], sol.name)
+        assert not any("kdbook_key" in c.metadata for c in fresh.cells), sol.name
+        committed = nbformat.read(ROOT / "exercises" / sol.name, as_version=4)
+        assert not any("kdbook_key" in c.metadata for c in committed.cells), sol.name

@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 
 import kdbook  # noqa: E402
 from kdbook.lm.frontier import (BETA_OBJECTIVES, SweepResult, beta_label, frontier_state)  # noqa: E402
+from _keys import run_all  # noqa: E402
 from kdbook.grading import registry, run_tests  # noqa: E402
 from kdbook.grading.ch07 import reinforce_reference  # noqa: E402
 
@@ -96,7 +97,7 @@ def test_plots_validate_and_draw():
 
 def _messages(exercise_id, answer, seed=1):
     ex = registry.get(exercise_id)
-    return "\n".join(v.message for v in run_tests(ex, {ex.name: answer}, hidden_seed=seed) if v.status != "pass")
+    return "\n".join(v.message for v in run_all(ex, {ex.name: answer}, seed=seed) if v.status != "pass")
 
 
 def _jsd(beta_of, swap_pq=False):
@@ -163,7 +164,7 @@ def test_diagnose_and_pick_beta_messages():
 
 def _points(exercise_id, answer, seed=1):
     ex = registry.get(exercise_id)
-    return sum(v.points for v in run_tests(ex, {ex.name: answer}, hidden_seed=seed))
+    return sum(v.points for v in run_all(ex, {ex.name: answer}, seed=seed))
 
 
 def test_pick_beta_grades_the_pair_exactly_in_any_container_and_precision():

@@ -222,7 +222,7 @@ def test_manual_points_from_the_instructors_csv_are_merged(tmp_path):
     why = next(e for e in entry["exercises"] if e["id"] == "02.asymmetry_why")
     assert why["reasoning"]["manual_points"] == 0.5 and "KL(q‖p) is infinite" in why["reasoning"]["text"]
     md = (tmp_path / "r.md").read_text()
-    assert "Written reasoning (`why_infinite`, manual points: 0.5 / 1)" in md and "> KL(q‖p) is infinite" in md
+    assert "Written reasoning (`why_infinite`, manual points: 0.5 / 1)" in md and "\nKL(q‖p) is infinite" in md  # verbatim, fenced
     bad = tmp_path / "bad.csv"
     bad.write_text("student,points\nx,1\n")
     out = subprocess.run([sys.executable, "-m", "kdbook.grade", str(sub), "--manual", str(bad)],

@@ -113,9 +113,9 @@ def test_folders_never_follow_symlinks(tmp_path):
 
 def test_escaping_helpers():
     assert [_escape.csv_cell(s) for s in ("=1+2", "+x", "-cmd", "@sum", "\tx", "\rx", "-3.5", "-", "Ann")] == [
-        "'=1+2", "'+x", "'-cmd", "'@sum", "'\tx", "'\rx", "-3.5", "-", "Ann"]
+        "'=1+2", "'+x", "'-cmd", "'@sum", "'\tx", "⏎x", "-3.5", "-", "Ann"]
     assert _escape.html('<a href="x">&\'') == "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;"
-    assert _escape.md("a|b [c](d)\n<e>") == r"a\|b \[c\]\(d\) &lt;e\>"
+    assert _escape.md_inline("a|b [c](d)\n<e>") == r"a\|b \[c\](d)⏎&lt;e&gt;"
     assert _escape.filename("../x/é y?.html") == "_x_é y_.html" and _escape.filename("..") == "unnamed"
 
 

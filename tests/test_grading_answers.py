@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from kdbook import grading
+from _keys import run_all, truth
 from kdbook.grading import registry, run_tests
 from kdbook.grading._core import LEVELS
 
@@ -19,16 +20,16 @@ SELECT = [ex for ex in registry.all_exercises() if ex.kind == "select"]
 
 def _points(exercise_id: str, answer) -> float:
     ex = registry.get(exercise_id)
-    return sum(v.points for v in run_tests(ex, {ex.name: answer}, hidden_seed=1))
+    return sum(v.points for v in run_all(ex, {ex.name: answer}, seed=1))
 
 
 def _messages(exercise_id: str, answer) -> str:
     ex = registry.get(exercise_id)
-    return "\n".join(v.message for v in run_tests(ex, {ex.name: answer}, hidden_seed=1))
+    return "\n".join(v.message for v in run_all(ex, {ex.name: answer}, seed=1))
 
 
 def _right(ex) -> set[str]:
-    return {chr(97 + i) for i, s in enumerate(ex.statements) if s.true is True}
+    return {chr(97 + i) for i, t in enumerate(truth(ex.id)) if t is True}
 
 
 @pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
@@ -36,7 +37,7 @@ def test_exactly_the_right_selections_pass_among_all_of_them(ex):
     # Every one of the 2^n selections: only the true statements (plus at least one acceptable
     # alternative, where there are alternatives) earn the points.
     letters = [chr(97 + i) for i in range(len(ex.statements))]
-    either = {chr(97 + i) for i, s in enumerate(ex.statements) if s.true is None}
+    either = {chr(97 + i) for i, t in enumerate(truth(ex.id)) if t is None}
     passed = []
     for chosen in itertools.chain.from_iterable(itertools.combinations(letters, k) for k in range(len(letters) + 1)):
         if _points(ex.id, set(chosen)):
@@ -94,8 +95,8 @@ def test_at_least_20_text_and_odd_answers_per_exercise_score_zero(ex):
 
 @pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
 def test_right_selections_in_any_container_pass(ex):
-    right = sorted(_right(ex) | {chr(97 + next(i for i, s in enumerate(ex.statements) if s.true is None))}
-                   if any(s.true is None for s in ex.statements) else _right(ex))
+    right = sorted(_right(ex) | {chr(97 + next(i for i, t in enumerate(truth(ex.id)) if t is None))}
+                   if None in truth(ex.id) else _right(ex))
     for answer in (set(right), frozenset(right), list(right), tuple(right), ", ".join(right), "".join(right).upper(),
                    [f"({x})" for x in right]):
         assert _points(ex.id, answer) == ex.points, (answer, _messages(ex.id, answer))
@@ -125,12 +126,12 @@ def test_the_statements_are_true_or_false_as_marked():
              terms_a.argmax() == 1 and (a[1], t[1]) == (0.05, 0.20),
              kl_terms(t, a).sum() < kl_terms(t, b).sum(),
              terms_a.argmax() == 0]
-    assert [s.true for s in ch01.JUSTIFY_STATEMENTS] == facts
+    assert truth("01.justify") == facts
     p, q = ch02.P_ASYM, ch02.Q_ASYM
     facts = [np.isinf(kl_terms(p, q).sum()), np.isinf(kl_terms(q, p).sum()), p[2] == 0 and q[2] == 0.1,
              q[2] == 0 and p[2] > 0, kl_terms(p, q)[2] == 0, np.isinf(kl_terms(q, p)[2]),
              np.isfinite(kl_terms(p, q).sum()) and np.isfinite(kl_terms(q, p).sum())]
-    assert [s.true for s in ch02.ASYMMETRY_STATEMENTS] == facts
+    assert truth("02.asymmetry_why") == facts
     temps = ch03.TEMPERATURES
 
     def norm(T):
@@ -140,7 +141,7 @@ def test_the_statements_are_true_or_false_as_marked():
 
     plain = np.array([norm(T) for T in temps])
     scaled = plain * temps**2
-    assert [s.true for s in ch03.T_SQUARED_STATEMENTS][:4] == [
+    assert truth("03.why_t_squared")[:4] == [
         bool(np.all(np.diff(plain) < 0) and round(plain[0], 2) == 0.58 and round(plain[-1], 3) == 0.008),
         bool(np.all(np.diff(plain) > 0)),
         bool(0.5 <= scaled.min() and scaled.max() <= 0.7),
@@ -159,7 +160,7 @@ def test_the_statements_are_true_or_false_as_marked():
     right = T**2 * kl_terms(p_t, q_t).sum(-1).mean()
     assert np.isclose(buggy, kl_terms(q_t, p_t).sum(-1).mean() / z.shape[-1])  # reverse, over B·K, no T²
     assert np.isclose(right / T**2 / z.shape[-1], kl_terms(p_t, q_t).sum(-1).mean() / z.shape[-1])
-    assert [s.true for s in ch04.BUG_STATEMENTS] == [True, True, True, False, False, False]
+    assert truth("04.bug_report") == [True, True, True, False, False, False]
     nb = (Path(__file__).resolve().parents[1] / "solutions/04_the_kd_loss.ipynb").read_text()
     assert "p = kdbook.softmax(teacher_logits, T=T)" in nb and "return np.mean(q * (np.log(q) - np.log(p)))" in nb
 

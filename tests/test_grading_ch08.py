@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 import kdbook
+from _keys import run_all, truth, scenario_decision
 from kdbook.grading import registry, run_tests
 
 
 def _messages(ex_id: str, answer, seed: int = 3) -> list[str]:
     ex = registry.get(ex_id)
-    verdicts = run_tests(ex, {ex.name: answer}, hidden_seed=seed)
+    verdicts = run_all(ex, {ex.name: answer}, seed=seed)
     assert all(v.points == 0 for v in verdicts), [v.message for v in verdicts]
     return [v.message for v in verdicts]
 
@@ -45,7 +46,7 @@ def test_cd_loss_diagnoses_common_bugs(bug, expected):
 
 def test_cd_loss_correct_answer_passes_and_kdbook_loss_is_off_limits():
     ex = registry.get("08.cd_loss")
-    assert all(v.status == "pass" for v in run_tests(ex, {"cd_loss": _loss}, hidden_seed=5))
+    assert all(v.status == "pass" for v in run_all(ex, {"cd_loss": _loss}, seed=5))
     cheat = lambda z, v, mask, T=1.0: float(kdbook.kd_loss(z, v, T=T, mask=mask, reduction="tokenmean"))  # noqa: E731
     # caught by the static check when the source can be read (as here), else by the runtime guard
     assert any("asks you not to use" in m or "off-limits" in m for m in _messages("08.cd_loss", cheat))
@@ -73,7 +74,7 @@ def test_rankings_and_decisions_reject_wrong_values():
 def test_decisions_are_judged_only_at_grading_and_every_wrong_set_gets_the_same_message():
     import itertools
 
-    from kdbook.grading.ch08 import SCENARIOS, scenario_decision
+    from kdbook.grading.ch08 import SCENARIOS
 
     ex = registry.get("08.keep_or_distil")
     assert ex.public_points == 0 and ex.hidden_points == 2
@@ -83,7 +84,7 @@ def test_decisions_are_judged_only_at_grading_and_every_wrong_set_gets_the_same_
     assert right == ["distil", "keep", "keep"]
     messages = set()
     for choice in itertools.product(("distil", "keep"), repeat=len(SCENARIOS)):
-        verdicts = run_tests(ex, {"decisions": list(choice)}, hidden_seed=2, public_seed=2)
+        verdicts = run_all(ex, {"decisions": list(choice)}, seed=2, public_seed=2)
         assert verdicts[0].status == "pass"  # the public check accepts every well-formed answer
         assert sum(v.points for v in verdicts) == (2 if list(choice) == right else 0)
         if list(choice) != right:
@@ -124,7 +125,7 @@ def _cd_loss_float32(z, v, mask, T=1.0):
 
 def test_float32_answers_and_decisions_in_any_container_pass():
     ex = registry.get("08.cd_loss")
-    assert all(v.status == "pass" for v in run_tests(ex, {"cd_loss": _cd_loss_float32}, hidden_seed=4))
+    assert all(v.status == "pass" for v in run_all(ex, {"cd_loss": _cd_loss_float32}, seed=4))
 
     def grad32(pre, U, v, mask, T=1.0):
         h = np.tanh(np.asarray(pre, np.float32))
@@ -133,13 +134,13 @@ def test_float32_answers_and_decisions_in_any_container_pass():
         return ((g @ np.asarray(U, np.float32).T) * (1 - h * h)).sum(axis=(0, 1)).astype(np.float32)
 
     ex = registry.get("08.soft_prompt_grad")
-    assert all(v.status == "pass" for v in run_tests(ex, {"soft_prompt_grad": grad32}, hidden_seed=4))
-    from kdbook.grading.ch08 import SCENARIOS, scenario_decision
+    assert all(v.status == "pass" for v in run_all(ex, {"soft_prompt_grad": grad32}, seed=4))
+    from kdbook.grading.ch08 import SCENARIOS
 
     right = [scenario_decision(s) for s in SCENARIOS]
     ex = registry.get("08.keep_or_distil")
     for answer in (right, tuple(right), np.array(right), [x.upper() for x in right], [f" {x} " for x in right]):
-        assert sum(v.points for v in run_tests(ex, {"decisions": answer}, hidden_seed=1)) == ex.points, answer
+        assert sum(v.points for v in run_all(ex, {"decisions": answer}, seed=1)) == ex.points, answer
 
 
 def test_keep_or_distil_collects_the_reasons_for_the_instructor():
@@ -216,4 +217,4 @@ def test_the_recipe_statements_quote_chapter_8_and_are_true_exactly_when_its_num
         bool(mix[50][0] >= 3 * mix[0][0]),
     ]
     assert min(students, key=lambda k: students[k][0]) == "soft prompt σ"
-    assert [s.true for s in RECIPE_STATEMENTS] == facts
+    assert truth("08.recipe_claims") == facts

@@ -12,6 +12,7 @@ import pytest
 
 import kdbook
 from kdbook import grading
+from _keys import run_all
 from kdbook.grading import registry, run_tests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,14 +85,14 @@ def test_every_answer_cell_is_tagged_once_in_its_solution_notebook():
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
 def test_solution_passes_every_test_on_many_draws(ex, solved):
     for seed in range(1, 6):
-        for v in run_tests(ex, solved[ex.chapter], hidden_seed=seed):
+        for v in run_all(ex, solved[ex.chapter], seed=seed):
             assert v.status == "pass", f"{ex.id} / {v.test.name} (seed {seed}): {v.message}"
 
 
 @pytest.mark.parametrize("ex", [ex for ex in EXERCISES if ex.kind == "function"], ids=lambda ex: ex.id)
 @pytest.mark.parametrize("stub", TRIVIAL, ids=list(TRIVIAL))
 def test_trivial_stub_scores_zero_on_every_test(ex, stub):
-    verdicts = run_tests(ex, {ex.name: TRIVIAL[stub]}, hidden_seed=3)
+    verdicts = run_all(ex, {ex.name: TRIVIAL[stub]}, seed=3)
     assert len(verdicts) == len(ex.tests)
     for v in verdicts:
         assert v.points == 0, f"{ex.id}: the stub '{stub}' passed '{v.test.name}'"
@@ -100,14 +101,14 @@ def test_trivial_stub_scores_zero_on_every_test(ex, stub):
 @pytest.mark.parametrize("ex", [ex for ex in EXERCISES if ex.kind != "function"], ids=lambda ex: ex.id)
 @pytest.mark.parametrize("value", [0, None, 0.5, "", "I do not know.", (0.0, 0.0)])
 def test_trivial_value_or_text_scores_zero(ex, value):
-    for v in run_tests(ex, {ex.name: value}, hidden_seed=3):
+    for v in run_all(ex, {ex.name: value}, seed=3):
         assert v.points == 0, f"{ex.id}: {value!r} passed '{v.test.name}'"
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
 def test_untouched_stub_reports_not_attempted(ex, untouched):
     ns = untouched[ex.chapter]
-    verdicts = run_tests(ex, ns, hidden_seed=1)
+    verdicts = run_all(ex, ns, seed=1)
     assert {v.status for v in verdicts} == {"not attempted"}
     text = io.StringIO()
     with redirect_stdout(text):
@@ -242,7 +243,7 @@ def test_a_float32_answer_is_judged_with_float32_tolerance():
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(p32 > 0, p32 * (np.log(p32) - np.log(q32)), np.float32(0))
 
-    verdicts = run_tests(registry.get("01.kl_contributions"), {"kl_contributions": kl_contributions}, hidden_seed=2)
+    verdicts = run_all(registry.get("01.kl_contributions"), {"kl_contributions": kl_contributions}, seed=2)
     assert all(v.status == "pass" for v in verdicts), [v.message for v in verdicts]
     # Still wrong is wrong, and the message shows enough digits to see the difference.
     off = run_tests(registry.get("01.kl_contributions"), {"kl_contributions": lambda p, q: kl_contributions(p, q) * 1.001})

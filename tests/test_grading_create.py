@@ -12,6 +12,7 @@ import pytest
 import scipy.special
 import scipy.stats
 
+from _keys import run_all
 from kdbook.grading import registry, run_tests
 from test_grading_checks import _namespace  # runs a notebook's code cells, as the grader would
 
@@ -27,7 +28,7 @@ def solved():
 
 
 def _points(ex, answer, seed=1, only_hidden=False) -> float:
-    return sum(v.points for v in run_tests(ex, {ex.name: answer}, hidden_seed=seed)
+    return sum(v.points for v in run_all(ex, {ex.name: answer}, seed=seed)
                if v.test.hidden or not only_hidden)
 
 
@@ -44,7 +45,7 @@ def test_every_chapter_has_a_create_item_and_a_prediction():
 def test_the_reference_design_scores_full_marks_on_25_hidden_seeds(ex, solved):
     design = solved[ex.chapter][ex.name]
     for seed in SEEDS:
-        verdicts = run_tests(ex, {ex.name: design}, hidden_seed=seed)
+        verdicts = run_all(ex, {ex.name: design}, seed=seed)
         assert sum(v.points for v in verdicts) == ex.points, (seed, [v.message for v in verdicts])
 
 
@@ -151,7 +152,7 @@ def test_ch04_the_standard_loss_and_an_unscaled_js_fail_where_they_should():
 
     assert _points(ex, standard) == 0 and _points(ex, zero) == 0
     for seed in (1, 2):
-        verdicts = run_tests(ex, {ex.name: unscaled_js}, hidden_seed=seed)
+        verdicts = run_all(ex, {ex.name: unscaled_js}, seed=seed)
         assert [v.status for v in verdicts] == ["pass", "pass", "fail"], [v.message for v in verdicts]
         assert "0.25" in verdicts[2].message or "0.24" in verdicts[2].message
 
@@ -163,7 +164,7 @@ def test_ch04_a_loss_whose_gradient_is_not_its_own_fails_the_finite_difference_c
         p, q = _np_softmax(v, T), _np_softmax(z, T)
         return 0.5 * T**2 * (scipy.stats.entropy(p.T, q.T) + scipy.stats.entropy(q.T, p.T)).mean(), T * (q - p) / len(z)
 
-    messages = [v.message for v in run_tests(ex, {ex.name: inconsistent}, hidden_seed=1)]
+    messages = [v.message for v in run_all(ex, {ex.name: inconsistent}, seed=1)]
     assert all("not the gradient of the loss you return" in m for m in messages), messages
 
 
@@ -199,7 +200,7 @@ def test_a_prediction_is_judged_exactly_and_a_wrong_one_learns_nothing_from_the_
     messages = set()
     for wrong in "abcd"[:n]:
         if wrong != right:
-            verdicts = run_tests(ex, {ex.name: wrong}, hidden_seed=1)
+            verdicts = run_all(ex, {ex.name: wrong}, seed=1)
             assert [v.points for v in verdicts] == [0, 0] and verdicts[0].status == "pass"
             messages.add(verdicts[1].message)
     assert len(messages) == 1, messages  # every wrong letter gets the same message
@@ -357,7 +358,7 @@ def test_a_create_item_says_how_far_off_a_design_is_but_not_which_design_wins(ex
               "baseline": lambda X, v: list(BASELINE_RECIPE)}[answer]
     ex = registry.get(exercise_id)
     for public_seed in range(40):  # public inputs are drawn per check: try many draws, not one
-        messages = [v.message for v in run_tests(ex, {ex.name: design}, hidden_seed=2, public_seed=public_seed)]
+        messages = [v.message for v in run_all(ex, {ex.name: design}, seed=2, public_seed=public_seed)]
         assert all(any(ch.isdigit() for ch in m) for m in messages), messages  # the numbers are there
         for word in method_words:
             # A number such as 0.05 (a learning rate) must not be named; a KL of 0.0528 is not that number.

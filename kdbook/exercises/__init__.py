@@ -6,10 +6,12 @@ code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes a stub (ins
 cells tagged ``solution-only`` are dropped, and the result is executed so it stores outputs.
 ``python -m kdbook.exercises check`` fails when a committed exercise notebook is stale.
 
-Generation never destroys a learner's work: each generated notebook records a digest of its
-answer cells; if a file's answer cells no longer match it (someone edited the file in place),
-generation stops with a message, unless ``force=True``, which first saves a backup beside it
-(``NN_x.<time>.bak.ipynb``, ignored by git).
+Generation never destroys a learner's work: each generated notebook records a digest of all its
+cells (type, source, tags); if the file no longer matches it (a cell added, removed or edited in
+place: answers, notes, helper cells), generation stops with a message, unless ``force=True``, which
+first saves a backup beside it (``NN_x.<time>.bak.ipynb``, ignored by git). Running the notebook
+(outputs, execution counts) is not an edit. Answer-key metadata of solution cells
+(``kdbook.grading.keys``) is never copied into an exercise notebook.
 
 >>> print(stub_source("def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"))
 def f(x):
@@ -25,14 +27,17 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+import json
 import textwrap
 import time
 from pathlib import Path
 
 from ..grading import registry
+from ..grading.keys import KEY_METADATA
 from ..grading.spec import SOLUTION_ONLY, cell_tags, chapter_from_filename
 
-__all__ = ["stub_source", "make_exercise_notebook", "answer_digest", "generate", "check", "LearnerEditsError"]
+__all__ = ["stub_source", "make_exercise_notebook", "answer_digest", "cells_digest", "generate", "check",
+           "LearnerEditsError"]
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -104,13 +109,20 @@ def answer_digest(nb, chapter: str, ids=None) -> dict[str, str]:
     return out
 
 
-def _edited(old, chapter: str) -> bool:
-    """Whether an exercise notebook's answer cells differ from those it was generated with.
+def cells_digest(nb) -> str:
+    """SHA-256 of every cell's type, source and tags, in order (outputs and counts left out)."""
+    shape = [(c.get("cell_type"), c.get("source"), sorted(_tags(c))) for c in nb.cells]
+    return hashlib.sha256(json.dumps(shape, ensure_ascii=True).encode()).hexdigest()
 
-    Only the exercises recorded at generation count, so adding an exercise to the registry does not
-    look like a learner's edit; a cell tagged with an exercise the file did not have does.
+
+def _edited(old, chapter: str) -> bool:
+    """Whether an exercise notebook differs from the copy generated last: any cell added, removed or
+    edited. A file generated before whole-notebook digests falls back to its answer cells' digest.
     """
-    recorded = old.metadata.get("kdbook", {}).get("answer_digest")
+    kd = old.metadata.get("kdbook", {})
+    if isinstance(kd, dict) and isinstance(kd.get("cells_digest"), str):
+        return cells_digest(old) != kd["cells_digest"]
+    recorded = kd.get("answer_digest") if isinstance(kd, dict) else None
     if not isinstance(recorded, dict):
         return True
     new_ids = [ex.id for ex in registry.chapter_exercises(chapter) if ex.id not in recorded]
@@ -124,13 +136,14 @@ def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
     nb.cells = [c for c in nb.cells if SOLUTION_ONLY not in _tags(c)]
     names = {ex.id: ex.names for ex in registry.chapter_exercises(chapter)}
     for cell in nb.cells:
+        cell.metadata.pop(KEY_METADATA[0], None)
         if cell.cell_type == "code":
             cell.source = stub_source(cell.source, frozenset(n for t in _tags(cell) if t in names for n in names[t]))
             cell.outputs, cell.execution_count = [], None
         elif BEGIN in cell.source:
             raise ValueError(f"{source_name}: solution markers in a markdown cell; tag it {SOLUTION_ONLY!r} instead")
     nb.metadata["kdbook"] = {"chapter": chapter, "generated_from": f"solutions/{source_name}",
-                             "answer_digest": answer_digest(nb, chapter)}
+                             "answer_digest": answer_digest(nb, chapter), "cells_digest": cells_digest(nb)}
     return nb
 
 
@@ -169,8 +182,9 @@ def generate(root: Path, *, chapters: list[str] | None = None, force: bool = Fal
             if _edited(old, chapter):
                 if not force:
                     raise LearnerEditsError(
-                        f"{target} has answer cells that differ from the last generated copy (someone edited it "
-                        "in place, perhaps a learner working in the repository). Nothing was overwritten. Move "
+                        f"{target} has cells that differ from the last generated copy (someone edited it "
+                        "in place: answers, notes or added cells, perhaps a learner working in the repository). "
+                        "Nothing was overwritten. Move "
                         "the file away, or run `python -m kdbook.exercises generate --force`, which saves a "
                         "backup beside it first.")
                 backup = target.with_name(f"{target.stem}.{time.strftime('%Y%m%dT%H%M%S')}.bak.ipynb")

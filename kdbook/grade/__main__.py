@@ -6,15 +6,42 @@ report (marked ``"interrupted": true``) is still written; the exit status is the
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
 
-from . import NOT_IN_BROWSER, Limits, grade, merge_manual, roundtrip
+from ..grading import registry
+from ..grading.keys import MissingKeyError
+from . import NOT_IN_BROWSER, Limits, _isolation, grade, merge_manual, roundtrip
+from ._escape import one_line
 
 
 def _on_term(signum, frame):
     raise KeyboardInterrupt
+
+
+def _positive(kind: type, what: str, *, upper: float):
+    """An argparse type: a finite number of ``kind`` in (0, upper], else an error naming the option."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not math.isfinite(value) or not 0 < value <= upper:
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number above 0 and at most {upper:g}, got {text!r}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a whole number (as recorded in a report), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed must not be negative, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manual", type=Path,
                         help="merge the instructor's points for written reasoning from this CSV "
                              "(columns submission,exercise,points[,comment]; see docs/grading.md)")
-    parser.add_argument("--chapter", help="grade every submission as this chapter (01..05) instead of detecting it")
-    parser.add_argument("--seed", type=int, help="seed of the tests' inputs (default: fresh, recorded)")
-    parser.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of cores)")
-    parser.add_argument("--step-timeout", type=float, default=Limits.step_timeout,
-                        help="seconds for one code cell or one test (default %(default)s)")
-    parser.add_argument("--submission-timeout", type=float, default=Limits.submission_timeout,
-                        help="seconds for a whole submission (default %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+    parser.add_argument("--chapter", choices=sorted(registry.CHAPTERS),
+                        help="grade every submission as this chapter instead of detecting it")
+    parser.add_argument("--seed", type=_seed, help="secret seed of the tests' inputs (default: a fresh 128-bit "
+                                                   "secret, recorded in the report; pass it to replay a grading)")
+    parser.add_argument("--solutions", type=Path,
+                        help="folder of the instructor's solution notebooks, where the answer keys of select and "
+                             "prediction items are read (default: the repository's solutions/)")
+    parser.add_argument("--jobs", type=_positive(int, "--jobs", upper=256),
+                        help="submissions graded at once (default: the number of cores)")
+    parser.add_argument("--step-timeout", type=_positive(float, "--step-timeout", upper=86_400),
+                        default=Limits.step_timeout, help="seconds for one code cell or one test (default %(default)s)")
+    parser.add_argument("--submission-timeout", type=_positive(float, "--submission-timeout", upper=7 * 86_400),
+                        default=Limits.submission_timeout, help="seconds for a whole submission (default %(default)s)")
+    parser.add_argument("--memory-mb", type=_positive(int, "--memory-mb", upper=2**20), default=Limits.memory_mb,
                         help="memory cap of a submission's process in MB (default %(default)s)")
     roundtrip.add_arguments(parser)
     args = parser.parse_args(argv)
@@ -53,12 +86,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--manual: {err}")
     for note in skipped:
         print(f"--manual: {note}", file=sys.stderr)
+    if args.memory_mb < 64:
+        parser.error(f"argument --memory-mb: at least 64 MB are needed to start Python and numpy, got {args.memory_mb}")
+    if args.solutions is not None and not args.solutions.is_dir():
+        parser.error(f"argument --solutions: no such folder: {args.solutions}")
     trip = roundtrip.prepare(args, parser)
     limits = Limits(args.step_timeout, args.submission_timeout, args.memory_mb)
+    if _isolation.isolation() == "users" and _isolation.python_readable_by_others():
+        print(f"warning: {_isolation.python_readable_by_others()}", file=sys.stderr)
     try:
         previous = signal.signal(signal.SIGTERM, _on_term)
         try:
-            report = grade(trip.paths, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs)
+            report = grade(trip.paths, chapter=args.chapter, seed=args.seed, limits=limits, jobs=args.jobs,
+                           solutions=args.solutions)
+        except MissingKeyError as err:
+            parser.error(f"answer keys: {err}")
+        except Exception as err:  # noqa: BLE001 - still leave a report saying what happened
+            report = {"crashed": f"the grader itself failed ({type(err).__name__}: {err})", "submissions": [],
+                      "seed": args.seed}
         finally:
             signal.signal(signal.SIGTERM, previous)
         trip.annotate(report)
@@ -69,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         trip.collected.cleanup()
     for entry in report["submissions"]:
-        print(f"{entry['score']:g}/{entry['max_score']:g}  {entry.get('status', '')}  {entry['submission']}")
+        print(f"{entry['score']:g}/{entry['max_score']:g}  {entry.get('status', '')}  {one_line(entry['submission'])}")
     print(f"wrote {args.out}" + "".join(f", {p}" for p in (args.csv, args.md, args.canvas_csv, args.moodle_worksheet,
                                                            args.feedback) if p))
+    if report.get("crashed"):
+        print(f"error: {report['crashed']}", file=sys.stderr)
+        return 3
     return 130 if report.get("interrupted") else 0
 
 

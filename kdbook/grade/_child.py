@@ -24,6 +24,7 @@ import traceback
 from ..grading import registry
 from ..grading._core import TimeLimitExceeded, encode, probe, time_limit
 from ..grading.spec import describe_error
+from ._extract import to_python
 
 PREAMBLE = "import numpy as np\nimport kdbook\n"
 
@@ -33,7 +34,12 @@ _PRELOAD = ("math", "cmath", "json", "re", "itertools", "functools", "collection
             "copy", "typing", "dataclasses", "warnings", "string", "fractions", "decimal", "operator", "textwrap",
             "pathlib", "io", "contextlib", "heapq", "bisect", "pprint", "numbers", "enum", "abc", "datetime",
             "traceback", "inspect", "csv", "numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing",
-            "numpy.polynomial", "matplotlib", "matplotlib.pyplot")
+            "numpy.polynomial", "matplotlib", "matplotlib.pyplot", "IPython.core.inputtransformer2")
+#: Loaded too when the grading users cannot read the Python installation (it lives under /root, say):
+#: the standard-library and scipy modules answers commonly import.
+_PRELOAD_LOCKED = ("glob", "fnmatch", "shutil", "struct", "hashlib", "base64", "array", "unicodedata", "queue",
+                   "threading", "tempfile", "pickle", "zlib", "ctypes", "random", "scipy", "scipy.special",
+                   "scipy.stats", "scipy.optimize", "scipy.linalg", "scipy.spatial.distance")
 _SKIP = ("kdbook.widgets", "kdbook.grade", "kdbook.exercises", "kdbook._notebooks")
 
 
@@ -50,7 +56,12 @@ def _limit(memory_mb: int, cpu_seconds: int, isolated: bool) -> None:
 
 def _preload(package: str = "kdbook") -> None:
     """Import the common modules, and every module of ``package`` but the widgets and the tools."""
-    for name in _PRELOAD if package == "kdbook" else ():
+    names = _PRELOAD
+    if package == "kdbook":
+        from ._isolation import python_readable_by_others
+
+        names += _PRELOAD_LOCKED if python_readable_by_others() else ()
+    for name in names if package == "kdbook" else ():
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - an optional module that is not installed
@@ -126,7 +137,8 @@ def main(argv: list[str]) -> None:
         result: dict = {"end": cell["id"]}
         try:
             with time_limit(timeout):
-                exec(compile(cell["source"], filename, "exec"), ns)
+                source = to_python(cell["source"]) if cell.get("transform") else cell["source"]
+                exec(compile(source, filename, "exec"), ns)
         except TimeLimitExceeded:
             result.update(error=f"did not finish within {timeout:g} s", timeout=True)
         except BaseException as err:  # noqa: BLE001 - a submission can raise anything, SystemExit too

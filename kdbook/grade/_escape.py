@@ -1,16 +1,25 @@
-"""Escaping of text a submission or an LMS download controls (private).
+"""Escape what a submission controls for the medium it is written to (private).
 
-Learner names, file names, written reasoning and messages reach HTML pages, Markdown reports,
-CSV files that a spreadsheet opens and file names on disk. Each has its own hazard:
+A submission controls its file name, the messages built from its errors (exception names and
+messages, the first line of a failing cell), its stderr and its written reasoning. None of it may
+change the structure of a report:
 
-* HTML: markup and script (``<script>``, ``onerror=``): :func:`html` escapes ``& < > " '``;
-* Markdown: tables broken by ``|``, links and images injected by ``[..](..)``, raw HTML:
-  :func:`md` escapes Markdown's punctuation and HTML, and puts everything on one line;
-* CSV: a cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
-  formula by Excel, LibreOffice and Google Sheets ("CSV injection", OWASP): :func:`csv_cell`
-  prefixes it with ``'`` (numbers such as ``-3.5`` and a lone ``-`` stay as they are);
-* file names: :func:`filename` keeps letters (accents too), digits, ``.``, ``-``, ``_`` and
-  spaces, and never yields ``.``, ``..`` or an empty name.
+* :func:`md_inline`: one line of Markdown text (a table cell, a heading, a list item): control
+  characters and line breaks become visible ``⏎``, every character Markdown or HTML could read as
+  markup is backslash-escaped or written as an entity;
+* :func:`md_block`: a multi-line text shown verbatim, as a fenced code block whose fence is longer
+  than any run of backticks in the text;
+* :func:`csv_cell`: a spreadsheet cell that is never a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+  at its start get a leading apostrophe; "CSV injection", OWASP) and holds no line break; a plain
+  number such as ``-3.5`` stays a number;
+* :func:`html`: HTML text or attribute value (``& < > " '`` escaped), for the feedback pages;
+* :func:`filename`: a safe file-name component (letters, accents too, digits, ``. - _`` and
+  spaces), never ``.``, ``..`` or empty — for the files written per learner.
+
+>>> md_inline("21 / 21\\n## forged | <!-- x")
+'21 / 21⏎\\\\#\\\\# forged \\\\| &lt;!-- x'
+>>> csv_cell("=HYPERLINK(1)"), csv_cell("-1.5", number=True)
+("'=HYPERLINK(1)", '-1.5')
 """
 from __future__ import annotations
 
@@ -18,37 +27,54 @@ import html as _html
 import re
 import unicodedata
 
-__all__ = ["html", "md", "csv_cell", "filename"]
+__all__ = ["one_line", "md_inline", "md_block", "csv_cell", "html", "filename"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# C0/C1 controls, DEL, and the Unicode line and paragraph separators.
+_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+#: Characters that can start markup inside a line (emphasis, code, links, tables, strike-through, a
+#: heading's closing sequence); ``<`` and ``&`` become entities, and nothing here is at a line's start.
+_MARKUP = re.compile(r"([\\`*_{}\[\]#|~])")
+
+
+def _plain(text: object) -> str:
+    text = str(text)
+    return text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
+
+
+def one_line(text: object, limit: int = 2000) -> str:
+    """``text`` on one line (for a terminal): line breaks shown as ``⏎``, control characters replaced."""
+    return _CONTROLS.sub("�", _BREAKS.sub("⏎", _plain(text)[:limit].replace("\t", " ")))
+
+
+def md_inline(text: object, limit: int = 2000) -> str:
+    """``text`` as one line of literal Markdown (never a heading, table break, link, comment or HTML)."""
+    return _MARKUP.sub(r"\\\1", _html.escape(one_line(text, limit), quote=False))
+
+
+def md_block(text: object) -> list[str]:
+    """``text`` as a fenced code block (lines of Markdown): shown verbatim, never interpreted."""
+    text = _CONTROLS.sub("�", _BREAKS.sub("\n", _plain(text)))
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return [f"{fence}text", *text.split("\n"), fence]
+
+
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(text: object, *, number: bool = False) -> str:
+    """A CSV cell a spreadsheet shows as text: no formula, no line break (numbers stay numbers)."""
+    text = "" if text is None else _plain(text)
+    if number or text == "-" or _NUMBER.fullmatch(text):
+        return text
+    text = _CONTROLS.sub("�", _BREAKS.sub("⏎", text))
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
 
 
 def html(text: object) -> str:
     """``text`` as HTML text or attribute value: ``&``, ``<``, ``>``, ``"`` and ``'`` escaped."""
     return _html.escape(str(text), quote=True)
-
-
-def md(text: object, *, limit: int | None = None) -> str:
-    """``text`` as literal Markdown on one line (table cells, list items, headings).
-
-    Markdown punctuation is backslash-escaped, ``<`` and ``&`` become entities, and line breaks
-    become spaces. ``limit`` truncates (with an ellipsis) before escaping.
-    """
-    s = " ".join(str(text).split())
-    if limit is not None and len(s) > limit:
-        s = s[: limit - 1] + "…"
-    s = s.replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_SPECIAL.sub(r"\\\1", s)
-
-
-def csv_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula: ``'`` before ``= + - @``, tab or CR."""
-    s = "" if value is None else str(value)
-    if s.startswith(_FORMULA_START) and s != "-" and not _NUMBER.fullmatch(s):
-        return "'" + s
-    return s
 
 
 def filename(name: object, *, limit: int = 150) -> str:

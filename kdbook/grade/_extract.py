@@ -20,6 +20,9 @@ __all__ = ["CodeCell", "Submission", "read_submission", "to_python"]
 
 _MAX_BYTES = 20 * 1024 * 1024
 _MAX_PARSE = 200_000  # characters of a cell that are parsed to find the names it defines
+#: Larger cells are not transformed by IPython in the grader (whose cost grows faster than the cell):
+#: the submission's own process transforms them, under its time limit.
+_MAX_TRANSFORM = (20_000, 400)  # characters, lines
 
 
 @dataclasses.dataclass
@@ -29,6 +32,7 @@ class CodeCell:
     index: int
     source: str
     exercise: str | None = None
+    transform: bool = False  # still IPython source: the child transforms it under its limits
 
 
 @dataclasses.dataclass
@@ -63,6 +67,13 @@ def to_python(src: str) -> str:
                          if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines())
     except Exception:  # noqa: BLE001 - a cell IPython cannot transform runs as it is (and fails there)
         return src
+
+
+def _code_cell(index: int, src: str) -> CodeCell:
+    """The cell to run: transformed here when small, else left to the child (under its limits)."""
+    if len(src) > _MAX_TRANSFORM[0] or src.count("\n") > _MAX_TRANSFORM[1]:
+        return CodeCell(index, src, transform=True)
+    return CodeCell(index, to_python(src))
 
 
 def _defined_names(src: str) -> set[str]:
@@ -125,7 +136,7 @@ def _attribute_cells(nb: dict, path: Path, chapter: str | None) -> Submission:
     all_tags = set().union(*tags_of.values()) if raw else set()
     chapter = chapter or _chapter(nb, path, all_tags)
     cells = [
-        CodeCell(i, to_python(_source(c)))
+        _code_cell(i, _source(c))
         for i, c in enumerate(raw)
         if c.get("cell_type") == "code" and _source(c).strip() and CHECK_TAG not in tags_of[i]
     ]

@@ -22,6 +22,7 @@ import dataclasses
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,8 @@ try:
 except ImportError:  # the browser's Python (Pyodide) has neither; kdbook.grade refuses to run there
     fcntl = pwd = None  # type: ignore[assignment]
 
-__all__ = ["Account", "isolation", "account", "private_folder", "private_file", "sweep", "USER_PREFIX"]
+__all__ = ["Account", "isolation", "account", "private_folder", "private_file", "sweep", "remove_leftovers",
+           "python_readable_by_others", "USER_PREFIX", "SHARED_DIRS"]
 
 USER_PREFIX = "kdbook-grade-"
 _MAX_USERS = 64
@@ -68,12 +70,33 @@ def _existing(name: str) -> pwd.struct_passwd | None:
         return None
 
 
-def _lock_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "kdbook-grade-locks"
-    path.mkdir(mode=0o700, exist_ok=True)
-    if path.stat().st_uid != 0 or path.is_symlink():
-        raise RuntimeError(f"{path} is not owned by root; remove it and grade again")
-    return path
+def _lock_dirs() -> list[Path]:
+    """Where the per-user locks live: one place for every grading on this machine, whatever its
+    TMPDIR (two gradings at once must see each other's locks, or they would share and sweep one
+    user), and the TMPDIR folder earlier versions used, so that they are respected too."""
+    base = next((Path(p) for p in ("/run/lock", "/run", "/var/lock") if os.path.isdir(p)), Path("/tmp"))
+    paths = []
+    for path in dict.fromkeys((base / "kdbook-grade-locks", Path(tempfile.gettempdir()) / "kdbook-grade-locks")):
+        path.mkdir(mode=0o700, exist_ok=True)
+        if path.stat().st_uid != 0 or path.is_symlink():
+            raise RuntimeError(f"{path} is not owned by root; remove it and grade again")
+        paths.append(path)
+    return paths
+
+
+def _lock(folders: list[Path], name: str) -> list | None:
+    """Hold the lock file ``name`` in every folder, or none of them (None when one is taken)."""
+    handles = []
+    for folder in folders:
+        handle = open(folder / name, "a+")
+        handles.append(handle)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            for h in handles:
+                h.close()
+            return None
+    return handles
 
 
 def _ensure_user(name: str) -> pwd.struct_passwd:
@@ -97,14 +120,11 @@ def account() -> Iterator[Account]:
     if isolation() != "users":
         yield Account(None, None, pwd.getpwuid(os.geteuid()).pw_name if os.name == "posix" else "")
         return
-    locks = _lock_dir()
+    locks = _lock_dirs()
     while True:
         for n in range(_MAX_USERS):
-            handle = open(locks / f"{USER_PREFIX}{n}.lock", "a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
+            handles = _lock(locks, f"{USER_PREFIX}{n}.lock")
+            if handles is None:
                 continue
             try:
                 try:
@@ -115,13 +135,16 @@ def account() -> Iterator[Account]:
                     return
                 user = Account(entry.pw_uid, entry.pw_gid, entry.pw_name)
                 sweep(user)
+                remove_leftovers(user)
                 try:
                     yield user
                 finally:
                     sweep(user)
+                    remove_leftovers(user)
                 return
             finally:
-                handle.close()  # releases the lock
+                for handle in handles:
+                    handle.close()  # releases the lock
         time.sleep(0.2)  # every user busy: wait for one
 
 
@@ -151,6 +174,85 @@ def private_file(path: Path):
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
+
+
+#: Shared places where a submission's user can leave files for the next submission.
+SHARED_DIRS = ("/dev/shm", "/tmp", "/var/tmp")
+
+
+def _owned_by(uid: int, folder: str) -> Iterator[str]:
+    """Entries of ``folder`` (recursively) owned by ``uid``; a folder of its is yielded after its content."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _owned_by(uid, entry.path)
+        if st.st_uid == uid:
+            yield entry.path
+
+
+def _sysv_ids(uid: int) -> list[tuple[str, str]]:
+    """(ipcrm option, id) of the SysV shared memory, semaphores and queues that ``uid`` owns."""
+    out = []
+    for kind, flag, id_col in (("shm", "-m", 1), ("sem", "-s", 1), ("msg", "-q", 1)):
+        try:
+            rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        head = rows[0].split() if rows else []
+        if "uid" not in head:
+            continue
+        for row in rows[1:]:
+            cols = row.split()
+            if len(cols) == len(head) and cols[head.index("uid")] == str(uid):
+                out.append((flag, cols[id_col]))
+    return out
+
+
+def remove_leftovers(user: Account) -> list[str]:
+    """Remove what ``user`` left in /dev/shm, /tmp, /var/tmp and SysV IPC; return what was removed.
+
+    Only for a dedicated grading user (its files are all a submission's); a no-op otherwise.
+    """
+    if user.uid is None or user.uid == 0:
+        return []
+    removed = []
+    for folder in SHARED_DIRS:
+        for path in list(_owned_by(user.uid, folder)):
+            with contextlib.suppress(OSError):
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+                removed.append(path)
+    ipcrm = shutil.which("ipcrm")
+    for flag, ident in _sysv_ids(user.uid):
+        if ipcrm:
+            subprocess.run([ipcrm, flag, ident], capture_output=True, timeout=30)
+            removed.append(f"SysV {flag} {ident}")
+    return removed
+
+
+def python_readable_by_others() -> str | None:
+    """None when a grading user can read this Python's standard library and site-packages; else what
+    to do (the installation lives under a folder such as /root that other users cannot enter)."""
+    import sysconfig
+
+    for key in ("stdlib", "purelib", "platlib"):
+        path = Path(sysconfig.get_paths()[key]).resolve()
+        for part in [path, *path.parents]:
+            mode = part.stat().st_mode if part.exists() else 0o755
+            if not mode & stat.S_IXOTH or (part == path and not mode & stat.S_IROTH):
+                return (f"{part} is not readable by other users, so a submission that imports a module kdbook did "
+                        f"not preload (glob, scipy, ...) would fail: install Python and its packages outside it "
+                        f"(for example a virtual environment under /opt), or run `chmod o+rx {part}`")
+    return None
 
 
 def _pids_of(uid: int) -> list[int]:

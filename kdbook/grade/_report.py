@@ -2,7 +2,9 @@
 
 Every file is written atomically: to a temporary file beside the target, then renamed over it,
 so a reader (or an interrupted grader) never sees half a report. Text that cannot be encoded
-(a lone surrogate a submission sent back) is written with a replacement character.
+(a lone surrogate a submission sent back) is written with a replacement character. Everything a
+submission controls (its file name, messages built from its errors, its reasoning) is escaped for
+the medium (``_escape``): a submission cannot forge a heading, a row, a comment or a formula.
 """
 from __future__ import annotations
 
@@ -10,35 +12,50 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
+
+from ..grading.spec import EXERCISE_ID
+from ._escape import csv_cell, md_block, md_inline
 
 __all__ = ["write_json", "write_csv", "write_markdown", "read_manual", "merge_manual", "atomic_write"]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 to ``path`` through a temporary file and a rename."""
+def atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path``: into a fresh 0700 folder beside it, then renamed over it.
+
+    Nobody else can open or replace the file while it is written, and whatever was planted at
+    ``path`` (a link, a file) is replaced, never written through. If ``path`` cannot be replaced (a
+    folder was planted there), the report goes to ``path`` plus a timestamp and that path is
+    returned; otherwise ``path``.
+    """
     path = Path(path)
     data = text.encode("utf-8", errors="replace")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    private = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = private / "report"
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with __import__("contextlib").suppress(OSError):
-            os.unlink(tmp)
-        raise
+        try:
+            os.replace(tmp, path)
+        except (IsADirectoryError, PermissionError, OSError):
+            path = path.with_name(f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}")
+            os.replace(tmp, path)
+        return path
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
-def write_json(report: dict, path: Path) -> None:
+def write_json(report: dict, path: Path) -> Path:
     """The full report: per submission ``submission``, ``score``, ``max_score`` and ``exercises``
     (each with ``id``, ``points``, ``max_points``, ``messages``, and ``reasoning`` where the
     exercise collects written reasoning)."""
-    atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def _ids(report: dict) -> list[str]:
@@ -48,52 +65,53 @@ def _ids(report: dict) -> list[str]:
     return ids
 
 
-def write_csv(report: dict, path: Path) -> None:
+def write_csv(report: dict, path: Path) -> Path:
     """One row per submission: its score, maximum and points per exercise id."""
     ids = _ids(report)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["submission", "score", "max_score", *ids])
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["submission", "score", "max_score", *map(csv_cell, ids)])
     for entry in report["submissions"]:
         points = {e["id"]: e["points"] for e in entry["exercises"]}
-        writer.writerow([entry["submission"], f"{entry['score']:g}", f"{entry['max_score']:g}",
+        writer.writerow([csv_cell(entry["submission"]), f"{entry['score']:g}", f"{entry['max_score']:g}",
                          *[f"{points[i]:g}" if i in points else "" for i in ids]])
-    atomic_write(path, out.getvalue())
+    return atomic_write(path, out.getvalue())
 
 
-def _quote(text: str) -> list[str]:
-    return [f"> {line}" if line.strip() else ">" for line in text.splitlines()] or [">"]
-
-
-def write_markdown(report: dict, path: Path) -> None:
+def write_markdown(report: dict, path: Path) -> Path:
     """A readable report: a summary table, every message per submission and exercise, and the
     written reasoning to read (quoted), with room for the instructor's points."""
     lines = [f"# Grading report\n\nTest seed: `{report['seed']}` (re-run with `--seed {report['seed']}`)\n",
              "| submission | score | max |", "| --- | ---: | ---: |"]
     if report.get("interrupted"):
         lines.insert(1, "**Grading was interrupted: some submissions were not graded.**\n")
+    if report.get("crashed"):
+        lines.insert(1, f"**{md_inline(report['crashed'])}**\n")
     for entry in report["submissions"]:
-        lines.append(f"| {entry['submission']} | {entry['score']:g} | {entry['max_score']:g} |")
+        lines.append(f"| {md_inline(entry['submission'])} | {entry['score']:g} | {entry['max_score']:g} |")
     for entry in report["submissions"]:
-        lines.append(f"\n## {entry['submission']}: {entry['score']:g} / {entry['max_score']:g}\n")
-        lines += [f"- {m}" for m in entry.get("messages", [])]
+        lines.append(f"\n## {md_inline(entry['submission'])}: {entry['score']:g} / {entry['max_score']:g}\n")
+        lines += [f"- {md_inline(m)}" for m in entry.get("messages", [])]
         for ex in entry["exercises"]:
-            lines.append(f"\n### {ex['id']}: {ex['points']:g} / {ex['max_points']:g}\n")
-            lines += [f"- {m}" for m in ex["messages"]]
+            shown = ex["id"] if EXERCISE_ID.fullmatch(str(ex["id"])) else md_inline(ex["id"])  # ids: plain
+            lines.append(f"\n### {shown}: {ex['points']:g} / {ex['max_points']:g}\n")
+            lines += [f"- {md_inline(m)}" for m in ex["messages"]]
             reasoning = ex.get("reasoning")
             if reasoning:
                 given = reasoning.get("manual_points")
-                lines.append(f"\nWritten reasoning (`{reasoning['name']}`, manual points: "
+                name = f"`{reasoning['name']}`" if str(reasoning["name"]).isidentifier() else md_inline(reasoning["name"])
+                lines.append(f"\nWritten reasoning ({name}, manual points: "
                              f"{'not yet given' if given is None else f'{given:g}'} / {reasoning['manual_max']:g}):\n")
-                lines += _quote(reasoning["text"]) if reasoning.get("text") else ["> (nothing written)"]
-    atomic_write(path, "\n".join(lines) + "\n")
+                lines += md_block(reasoning["text"]) if reasoning.get("text") else ["(nothing written)"]
+    return atomic_write(path, "\n".join(lines) + "\n")
 
 
 def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
     """Read an instructor's manual points: a CSV with the header ``submission,exercise,points``
     (and optionally ``comment``), one row per submission and exercise.
 
-    ``submission`` is the path as the report prints it or just the file name. Raises
+    ``submission`` is the path as the report prints it, or just the file name when no other
+    submission has that name (an ambiguous name is refused by :func:`merge_manual`). Raises
     ``ValueError`` naming the row and the problem.
     """
     with open(path, newline="", encoding="utf-8-sig") as f:
@@ -123,8 +141,16 @@ def merge_manual(report: dict, manual: dict[tuple[str, str], tuple[float, str]])
     0..manual maximum, and rows that match nothing, are reported and not used.
     """
     problems, used = [], set()
+    names = [Path(e["submission"]).name for e in report["submissions"]]
+    ambiguous = {n for n in names if names.count(n) > 1}
+    for s, e in manual:
+        if s in ambiguous and s not in {entry["submission"] for entry in report["submissions"]}:
+            problems.append(f"{s} / {e}: several submissions are named {s}; name the submission by its path as the "
+                            "report prints it. Not used")
+            used.add((s, e))
     for entry in report["submissions"]:
         name = Path(entry["submission"]).name
+        name = None if name in ambiguous else name
         for ex in entry["exercises"]:
             reasoning = ex.get("reasoning")
             if not reasoning or not reasoning["manual_max"]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..grading import registry
 from ..grading._core import Verdict, decode, draw_calls, judge, static_violations
 from ..grading.spec import describe_error, verdict_line
+from ._budget import Budget, cpu_seconds, disk_bytes
 from ._extract import Submission, read_submission
 from ._isolation import Account, account, private_file, private_folder
 
@@ -51,6 +52,7 @@ class Limits:
     step_timeout: float = 20.0  # one code cell or one test
     submission_timeout: float = 600.0  # everything of one submission
     memory_mb: int = 2048  # address-space cap of the child process
+    budget: Budget = Budget()  # CPU of all its processes, disk and shared memory, results (``_budget``)
 
 
 @dataclasses.dataclass
@@ -61,6 +63,7 @@ class _Run:
     killers: dict = dataclasses.field(default_factory=dict)  # step id -> why it was excluded
     forged: int = 0
     stderr_tail: str = ""
+    result_bytes: int = 0
 
 
 def _child_env(work: Path) -> dict:
@@ -129,12 +132,19 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
     except OSError:
         pass
     current, started, buf = None, time.monotonic(), b""
+    born, next_check = started, started + 0.5
     try:
         while True:
             if STOP.is_set():
                 _kill(proc)
                 return current, "not run: grading was interrupted"
             now = time.monotonic()
+            if now >= next_check:
+                next_check = now + 0.5
+                over = _over_budget(limits.budget, proc, user, tmp / "work", now - born, run)
+                if over:
+                    _kill(proc)
+                    return current, f"not run: {over} (the submission's budget)"
             step_deadline = started + limits.step_timeout + (_GRACE if current else 30.0)
             wait = min(step_deadline, deadline) - now
             if wait <= 0:
@@ -155,10 +165,11 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
                 _kill(proc)
                 return current, f"the process ended while running this ({how}: os._exit, a crash or a resource limit)"
             buf += chunk
-            if len(buf) > _MAX_LINE:
+            if len(buf) > min(_MAX_LINE, limits.budget.results_mb * 2**20):
                 _kill(proc)
-                return current, "sent back more than 64 MB of output"
+                return current, f"sent back more than {limits.budget.results_mb:g} MB in one step (the submission's result budget)"
             *lines, buf = buf.split(b"\n")
+            run.result_bytes += sum(len(line) for line in lines)
             for line in lines:
                 prefix, _, payload = line.partition(b" ")
                 msg = _parse(payload) if prefix == key.encode() else None
@@ -184,20 +195,34 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
             run.stderr_tail = ""
 
 
+def _over_budget(budget: Budget, proc, user: Account, work: Path, wall: float, run: _Run) -> str | None:
+    """Why the submission is over its budget, or None (see ``_budget``)."""
+    if run.result_bytes > budget.results_mb * 2**20:
+        return f"it sent back more than {budget.results_mb:g} MB of results in all"
+    cpu = cpu_seconds(proc.pid, user.uid)
+    if cpu > budget.helper_cpu:
+        return (f"the processes it started used {cpu:.1f} s of CPU, more than the {budget.helper_cpu:g} s allowed "
+                "(an answer needs no helper processes)")
+    if int(wall * 2) % 4 == 0 and disk_bytes(work, user.uid) > budget.disk_mb * 2**20:
+        return f"its files (disk and shared memory) grew beyond {budget.disk_mb:g} MB"
+    return None
+
+
 def _calls_for(sub: Submission, seed: int) -> list[dict]:
     """Every test's inputs for this run (public tests too, so a copied public message cannot be
     replayed), and one step per written reasoning to collect."""
     probes = []
     for ex in registry.chapter_exercises(sub.chapter):
         for k, test in enumerate(ex.tests):
-            probes.append({"id": f"t:{ex.id}:{k}", "exercise": ex.id, "calls": draw_calls(ex, test, seed)})
+            probes.append({"id": f"t:{ex.id}:{k}", "exercise": ex.id, "calls": draw_calls(ex, test, seed),
+                           "keyed": test.keyed})
         if ex.reasoning:
             probes.append({"id": f"w:{ex.id}", "exercise": ex.id, "calls": [], "reasoning": True})
     return probes
 
 
 def _execute(sub: Submission, seed: int, limits: Limits) -> tuple[_Run, list[dict]]:
-    cells = [{"id": f"c:{c.index}", "index": c.index, "source": c.source} for c in sub.cells]
+    cells = [{"id": f"c:{c.index}", "index": c.index, "source": c.source, "transform": c.transform} for c in sub.cells]
     probes = _calls_for(sub, seed)
     run = _Run()
     deadline = time.monotonic() + limits.submission_timeout
@@ -206,7 +231,8 @@ def _execute(sub: Submission, seed: int, limits: Limits) -> tuple[_Run, list[dic
             todo = [p for p in probes if p["id"] not in run.results and p["id"] not in run.killers]
             job = {"step_timeout": limits.step_timeout,
                    "cells": [c for c in cells if c["id"] not in run.killers],
-                   "probes": [{k: p[k] for k in ("id", "exercise", "calls", "reasoning") if k in p} for p in todo]}
+                   "probes": [{"id": p["id"], "exercise": p["exercise"], "calls": [c.public() for c in p["calls"]],
+                               **({"reasoning": True} if p.get("reasoning") else {})} for p in todo]}
             before = len(run.results)
             if time.monotonic() >= deadline or STOP.is_set():
                 why = "grading was interrupted" if STOP.is_set() else "the whole-submission time limit was reached"
@@ -241,20 +267,26 @@ def _cell_failures(sub: Submission, run: _Run) -> dict[str, list[str]]:
 
 
 def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
-                     limits: Limits = Limits()) -> dict:
-    """Grade one notebook; return its report entry (never raises: a failure is the entry's message)."""
+                     limits: Limits = Limits(), keys: dict | None = None, shown: Path | None = None) -> dict:
+    """Grade one notebook; return its report entry (never raises: a failure is the entry's message).
+
+    ``keys`` maps exercise ids to the instructor's answer keys (:mod:`kdbook.grading.keys`); a keyed
+    test without its key scores 0 and says so. ``path`` is the grader's private copy (``_stage``);
+    ``shown`` the submission's own path, which the report prints.
+    """
     start = time.monotonic()
     try:
-        entry = _grade(Path(path), chapter, seed, limits)
+        entry = _grade(Path(path), chapter, seed, limits, keys or {})
     except Exception as err:  # noqa: BLE001 - whatever happens, the batch goes on
-        entry = {"submission": str(path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
+        entry = {"submission": str(shown or path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
                  "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
                               "this as a kdbook bug, with the submission"]}
+    entry["submission"] = str(shown or path)
     entry["seconds"] = round(time.monotonic() - start, 2)
     return entry
 
 
-def _grade(path: Path, chapter: str | None, seed: int, limits: Limits) -> dict:
+def _grade(path: Path, chapter: str | None, seed: int, limits: Limits, keys: dict) -> dict:
     sub = read_submission(path, chapter)
     entry = {"submission": str(path), "chapter": sub.chapter, "score": 0.0, "max_score": 0.0,
              "messages": list(sub.messages), "exercises": []}
@@ -280,12 +312,14 @@ def _grade(path: Path, chapter: str | None, seed: int, limits: Limits) -> dict:
         entry["messages"].append("grading was interrupted before this submission was finished")
     by_id = {p["id"]: p for p in probes}
     for ex in exercises:
-        entry["exercises"].append(_exercise_entry(ex, sub, run, by_id, failures.get(ex.id, []), limits))
+        entry["exercises"].append(_exercise_entry(ex, sub, run, by_id, failures.get(ex.id, []), limits,
+                                                  keys.get(ex.id)))
         entry["score"] += entry["exercises"][-1]["points"]
     return entry
 
 
-def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[str], limits: Limits) -> dict:
+def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[str], limits: Limits,
+                    key: dict | None) -> dict:
     messages = list(sub.notes.get(ex.id, []))
     if broken:
         messages += [f"the answer cell failed, so its tests score 0: {m}" for m in broken]
@@ -306,7 +340,7 @@ def _exercise_entry(ex, sub: Submission, run: _Run, by_id: dict, broken: list[st
         elif run.results.get(sid, {}).get("timeout"):
             verdict = Verdict(test, 0.0, "fail", f"did not finish within {limits.step_timeout:g} s")
         elif sid in run.results:
-            verdict = judge(ex, test, by_id[sid]["calls"], run.results[sid].get("outputs"))
+            verdict = judge(ex, test, by_id[sid]["calls"], run.results[sid].get("outputs"), key)
         else:
             verdict = Verdict(test, 0.0, "fail", "not run (the submission stopped before this test)")
         points += verdict.points

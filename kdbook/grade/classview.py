@@ -214,17 +214,17 @@ def markdown(report: dict) -> str:
            "| --- | ---: | --- |"]
     out += [f"| {10 * k}–{10 * k + 10} % | {n} | {_bar(n, top)} |" for k, n in enumerate(c["histogram"])]
     out += ["\n### Pass rates\n", "| exercise | passed |", "| --- | ---: |"]
-    out += [f"| {_escape.md(k)} | {v:.0%} |" for k, v in c["exercise_pass_rate"].items()]
+    out += [f"| {_escape.md_inline(k)} | {v:.0%} |" for k, v in c["exercise_pass_rate"].items()]
     out += ["\n| test | passed |", "| --- | ---: |"]
-    out += [f"| {_escape.md(k)} | {v:.0%} |" for k, v in c["test_pass_rate"].items()]
+    out += [f"| {_escape.md_inline(k)} | {v:.0%} |" for k, v in c["test_pass_rate"].items()]
     out.append("\n### Most frequent diagnosed bugs\n")
-    out += [f"- {_escape.md(k)}: {b['share']:.0%} {_escape.md(b['bug'])}"
+    out += [f"- {_escape.md_inline(k)}: {b['share']:.0%} {_escape.md_inline(b['bug'])}"
             for k, v in c["bugs"].items() for b in v] or ["- none"]
     out.append("\n### Flagged\n")
-    out += [f"- {s}: {', '.join(_escape.md(x) for x in v) or 'none'}" for s, v in c["flagged"].items()]
+    out += [f"- {s}: {', '.join(_escape.md_inline(x) for x in v) or 'none'}" for s, v in c["flagged"].items()]
     out.append(f"\n### Near-identical answers (Jaccard ≥ {SIMILAR})\n")
     out += [f"- {len(g['members'])} submissions (pairwise index ≥ {g['lowest']:.2f} along the links): "
-            + ", ".join(_escape.md(m) for m in g["members"]) for g in c["similar_groups"]] or ["- none"]
+            + ", ".join(_escape.md_inline(m) for m in g["members"]) for g in c["similar_groups"]] or ["- none"]
     return "\n".join(out) + "\n"
 
 
@@ -290,10 +290,10 @@ def write_written_pages(report: dict, folder: Path) -> list[Path]:
             if not r:
                 continue
             text = r.get("text") or ""
-            quoted = "\n".join("> " + _escape.md(line) for line in text.splitlines()) or "> (nothing written)"
+            quoted = "\n".join("> " + _escape.md_inline(line) for line in text.splitlines()) or "> (nothing written)"
             given = r.get("manual_points")
             shown = "not yet given" if given is None else f"{given:g}"
-            pages[ex["id"]].append(f"## {_escape.md(e['submission'])}\n\nmanual points: {shown} / "
+            pages[ex["id"]].append(f"## {_escape.md_inline(e['submission'])}\n\nmanual points: {shown} / "
                                    f"{r['manual_max']:g}\n\n{quoted}\n")
     written = []
     if pages:

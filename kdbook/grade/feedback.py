@@ -99,26 +99,26 @@ def _who(entry: dict) -> str:
 
 
 def render_markdown(entry: dict, solutions: dict[str, str] | None = None) -> str:
-    md = _escape.md
+    md = _escape.md_inline
     auto, manual, penalty = _totals(entry)
-    out = [f"# Feedback for {md(_who(entry))}\n", f"Chapter {md(entry.get('chapter') or '?')}: **{entry['score']:g} / "
+    out = [f"# Feedback for {md_inline(_who(entry))}\n", f"Chapter {md_inline(entry.get('chapter') or '?')}: **{entry['score']:g} / "
            f"{entry['max_score']:g}** (automatic {auto:g}, from your instructor {manual:g}, late penalty {penalty:g}); "
-           f"status: {md(entry.get('status', 'graded'))}.\n"]
-    out += [f"- {md(m)}" for m in entry.get("messages", [])]
+           f"status: {md_inline(entry.get('status', 'graded'))}.\n"]
+    out += [f"- {md_inline(m)}" for m in entry.get("messages", [])]
     for ex in entry["exercises"]:
         public, got, of, other = _split(ex)
         given, most = _manual(ex)
-        out.append(f"\n## {md(ex['id'])}: {ex['points'] - given:g} / {ex['max_points'] - most:g} automatic point(s)"
+        out.append(f"\n## {md_inline(ex['id'])}: {ex['points'] - given:g} / {ex['max_points'] - most:g} automatic point(s)"
                    + (f" + {given:g} / {most:g} from your instructor" if most else "") + "\n")
-        out += [f"- {md(m)}" for m in public + other]
+        out += [f"- {md_inline(m)}" for m in public + other]
         if of:
             out.append(f"- hidden tests: {got:g} of {of:g} point(s) earned ({of - got:g} lost)")
         r = ex.get("reasoning")
         if r:
-            out.append(f"\nYour written reasoning (`{md(r['name'])}`):\n")
-            out += ["> " + md(line) for line in (r.get("text") or "(nothing written)").splitlines()] or [">"]
+            out.append(f"\nYour written reasoning (`{md_inline(r['name'])}`):\n")
+            out += ["> " + md_inline(line) for line in (r.get("text") or "(nothing written)").splitlines()] or [">"]
             if r.get("comment"):
-                out.append(f"\nYour instructor: {md(r['comment'])}")
+                out.append(f"\nYour instructor: {md_inline(r['comment'])}")
         if solutions and solutions.get(ex["id"]):
             out += ["\nReference answer:\n", "```python", solutions[ex["id"]].replace("```", "ʼʼʼ").rstrip(), "```"]
     return "\n".join(out) + "\n"

@@ -8,8 +8,9 @@ In an exercise notebook, after each answer cell::
 
 ``check`` never raises: a wrong, missing or unfinished answer gets a message, not a traceback.
 Public tests draw fresh inputs at every check (so a message cannot be replayed as an answer);
-at grading every test draws from the run's seed, hidden tests included (``python -m
-kdbook.grade``, see docs/grading.md). Where no timer can interrupt code (Pyodide/JupyterLite, a
+at grading every test draws from the run's secret seed, hidden tests included, and select,
+prediction and other keyed answers are judged with the instructor's keys, which the learner's
+package does not hold (``python -m kdbook.grade``, see docs/grading.md). Where no timer can interrupt code (Pyodide/JupyterLite, a
 thread), checks run without a time limit and say so.
 """
 from __future__ import annotations
@@ -17,51 +18,27 @@ from __future__ import annotations
 import secrets
 import sys
 
-from . import registry
-from ._core import (Exercise, TimeLimitExceeded, Verdict, draw_calls, judge, probe, static_violations, time_limit,
-                    time_limit_available)
+from . import engine, registry
+from ._core import Exercise, Verdict, time_limit_available
 from .spec import verdict_line
 
-__all__ = ["check", "hint", "scoreboard", "run_tests", "registry"]
+__all__ = ["check", "hint", "scoreboard", "run_tests", "registry", "engine"]
 
 
-def _source_of(obj) -> str | None:
-    import inspect
-
-    try:
-        return inspect.getsource(obj)
-    except (TypeError, OSError):
-        return None
-
-
-def run_tests(exercise: Exercise, namespace: dict, *, hidden_seed: int | None = None,
-              timeout: float | None = 10.0, public_seed: int | None = None) -> list[Verdict]:
-    """Run an exercise's public tests (and hidden ones with ``hidden_seed``) in this process.
+def run_tests(exercise: Exercise, namespace: dict, *, timeout: float | None = 10.0,
+              public_seed: int | None = None, **hidden: object) -> list[Verdict]:
+    """Run an exercise's public tests in this process (what ``check`` shows).
 
     Public tests draw fresh inputs at every call (``public_seed`` fixes them), so a message about
-    one draw cannot be replayed as an answer. A test whose calls take longer than ``timeout``
-    seconds fails (where a timer can interrupt code: see ``time_limit_available``).
+    one draw cannot be replayed as an answer. Hidden tests run only at grading, with the instructor's
+    secret seed and answer keys: :func:`kdbook.grading.engine.score`. A test whose calls take longer
+    than ``timeout`` seconds fails (where a timer can interrupt code: see ``time_limit_available``).
     """
-    public_seed = secrets.randbits(32) if public_seed is None else public_seed
-    source = _source_of(namespace.get(exercise.name)) if exercise.forbid else None
-    banned = static_violations(source, exercise) if source else []
-    verdicts = []
-    for test in exercise.tests:
-        if test.hidden and hidden_seed is None:
-            continue
-        if banned:
-            verdicts.append(Verdict(test, 0.0, "fail", f"your code uses {', '.join(banned)}, which this exercise "
-                                                        "asks you not to use: implement it yourself"))
-            continue
-        calls = draw_calls(exercise, test, hidden_seed if test.hidden else public_seed)
-        try:
-            with time_limit(timeout):
-                outcomes = probe(namespace, exercise, calls)
-        except TimeLimitExceeded:
-            verdicts.append(Verdict(test, 0.0, "fail", f"did not finish within {timeout:g} s (an endless loop?)"))
-            continue
-        verdicts.append(judge(exercise, test, calls, outcomes))
-    return verdicts
+    if hidden:
+        raise TypeError(f"run_tests runs the public tests only (got {', '.join(hidden)}); hidden tests run at "
+                        "grading: kdbook.grading.engine.score(exercise, namespace, seed=..., key=...)")
+    seed = secrets.randbits(32) if public_seed is None else public_seed
+    return engine.score(exercise, namespace, seed=seed, timeout=timeout, hidden=False)
 
 
 def _pts(x: float) -> str:

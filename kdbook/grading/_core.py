@@ -281,8 +281,15 @@ def probe(namespace: dict, exercise: Exercise, calls: list) -> list[dict]:
 # --------------------------------------------------------------------------- judge side
 
 
-def judge(exercise: Exercise, test: Test, calls: list, outcomes: list) -> Verdict:
-    """Decide one test from the encoded outcomes of its calls (never raises)."""
+def judge(exercise: Exercise, test: Test, calls: list, outcomes: list, key: dict | None = None) -> Verdict:
+    """Decide one test from the encoded outcomes of its calls (never raises).
+
+    A keyed test needs the exercise's ``key`` (see :mod:`kdbook.grading.keys`); without it the
+    test scores 0 with a message saying so.
+    """
+    if test.keyed and not isinstance(key, dict):
+        return Verdict(test, 0.0, "fail", f"not scored: no answer key for {exercise.id} (the grader reads keys from "
+                                          "the instructor's solution notebooks)")
     try:
         if not isinstance(outcomes, list) or not outcomes or not all(isinstance(o, dict) for o in outcomes):
             return Verdict(test, 0.0, "fail", "the submission sent back a malformed result")
@@ -298,7 +305,7 @@ def judge(exercise: Exercise, test: Test, calls: list, outcomes: list) -> Verdic
         values = [decode(o.get("ok")) for o in outcomes]
         if exercise.kind != "function" and values[0] is Ellipsis:
             return Verdict(test, 0.0, "not attempted", f"not attempted (`{exercise.name}` is still `...`)")
-        test.judge(calls, values)
+        test.judge(calls, values, key) if test.keyed else test.judge(calls, values)
     except Fail as verdict:
         return Verdict(test, 0.0, "fail", str(verdict))
     except Exception as err:  # noqa: BLE001 - a judge tripping over a strange answer still means: wrong answer

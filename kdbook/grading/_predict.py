@@ -2,8 +2,9 @@
 
 A *prediction* (understand level) is one letter among listed outcomes, committed in the answer cell
 before the learner runs the cell that shows what happens. The notebook's check only says whether
-the answer is one of the letters; which letter is right is decided by a hidden test, so running
-the check cannot be used to search for it.
+the answer is one of the letters; which letter is right is decided at grading by a keyed hidden
+test, with the instructor's key (the solution notebook's answer): the learner's package does not
+hold it.
 
 A *create* item is an open design graded on its behaviour on inputs the grader draws itself:
 :func:`as_distribution` and :func:`as_flag` turn what a design returned into the numbers its
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._core import Fail, Test, as_array, selected_letters
+from .spec import _KEYS_MOVED
 
 __all__ = ["prediction_tests", "as_distribution", "as_flag"]
 
@@ -27,23 +29,27 @@ def _one_letter(got: Any, n: int) -> str:
     return chosen.pop()
 
 
-def prediction_tests(n_options: int, answer: str, points: float = 1.0) -> tuple[Test, ...]:
-    """The tests of a prediction among ``n_options`` lettered outcomes whose right one is ``answer``.
+def prediction_tests(n_options: int, points: float = 1.0) -> tuple[Test, ...]:
+    """The tests of a prediction among ``n_options`` lettered outcomes.
 
-    A public check worth nothing (the answer is a single listed letter) and a hidden test worth
-    ``points`` (it is the right letter). The failure message sends the learner back to the cell
-    that shows the outcome, without naming it.
+    A public check worth nothing (the answer is a single listed letter) and a keyed hidden test
+    worth ``points``: it is the letter the solution notebook's answer cell assigns (the key,
+    ``{"answer": "b"}``, read at grading; see :mod:`kdbook.grading.keys`). The failure message sends
+    the learner back to the cell that shows the outcome, without naming it.
     """
+    if isinstance(points, str):
+        raise TypeError(_KEYS_MOVED.format(what="prediction_tests"))
+
     def well_formed(calls, outs):
         _one_letter(outs[0], n_options)
 
-    def right(calls, outs):
-        if _one_letter(outs[0], n_options) != answer:
+    def right(calls, outs, key):
+        if _one_letter(outs[0], n_options) != _one_letter(key["answer"], n_options):
             raise Fail("that is not what the cell after your prediction shows: run it again and work out why "
                        "the outcome differs from what you expected")
 
     return (Test("one of the listed outcomes", 0, well_formed),
-            Test("the outcome the next cell shows", points, right, hidden=True))
+            Test("the outcome the next cell shows", points, right, hidden=True, keyed=True))
 
 
 def as_distribution(got: Any, what: str, size: int, *, atol: float = 1e-6) -> np.ndarray:

@@ -112,11 +112,11 @@ def _judge_closer(calls, outs):
 #: The statements of 01.justify (true ones checked against TEACHER, STUDENT_A and STUDENT_B in the tests).
 JUSTIFY_STATEMENTS = (
     Statement("Both students give their largest probability to class 0, as the teacher does, so top-1 accuracy "
-              "cannot tell them apart.", True),
-    Statement("Student A is closer to the teacher because it is more confident on the teacher's top class.", False),
-    Statement("The largest term of KL(teacher‖A) is class 1's: A gives it 0.05 where the teacher gives 0.20.", True),
-    Statement("KL(teacher‖A) is smaller than KL(teacher‖B).", False),
-    Statement("Class 0 adds the most to KL(teacher‖A), because A's 0.90 is far from the teacher's 0.70.", False),
+              "cannot tell them apart."),
+    Statement("Student A is closer to the teacher because it is more confident on the teacher's top class."),
+    Statement("The largest term of KL(teacher‖A) is class 1's: A gives it 0.05 where the teacher gives 0.20."),
+    Statement("KL(teacher‖A) is smaller than KL(teacher‖B)."),
+    Statement("Class 0 adds the most to KL(teacher‖A), because A's 0.90 is far from the teacher's 0.70."),
 )
 
 
@@ -248,7 +248,7 @@ EXERCISES = (
         id="01.predict_shuffled", title="Predict: the teacher's numbers on other classes", name="predict_shuffled",
         kind="prediction", level="understand",
         hint="KL(p‖q) adds one term per class, p_i·log(p_i/q_i). Which classes get which numbers in C?",
-        tests=prediction_tests(3, "c"),
+        tests=prediction_tests(3),
     ),
     Exercise(
         id="01.capped_student", title="Design a student under a confidence cap", name="capped_student",

@@ -147,13 +147,13 @@ def _judge_asym(calls, outs):
 
 #: The statements of 02.asymmetry_why (checked against P_ASYM and Q_ASYM in the tests).
 ASYMMETRY_STATEMENTS = (
-    Statement("KL(p‖q) is infinite.", False),
-    Statement("KL(q‖p) is infinite.", True),
-    Statement("p is exactly zero on class 2, where q puts 0.1.", True),
-    Statement("q is exactly zero on class 2, where p is positive.", False),
-    Statement("In KL(p‖q), class 2's term is 0·log(0/0.1), which counts as 0.", True),
-    Statement("The infinite term is q₂·log(q₂/p₂): the log of a positive number divided by zero.", True),
-    Statement("Both directions are finite; kl_both only shows that one of them is large.", False),
+    Statement("KL(p‖q) is infinite."),
+    Statement("KL(q‖p) is infinite."),
+    Statement("p is exactly zero on class 2, where q puts 0.1."),
+    Statement("q is exactly zero on class 2, where p is positive."),
+    Statement("In KL(p‖q), class 2's term is 0·log(0/0.1), which counts as 0."),
+    Statement("The infinite term is q₂·log(q₂/p₂): the log of a positive number divided by zero."),
+    Statement("Both directions are finite; kl_both only shows that one of them is large."),
 )
 
 
@@ -342,7 +342,7 @@ EXERCISES = (
         name="predict_direction", kind="prediction", level="understand",
         hint="In KL(p‖q) the teacher's probabilities weigh the log-ratios; in KL(q‖p) the student's do. Where "
              "does each student put mass that the teacher does not, and where does it miss the teacher's mass?",
-        tests=prediction_tests(4, "c"),
+        tests=prediction_tests(4),
     ),
     Exercise(
         id="02.flag_collapse", title="Design a rule that flags a collapsed student", name="flag_collapse",

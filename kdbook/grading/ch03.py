@@ -98,14 +98,13 @@ def _judge_grad_norms(calls, outs):
 #: The statements of 03.why_t_squared (checked against grad_norms in the tests).
 T_SQUARED_STATEMENTS = (
     Statement("Without T², the soft gradient's norm falls roughly like 1/T² as T grows (from about 0.58 at T = 1 "
-              "to about 0.008 at T = 8).", True),
-    Statement("Without T², the soft gradient grows with T, so high temperatures would make training unstable.",
-              False),
-    Statement("With T², the norm stays between about 0.5 and 0.7 for every T from 1 to 8.", True),
-    Statement("Multiplying by T² makes the soft gradient smaller at high temperatures.", False),
+              "to about 0.008 at T = 8)."),
+    Statement("Without T², the soft gradient grows with T, so high temperatures would make training unstable."),
+    Statement("With T², the norm stays between about 0.5 and 0.7 for every T from 1 to 8."),
+    Statement("Multiplying by T² makes the soft gradient smaller at high temperatures."),
     Statement("With T², changing T does not silently change how much the soft term weighs against the hard-label "
-              "term.", True),
-    Statement("T² is needed because the softmax at a high temperature no longer sums to 1.", False),
+              "term."),
+    Statement("T² is needed because the softmax at a high temperature no longer sums to 1."),
 )
 
 
@@ -232,7 +231,7 @@ EXERCISES = (
         id="03.predict_doubled", title="Predict: what does doubling the logits do?", name="predict_doubled",
         kind="prediction", level="understand",
         hint="Write out softmax(2z/T) and look at what divides the logits.",
-        tests=prediction_tests(4, "b"),
+        tests=prediction_tests(4),
     ),
     Exercise(
         id="03.soft_targets", title="Design soft targets of a given entropy", name="soft_targets",

@@ -98,12 +98,12 @@ def _judge_combined(calls, outs):
 
 #: The statements of 04.bug_report about the notebook's ``kd_loss_buggy`` (checked against it in the tests).
 BUG_STATEMENTS = (
-    Statement("It computes KL(q_T‖p_T), the reverse direction: student and teacher distributions are swapped.", True),
-    Statement("np.mean averages over all B·K entries, so the loss is also divided by the number of classes K.", True),
-    Statement("The T² factor is missing.", True),
-    Statement("It forgets to divide the logits by T before the softmax.", False),
-    Statement("It should use log base 2.", False),
-    Statement("The batch mean should be a sum over the batch.", False),
+    Statement("It computes KL(q_T‖p_T), the reverse direction: student and teacher distributions are swapped."),
+    Statement("np.mean averages over all B·K entries, so the loss is also divided by the number of classes K."),
+    Statement("The T² factor is missing."),
+    Statement("It forgets to divide the logits by T before the softmax."),
+    Statement("It should use log base 2."),
+    Statement("The batch mean should be a sum over the batch."),
 )
 
 
@@ -237,7 +237,7 @@ EXERCISES = (
         name="predict_grad_sum", kind="prediction", level="understand",
         hint="The gradient of a row is proportional to q_T − p_T. What does each of the two distributions add "
              "up to?",
-        tests=prediction_tests(4, "a"),
+        tests=prediction_tests(4),
     ),
     Exercise(
         id="04.symmetric_kd", title="Design a symmetric distillation loss on the right scale", name="symmetric_kd",

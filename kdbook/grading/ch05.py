@@ -139,18 +139,15 @@ def _judge_paired(calls, outs):
 #: the budget. Either explanation (or both) is accepted.
 DEFENCE_STATEMENTS = (
     Statement("T was chosen on the validation part of the training half; the test half played no part in the "
-              "choice.", True),
-    Statement("T was chosen by test accuracy, because the test set is the most reliable measurement.", False),
+              "choice."),
+    Statement("T was chosen by test accuracy, because the test set is the most reliable measurement."),
     Statement("The temperatures are compared by their accuracy averaged over the three student seeds, not by "
-              "one seed.", True),
-    Statement("One run per temperature would be enough, because training is deterministic given its seed.",
-              False),
-    Statement("At high T the tiny student (8 hidden units) lacks the capacity to match the softened targets.",
-              None),
-    Statement("At high T the fixed budget of epochs is too short for the student to fit the softer targets.",
-              None),
+              "one seed."),
+    Statement("One run per temperature would be enough, because training is deterministic given its seed."),
+    Statement("At high T the tiny student (8 hidden units) lacks the capacity to match the softened targets."),
+    Statement("At high T the fixed budget of epochs is too short for the student to fit the softer targets."),
     Statement("A higher temperature always gives the student more information, so it must give higher "
-              "accuracy.", False),
+              "accuracy."),
 )
 
 
@@ -283,7 +280,7 @@ EXERCISES = (
         name="predict_objective", kind="prediction", level="understand",
         hint="Each student minimises the divergence between the teacher and itself at its own training "
              "temperature. Which of them was trained on the quantity the cell measures?",
-        tests=prediction_tests(3, "a"),
+        tests=prediction_tests(3),
     ),
     Exercise(
         id="05.recipe", title="Design a training recipe that beats the baseline on a step budget",

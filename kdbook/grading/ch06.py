@@ -272,22 +272,22 @@ def _judge_storage(calls, outs):
 OBJECTIVE_STATEMENTS = (
     Statement("For team A, sequence-level KD on the teacher's beam outputs: its student's greedy continuation "
               "equalled the teacher's beam output in 0.996 of the starts (mean over seeds 0–2), against at most "
-              "0.128 for the other three students.", True),
+              "0.128 for the other three students."),
     Statement("For team A, word-level KD: it has the lowest token KL of the four students (0.239), so its greedy "
-              "reply is the teacher's beam output most often.", False),
+              "reply is the teacher's beam output most often."),
     Statement("For team B, word-level KD: its token KL was lower than the corpus student's on every seed (by "
-              "0.066 ± 0.003 nats per token), and its perplexity was the lowest of the four (6.649).", True),
+              "0.066 ± 0.003 nats per token), and its perplexity was the lowest of the four (6.649)."),
     Statement("For team B, sequence-level KD on beam outputs: its greedy sentences have the highest teacher "
               "log-probability of the four students (−7.225), so its probabilities are the closest to the "
-              "teacher's.", False),
+              "teacher's."),
     Statement("For team B, training on teacher samples is as good as word-level KD and cheaper: its token KL "
-              "(0.306) is within the seed-to-seed spread of word-level KD's (0.239).", False),
+              "(0.306) is within the seed-to-seed spread of word-level KD's (0.239)."),
     Statement("Word-level KD needs the teacher's distribution at every training token: 102 bytes per token "
               "stored in full here (V = 51), or 22 as a top-5 with a rest bucket (at a KL(p‖stored) of 0.25 "
               "nats); sequence-level KD runs one beam search per training sentence and stores only its token "
-              "ids.", True),
+              "ids."),
     Statement("Word-level KD's storage can be cut to a renormalised top-5 (20 bytes per token) at little loss: "
-              "the stored teacher stays close to the full one.", False),
+              "the stored teacher stays close to the full one."),
 )
 
 
@@ -351,7 +351,7 @@ EXERCISES = (
         name="predict_stored_kl", kind="prediction", level="understand",
         hint="A KL(a‖b) is infinite exactly when a puts probability on a token to which b gives 0. Which tokens "
              "does the renormalised top-5 teacher give 0, and does the teacher or a student's softmax give them 0?",
-        tests=prediction_tests(4, "b"),
+        tests=prediction_tests(4),
     ),
     Exercise(
         id="06.storage_scheme", title="Store a teacher in 18 bytes per position", name="store_teacher",

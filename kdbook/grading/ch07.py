@@ -380,7 +380,7 @@ EXERCISES = (
         hint="Subtracting b_i keeps the mean because E[∇ log q(y)] = 0. For the variance, compare what it removes "
              "(R's common part, whose mean over the student's samples is KL(q‖p)) with the noise it adds (b_i is "
              "itself a mean of only n − 1 samples of R, which spread by the SD given for each teacher).",
-        tests=prediction_tests(4, "b"),
+        tests=prediction_tests(4),
     ),
     Exercise(
         id="07.diagnose", title="Four bugs and one correct snippet", name="diagnosis", kind="value", level="analyse",

@@ -20,7 +20,7 @@ from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
-           "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS"]
+           "original_model", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS"]
 
 # --------------------------------------------------------------------------- the opening question, again
 
@@ -169,11 +169,6 @@ SCENARIOS = (
 )
 
 
-def scenario_decision(s: Scenario) -> str:
-    """"distil" when the distilled student meets the quality bar and the saved positions exceed the cost."""
-    return "distil" if s.distilled_kl <= s.max_kl and s.queries * s.prompt_tokens > s.training_passes else "keep"
-
-
 def _choices(got) -> list[str]:
     """The decisions as a list of 'distil'/'keep' (a list, a tuple or an array of strings), or :class:`Fail`."""
     if not isinstance(got, (list, tuple)) or len(got) != len(SCENARIOS):
@@ -188,10 +183,11 @@ def _judge_decisions_form(calls, outs):
     _choices(outs[0])
 
 
-def _judge_decisions(calls, outs):
-    # One message whatever is wrong, and only at grading: with three yes/no choices, a message that
-    # said how many are wrong would let repeated checks find the answer.
-    if _choices(outs[0]) != [scenario_decision(s) for s in SCENARIOS]:
+def _judge_decisions(calls, outs, key):
+    # One message whatever is wrong, and only at grading (the right decisions are the instructor's key,
+    # from the solution notebook): with three yes/no choices, a message that said how many are wrong
+    # would let repeated checks find the answer.
+    if _choices(outs[0]) != _choices(key["answer"]):
         raise Fail("not every decision follows from the numbers: check both the quality bar and the cost of each "
                    "deployment")
 
@@ -204,18 +200,18 @@ def _judge_decisions(calls, outs):
 RECIPE_STATEMENTS = (
     Statement("Token-level KL at T = 1 puts the prompt into the weights: read without the prompt, its student is "
               "0.0019 nats per token from the teacher, against 0.0784 for the model read without the prompt, and "
-              "its share of polite sentences (0.1677 ± 0.0075) is the teacher's (0.1680) within the spread.", True),
+              "its share of polite sentences (0.1677 ± 0.0075) is the teacher's (0.1680) within the spread."),
     Statement("Training on the teacher's single best response ŷ keeps the instructed behaviour just as well: its "
-              "share of brief sentences (0.7330) is the teacher's (0.7360).", False),
+              "share of brief sentences (0.7330) is the teacher's (0.7360)."),
     Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0010, −0.0011 and "
-              "−0.0005 nats per token).", True),
+              "−0.0005 nats per token)."),
     Statement("The soft prompt σ ended closest to the teacher (0.0001), so prompt tuning beats context "
-              "distillation in general.", False),
+              "distillation in general."),
     Statement("Without keep rows the unprompted model drifted by 0.0776 nats per token, about the prompt's own "
               "effect (0.0784); a quarter of keep rows cut the drift on every seed (by about 0.072) while the "
-              "student's KL to the teacher rose by less than 0.001.", True),
+              "student's KL to the teacher rose by less than 0.001."),
     Statement("Keep rows are expensive on the prompted side: with half of the rows kept, the student's KL to the "
-              "teacher is several times what it is without keep rows.", False),
+              "teacher is several times what it is without keep rows."),
 )
 
 
@@ -277,7 +273,9 @@ def _mix_public(rng):
 
 
 def _mix_hidden(rng):
-    return [Call((int(rng.integers(300, 401)), float(rng.choice([0.008, 0.012]))), {})]
+    # the training seed is the judge's secret: the design cannot work it out from its arguments
+    return [Call((int(rng.integers(300, 401)), float(rng.choice([0.008, 0.012]))), {},
+                 secret=int(rng.integers(10_000)))]
 
 
 def _judge_mix(calls, outs):
@@ -292,7 +290,7 @@ def _judge_mix(calls, outs):
                        f"False for a keep row")
         if not arr.any():
             raise Fail(f"{what} has no distillation rows: the student would never learn the prompt")
-        seed = (n * 7919 + int(round(budget * 1e4))) % 10_000
+        seed = call.secret if call.secret is not None else (n * 7919 + int(round(budget * 1e4))) % 10_000
         res = mix_outcome(arr, seed)
         if res["kl_unprompted"] > budget:
             raise Fail(f"{what}: the unprompted model drifted by {res['kl_unprompted']:.4f} nats per token, over the "
@@ -344,7 +342,8 @@ EXERCISES = (
         hint="Distil only when the distilled student meets the product's quality bar AND the prompt tokens saved "
              "over all queries (N·P) exceed the one-off cost of distilling.",
         tests=(Test("three choices, each 'distil' or 'keep'", 0, _judge_decisions_form),
-               Test("the choice for each of the three deployments", 2, _judge_decisions, hidden=True)),
+               Test("the choice for each of the three deployments", 2, _judge_decisions, hidden=True,
+                    keyed=True)),
     ),
     Exercise(
         id="08.recipe_claims", title="Which recipe puts a prompt into the weights?", name="recipe_claims",
@@ -358,7 +357,7 @@ EXERCISES = (
         name="predict_neutral", kind="prediction", level="understand",
         hint="The exact language ignores the prompt when the verb comes next. The model is not the language: "
              "how does its context channel enter the computation, and at which positions?",
-        tests=prediction_tests(3, "b"),
+        tests=prediction_tests(3),
     ),
     Exercise(
         id="08.training_mix", title="Design a training mix within a KL budget", name="training_mix",

@@ -60,29 +60,60 @@ class Fail(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Call:
-    """Positional and keyword arguments of one call of the learner's function."""
+    """Positional and keyword arguments of one call of the learner's function.
+
+    ``secret`` is for the judge only (for example the seed of a create item's hidden training run):
+    it is never sent to the submission's process, so an answer cannot compute it from its arguments.
+    """
 
     args: tuple = ()
     kwargs: dict = dataclasses.field(default_factory=dict)
+    secret: Any = None
+
+    def public(self) -> "Call":
+        """This call without its ``secret``: what the submission's process receives."""
+        return Call(self.args, self.kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
 class Test:
-    """One graded check: ``points`` for passing every call it draws."""
+    """One graded check: ``points`` for passing every call it draws.
+
+    A ``keyed`` test is decided by the instructor's answer key (see :mod:`kdbook.grading.keys`):
+    its judge is called as ``judge(calls, outputs, key)``. Keyed tests are hidden: the learner's
+    package holds no key, so the notebook's check cannot run them.
+    """
 
     name: str
     points: float
-    judge: Callable[[list, list], None]
+    judge: Callable[..., None]
     cases: Callable[[np.random.Generator], list] = lambda rng: [Call()]
     hidden: bool = False
+    keyed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keyed and not self.hidden:
+            raise ValueError(f"test {self.name!r}: a keyed test must be hidden (the learner has no key)")
 
 
-@dataclasses.dataclass(frozen=True)
+_KEYS_MOVED = ("{what} no longer takes the answer: the key lives in the solution notebook's answer cell "
+               "(docs/grading.md, 'How to declare a select or prediction item')")
+
+
+@dataclasses.dataclass(frozen=True, init=False)
 class Statement:
-    """One statement of a multi-select question: true, false, or ``None`` (either is accepted)."""
+    """One statement of a multi-select question (lettered a, b, c, … in the exercise's order).
+
+    Which statements are true is not declared here: it is the instructor's key, read at grading
+    from the solution notebook's answer cell (:mod:`kdbook.grading.keys`).
+    """
 
     text: str
-    true: bool | None
+
+    def __init__(self, text: str, *truth: Any, **old: Any) -> None:
+        if truth or old:
+            raise TypeError(_KEYS_MOVED.format(what="Statement"))
+        object.__setattr__(self, "text", text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,8 +191,12 @@ class Verdict:
 
 
 def case_seed(exercise_id: str, test_name: str, run_seed: int = 0) -> int:
-    """Seed of one test's inputs in one run: the same (exercise, test, run seed) draws the same inputs."""
-    return (zlib.crc32(f"{exercise_id}/{test_name}".encode()) ^ (run_seed & 0xFFFFFFFFFFFF)) & 0xFFFFFFFFFFFF
+    """Seed of one test's inputs in one run: the same (exercise, test, run seed) draws the same inputs.
+
+    The run seed's bits are all kept (the batch grader's is a fresh 128-bit secret, so a submission
+    cannot search for it); run seeds below 2⁴⁸ give the same inputs as earlier versions.
+    """
+    return zlib.crc32(f"{exercise_id}/{test_name}".encode()) ^ abs(int(run_seed))
 
 
 def draw_calls(exercise: Exercise, test: Test, run_seed: int) -> list[Call]:
@@ -226,22 +261,27 @@ def selected_letters(got: Any, n: int) -> set[str]:
 def select_tests(statements: tuple, points: float, what: str = "true statements") -> tuple[Test, ...]:
     """The tests of a select-exercise: a public check that the answer is a set of listed letters
     (no points, and no hint of which are right, so the notebook's check cannot be used to search),
-    and a hidden test worth ``points``: exactly the true statements, and at least one of the
-    acceptable alternatives (``Statement(..., None)``) when there are any.
+    and a keyed hidden test worth ``points``: exactly the true statements, and at least one of the
+    acceptable alternatives when there are any. The key (``{"answer": the solution's letters,
+    "either": letters of which at least one is needed}``) comes from the solution notebook.
     """
     n = len(statements)
-    true = {chr(97 + i) for i, s in enumerate(statements) if s.true is True}
-    false = {chr(97 + i) for i, s in enumerate(statements) if s.true is False}
-    either = {chr(97 + i) for i, s in enumerate(statements) if s.true is None}
+    if not all(isinstance(s, Statement) for s in statements):
+        raise TypeError("select_tests takes the exercise's Statement objects")
+    if not isinstance(points, (int, float)):
+        raise TypeError(_KEYS_MOVED.format(what="select_tests"))
 
     def well_formed(calls, outs):
         if not selected_letters(outs[0], n):
             raise Fail("choose at least one statement")
 
-    def exact(calls, outs):
+    def exact(calls, outs, key):
+        either = set(key.get("either", ()))
+        true = set(key["answer"]) - either
+        false = {chr(97 + i) for i in range(n)} - true - either
         chosen = selected_letters(outs[0], n)
         if chosen & false or true - chosen or (either and not chosen & either):
             raise Fail(f"not exactly the {what}: reread each statement against your measurements")
 
     return (Test("a set of letters among the listed statements", 0, well_formed),
-            Test(f"exactly the {what}", points, exact, hidden=True))
+            Test(f"exactly the {what}", points, exact, hidden=True, keyed=True))

@@ -336,6 +336,25 @@ while True:
     except OSError:
         time.sleep(0.5)
 """
+#: Looks for the answer key of 02.asymmetry_why through every public route: statement flags in the
+#: installed modules, hidden tests through run_tests, the engine without a key. None may find it.
+KEY_HUNT = """
+import itertools
+from kdbook.grading import ch02, engine, registry, run_tests
+ex = registry.get("02.asymmetry_why")
+found = {chr(97 + i) for i, s in enumerate(ch02.ASYMMETRY_STATEMENTS) if getattr(s, "true", None) is True}
+for k in range(1, 8):
+    for chosen in itertools.combinations("abcdefg", k):
+        for attempt in (lambda: run_tests(ex, {ex.name: set(chosen)}, hidden_seed=1),
+                        lambda: engine.score(ex, {ex.name: set(chosen)}, seed=1)):
+            try:
+                if sum(v.points for v in attempt()) > 0:
+                    found = set(chosen)
+            except Exception:
+                pass
+why_infinite_claims = found or {"a"}
+"""
+
 #: Written-answer attacks on 02.asymmetry_why, through the grader: none may earn a point.
 WRITTEN_ATTACKS = (
     ("every statement ticked", 'why_infinite_claims = set("abcdefg")'),
@@ -355,6 +374,8 @@ CASES += tuple(
                 {**FULL, "02.asymmetry_why": 0}, "✗ [hidden] exactly the true statements", "02.asymmetry_why")
     for name, code in WRITTEN_ATTACKS
 ) + (
+    HostileCase("hunts for the answer key in kdbook's modules and engine", "solution", _append("02.asymmetry_why", KEY_HUNT),
+                {**FULL, "02.asymmetry_why": 0}, "✗ [hidden] exactly the true statements", "02.asymmetry_why"),
     HostileCase("result line of 10^5 nested brackets with the stolen key", "solution", _append("02.pinsker", STEAL_KEY),
                 FULL, "did not carry this run's key"),
     HostileCase("answer nested 3,000 deep", "solution", _append("02.asymmetry", DEEP_ANSWER),
