@@ -9,6 +9,15 @@ from IPython.display import display
 __all__ = ["TrainingProgress"]
 
 
+def _view_bundle(widget) -> dict:
+    """The widget's display bundle: ipywidgets 8's ``_repr_mimebundle_``, or the same view for
+    ipywidgets 7.7 (Colab's), which draws widgets through ``_ipython_display_`` instead."""
+    if hasattr(widget, "_repr_mimebundle_"):
+        return widget._repr_mimebundle_()
+    return {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                          "model_id": widget.model_id}}
+
+
 class TrainingProgress:
     """An ipywidgets bar that fills while training and turns green when done, followed by a line
     of text ("training: 400 of 400 epochs done") when training ends.
@@ -32,7 +41,7 @@ class TrainingProgress:
             import ipywidgets
 
             self.bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="training")
-            display({**self.bar._repr_mimebundle_(), "text/plain": ""}, raw=True)
+            display({**_view_bundle(self.bar), "text/plain": ""}, raw=True)
 
     def update(self, epoch: int) -> None:
         """Show ``epoch`` epochs done."""

@@ -206,3 +206,14 @@ def test_progress_bar_ends_with_a_summary_of_the_run_and_has_no_stale_text(monke
     stopped.update(2)
     stopped.close()
     assert shown[-1] == ({"text/plain": "training stopped after 2 of 5 epochs"}, True)
+
+
+def test_progress_bar_displays_with_ipywidgets_7_which_has_no_repr_mimebundle():
+    """Colab preloads ipywidgets 7.7, whose widgets have no ``_repr_mimebundle_``: the bar still shows."""
+    from kdbook.progress import _view_bundle
+
+    class OldWidget:  # what ipywidgets 7.7's IntProgress offers for display: a model id, no bundle method
+        model_id = "abc123"
+
+    assert _view_bundle(OldWidget()) == {
+        "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0, "model_id": "abc123"}}
