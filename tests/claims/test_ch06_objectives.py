@@ -79,3 +79,40 @@ def test_only_ungrammatical_starts_are_unseen():
     for s in runs.SEEDS:
         unseen = ~runs.run(s)["seen"]
         assert (grammatical & unseen).sum() <= 2
+
+
+def test_capacity_floor_is_below_every_student_and_word_level_closes_about_two_thirds():
+    from kdbook.lm.capacity import window2_floor
+
+    lang, held, *_ = runs.setting()
+    _, floor = window2_floor(lang)
+    for way in runs.WAYS:
+        assert (per_seed(way, "token_kl") > floor).all(), way
+    closed = (per_seed("a", "token_kl") - per_seed("b", "token_kl")) / (per_seed("a", "token_kl") - floor)
+    assert 0.55 < closed.min() and closed.max() < 0.78, closed
+
+
+def test_capacity_floor_matches_an_empirical_conditional_mean():
+    """Independent estimate: average the teacher's rows by window over 20,000 samples, score 20,000 others."""
+    from kdbook.lm.capacity import window2_floor
+
+    lang = runs.setting()[0]
+    _, floor = window2_floor(lang)
+    T = lang.vocab.n_tokens
+
+    def rows(seed):
+        b = lang.sample(20000, seed=seed)
+        lp = lang.logits(b.inputs)[b.mask]
+        prev = np.concatenate([np.full((len(b), 1), lang.vocab.pad), b.inputs[:, :-1]], axis=1)[b.mask]
+        return lp, prev * T + b.inputs[b.mask]
+
+    lp_fit, w_fit = rows(11)
+    sums = np.zeros((T * T, lp_fit.shape[1]))
+    np.add.at(sums, w_fit, np.exp(lp_fit))
+    counts = np.bincount(w_fit, minlength=T * T)
+    lp_ev, w_ev = rows(12)
+    ok = counts[w_ev] > 0
+    q = sums[w_ev[ok]] / counts[w_ev[ok], None]
+    kl = (np.exp(lp_ev[ok]) * (lp_ev[ok] - np.log(np.maximum(q, 1e-300)))).sum(-1)
+    assert ok.mean() > 0.995
+    assert abs(kl.mean() - floor) < 0.01
