@@ -173,41 +173,6 @@ def _judge_seq(calls, outs):
         ))
 
 
-# --------------------------------------------------------------------------- sequence KL with its SE
-
-
-def _skl_cases(*sizes):
-    def cases(rng):
-        out = []
-        for n in sizes:
-            lp = -rng.gamma(4.0, 4.0, size=n)  # teacher log-probabilities of n sampled sentences
-            lq = lp - rng.gamma(1.5, 1.0, size=n) + rng.normal(scale=0.5, size=n)
-            out.append(Call((lp, lq)))
-        return out
-    return cases
-
-
-def _judge_skl(calls, outs):
-    for call, out in zip(calls, outs):
-        lp, lq = call.args
-        n = len(lp)
-        what = "sequence_kl(teacher_logprob, student_logprob)"
-        out = _pair(out, f"{what} should return two numbers (estimate, standard_error)")
-        d = lp - lq
-        est = as_array(out[0], what + "[0]", ())
-        expect_close(est, d.mean(), "the estimate", rtol=1e-4, suspects=(  # float32 log-ratios are fine
-            (-d.mean(), "the sign is reversed: KL(p‖q) averages log p − log q over the teacher's samples"),
-            (d.sum(), "this is the sum over the samples; the estimate is their mean"),
-        ))
-        se = float(as_array(out[1], what + "[1]", ()))
-        lo, hi = d.std(ddof=0) / np.sqrt(n), d.std(ddof=1) / np.sqrt(n)
-        if not lo * (1 - 1e-4) <= se <= hi * (1 + 1e-4):  # either ddof, float32 rounding
-            hint = ""
-            if np.isclose(se, d.std(ddof=1)) or np.isclose(se, d.std()):
-                hint = ": this is the standard deviation of the log-ratios; the standard error divides it by √n"
-            raise Fail(f"the standard error is {se:.6g}, expected {hi:.6g} (sample SD / √n){hint}")
-
-
 # --------------------------------------------------------------------------- KL by position
 
 
@@ -417,16 +382,6 @@ EXERCISES = (
         tests=(
             Test("teachers of freshly drawn prompts: within budget and KL", 2, _judge_storage, _storage_cases(0)),
             Test("teachers from hidden seeds and prompts", 2, _judge_storage, _storage_cases(7919), hidden=True),
-        ),
-    ),
-    Exercise(
-        id="06.sequence_kl", title="The sequence KL and its standard error", name="sequence_kl", kind="function",
-        level="apply",
-        hint="Take d = teacher_logprob − student_logprob, one log-ratio per teacher-sampled sentence. The "
-             "estimate is d.mean(); its standard error is d.std(ddof=1) / √n.",
-        tests=(
-            Test("log-probabilities of sampled sentences", 2, _judge_skl, _skl_cases(8, 30)),
-            Test("more samples", 1, _judge_skl, _skl_cases(5, 400), hidden=True),
         ),
     ),
     Exercise(

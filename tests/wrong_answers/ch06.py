@@ -149,26 +149,6 @@ def store_teacher(lp):
     return ids, np.take_along_axis(lp, ids, axis=1)
 ''',
     },
-    "06.sequence_kl": {
-        "sign reversed": """
-import numpy as np
-def sequence_kl(teacher_logprob, student_logprob):
-    d = np.asarray(student_logprob) - np.asarray(teacher_logprob)
-    return d.mean(), d.std(ddof=1) / np.sqrt(len(d))
-""",
-        "standard deviation instead of standard error": """
-import numpy as np
-def sequence_kl(teacher_logprob, student_logprob):
-    d = np.asarray(teacher_logprob) - np.asarray(student_logprob)
-    return d.mean(), d.std(ddof=1)
-""",
-        "a sum, not a mean": """
-import numpy as np
-def sequence_kl(teacher_logprob, student_logprob):
-    d = np.asarray(teacher_logprob) - np.asarray(student_logprob)
-    return d.sum(), d.std(ddof=1) / np.sqrt(len(d))
-""",
-    },
     "06.remember": {
         "beam search finds the mode": 'remember_facts = {"a", "b", "c", "e"}',
         "top-k is unbiased": 'remember_facts = {"a", "c", "e", "f"}',
@@ -243,15 +223,6 @@ def store_teacher(lp):
     ids = np.where(np.arange(w) < k[:, None], order[:, :w], -1)
     return ids, np.take_along_axis(lp, order[:, :w], axis=1)
 ''',
-    },
-    "06.sequence_kl": {
-        "scipy.stats.sem": """
-import numpy as np
-from scipy import stats
-def sequence_kl(teacher_logprob, student_logprob):
-    d = np.subtract(teacher_logprob, student_logprob, dtype=np.float32)
-    return float(np.mean(d, dtype=np.float64)), float(stats.sem(d.astype(np.float64)))
-""",
     },
     "06.remember": {
         "a list of upper-case letters": 'remember_facts = ["E", "C", "A"]',
