@@ -46,7 +46,7 @@ def window2_floor(lang) -> tuple[np.ndarray, float]:
             p, plogp = p_all, plogp_all
         w_occ = occ.sum(axis=0)
         S0 += w_occ
-        S1 += np.einsum("sab,sv->abv", occ, p)
+        S1 += (occ.reshape(n_states, T * T).T @ p).reshape(T, T, V)
         neg_h += float((occ.sum(axis=(1, 2)) * plogp).sum())
         if n == lang.max_len:
             break
