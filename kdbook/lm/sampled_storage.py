@@ -17,7 +17,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from .language import inverse_cdf
 
 __all__ = ["sampled_targets", "sampled_bytes"]
 
@@ -62,10 +61,20 @@ def sampled_targets(teacher_logprobs: ArrayLike, k: int, *, T: float = 1.0,
     r_log = flat / T
     r_log = r_log - np.logaddexp.reduce(r_log, axis=-1, keepdims=True)
     r = np.exp(r_log)
-    draws = np.stack([inverse_cdf(r, rng.random(len(r))) for _ in range(k)], axis=1)  # (N, k)
+    draws = _draw(r, rng.random((len(r), k)))  # (N, k)
     counts = np.zeros_like(r)
     np.add.at(counts, (np.repeat(np.arange(len(r)), k), draws.ravel()), 1.0)
     return (counts / k * np.exp(flat - r_log)).reshape(shape)
+
+
+def _draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(N, k) draws from (N, V) rows with uniforms u (N, k): the first i with CDF_i > u·CDF_V, as
+    :func:`kdbook.lm.language.inverse_cdf`, for k draws per row at once (one sorted search)."""
+    N, V = probs.shape
+    cdf = np.cumsum(probs, axis=-1)
+    offset = 2.0 * np.arange(N)[:, None]  # rows' CDFs lie in [0, 1]: shifted apart, one sorted array
+    idx = np.searchsorted((cdf + offset).ravel(), (u * cdf[:, -1:] + offset).ravel(), side="right")
+    return np.minimum(idx.reshape(N, -1) - np.arange(N)[:, None] * V, V - 1)
 
 
 def sampled_bytes(k: int, n_classes: int, *, T: float = 1.0, id_bytes: int = 2, value_bytes: int = 2) -> int:
