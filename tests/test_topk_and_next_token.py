@@ -54,7 +54,11 @@ def test_full_teacher_and_infinite_kls():
 
 
 def test_bytes_and_bad_arguments():
-    assert bytes_per_position(1, 51) == 4 and bytes_per_position(20, 51, rest="bucket") == 82
+    assert bytes_per_position(1, 51) == 2 and bytes_per_position(1, 51, rest="bucket") == 4
+    assert bytes_per_position(20, 51, rest="bucket") == bytes_per_position(20, 51) == 80
+    with pytest.raises(ValueError, match="id_bytes"):
+        bytes_per_position(5, 128_256)
+    assert bytes_per_position(5, 128_256, id_bytes=3) == 25
     assert bytes_per_position(51, 51) == bytes_per_position(None, 51) == 102
     assert bytes_per_position(3, 10, id_bytes=4, value_bytes=4) == 24
     with pytest.raises(ValueError, match="k must be >= 1"):

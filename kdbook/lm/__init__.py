@@ -11,6 +11,10 @@ One module per concept:
 ``evaluation``      token KL, sequence KL, perplexity, greedy reports
 ``topk``            storing only a teacher's top-k log-probabilities
 ``next_token``      the next-token explorer's state (chapter 6)
+``mode``            the exact mode of the toy language, by dynamic programming (chapter 6)
+``phases``          the grammar phase of every position (chapter 6)
+``capacity``        the capacity floor of a window-2 student (chapter 6)
+``sampled_storage`` storing k sampled teacher token ids instead of the top k (chapter 6)
 ``policy``          sampling from a model as a policy; its token log-probabilities (chapter 7)
 ``onpolicy``        on-policy distillation (GKD) on ``kdbook.train.train_step``
 ``seqkl``           MiniLLM's sequence-level reverse KL, its exact gradient and estimators
@@ -34,7 +38,8 @@ from .window import GROUPS, WindowLM
 __all__ = ["WindowLM", "GROUPS", "ToyLanguage", "LMBatch", "Vocabulary"]
 
 SUBMODULES = ("language", "sequences", "window", "decoding", "evaluation", "topk", "next_token", "policy",
-              "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix")
+              "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix",
+              "mode", "phases", "capacity", "sampled_storage")
 
 
 def __getattr__(name: str):

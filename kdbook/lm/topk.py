@@ -81,24 +81,34 @@ def top_k_logprobs(teacher_logits: ArrayLike, k: int | None, *, rest: str = "ren
 
 def bytes_per_position(k: int | None, n_classes: int, *, rest: str = "renormalise", id_bytes: int = 2,
                        value_bytes: int = 2) -> int:
-    """Bytes stored per position: k token ids and k values (plus one rest value with a bucket).
+    """Bytes stored per position: k token ids and k values.
 
-    The full distribution (``k=None`` or k ≥ V) needs no ids: V values. Defaults: uint16 ids and
+    The values are the teacher's *un-renormalised* log-probabilities, so the rest mass
+    1 − Σ top-k is recomputed from them and a rest bucket costs no byte; a renormalised top-1
+    is probability 1 and needs no value (its id only). The full distribution (``k=None`` or
+    k ≥ V) needs no ids: V values. Defaults: 2-byte ids (at most 65,536 tokens: today's LLM
+    vocabularies of 128k–256k tokens need 17–18 bits, so 3 bytes unless ids are bit-packed) and
     float16 values. Introduced in chapter 6.
 
     Examples
     --------
     >>> from kdbook.lm.topk import bytes_per_position
     >>> bytes_per_position(5, 51), bytes_per_position(5, 51, rest="bucket"), bytes_per_position(None, 51)
-    (20, 22, 102)
+    (20, 20, 102)
+    >>> bytes_per_position(1, 51), bytes_per_position(1, 51, rest="bucket")
+    (2, 4)
     """
     V = v.check_int(n_classes, "n_classes", minimum=2)
     v.check_choice(rest, "rest", RESTS)
     ib, vb = v.check_int(id_bytes, "id_bytes", minimum=1), v.check_int(value_bytes, "value_bytes", minimum=1)
+    if V > 256 ** ib:
+        raise ValueError(f"id_bytes={ib} holds at most {256 ** ib} token ids; n_classes is {V}")
     kk = V if k is None else min(v.check_int(k, "k", minimum=1), V)
     if kk == V:
         return V * vb
-    return kk * (ib + vb) + (vb if rest == "bucket" else 0)
+    if kk == 1 and rest == "renormalise":
+        return ib
+    return kk * (ib + vb)
 
 
 def tempered(logprobs: ArrayLike, T: float) -> np.ndarray:

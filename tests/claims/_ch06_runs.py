@@ -1,0 +1,79 @@
+"""Chapter 6's four students on many seeds, measured with this file's own numpy (shared by the
+chapter-6 claims tests). Training uses kdbook (it is what the chapter teaches); every metric is
+recomputed here from the teacher's and the student's log-probabilities, not with kdbook.lm.evaluation."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from kdbook.lm import ToyLanguage, WindowLM, decoding
+from kdbook.lm.mode import exact_mode
+from kdbook.train import train
+
+SEEDS = tuple(range(10))
+WAYS = ("a", "b", "c", "d")
+
+
+@functools.lru_cache(maxsize=1)
+def setting():
+    lang = ToyLanguage()
+    held = lang.sample(2000, seed=1000)
+    starts = np.unique(lang.vocab.prefix_rows(lang.sample(20000, seed=2000), 2), axis=0)
+    beam = decoding.beam_search(lang, starts, beam_size=4).batch
+    mode = exact_mode(lang, starts).batch
+    return lang, held, starts, beam, mode
+
+
+def _logsoftmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _rows_equal(a, b):
+    """Row-wise equality of two padded id arrays of possibly different widths."""
+    w = max(a.shape[1], b.shape[1])
+    pa = np.pad(a, ((0, 0), (0, w - a.shape[1])), constant_values=-1)
+    pb = np.pad(b, ((0, 0), (0, w - b.shape[1])), constant_values=-1)
+    return (pa == pb).all(axis=1)
+
+
+def _ids(batch):
+    return np.where(batch.mask, batch.targets, -1)
+
+
+@functools.lru_cache(maxsize=None)
+def run(seed: int) -> dict:
+    lang, held, starts, beam, mode = setting()
+    corpus = lang.sample(1000, seed=seed)
+    two = lang.vocab.prefix_rows(corpus, 2)
+    seen = (starts[:, None, :] == two[None, :, :]).all(axis=2).any(axis=1)
+    beam_train = decoding.beam_search(lang, two, beam_size=4).batch
+    samples = decoding.sample(lang, two, seed=100 + seed).batch
+    data = {"a": (corpus, dict(labels=corpus.targets)),
+            "b": (corpus, dict(teacher_logits=lang.logits(corpus.inputs), T=1.0)),
+            "c": (beam_train, dict(labels=beam_train.targets)),
+            "d": (samples, dict(labels=samples.targets))}
+    lp_t = lang.logits(held.inputs)
+    m = held.mask
+    t_tok = np.take_along_axis(lp_t, held.targets[..., None], axis=-1)[..., 0] * m
+    out = {"seen": seen}
+    for way, (b, targets) in data.items():
+        st = WindowLM(lang, window=2, dim=16, hidden=32, seed=seed)
+        train(st, b.inputs, mask=b.mask, epochs=20, batch_size=100, lr=0.01, seed=seed, **targets)
+        lq = _logsoftmax(st.logits(held.inputs))
+        kl_pos = (np.exp(lp_t) * (lp_t - lq)).sum(-1) * m
+        s_tok = np.take_along_axis(lq, held.targets[..., None], axis=-1)[..., 0] * m
+        d = t_tok.sum(1) - s_tok.sum(1)
+        gen = decoding.greedy(st, starts)
+        g_lp = lang.sentence_logprob(gen.batch)
+        out[way] = dict(
+            token_kl=kl_pos.sum() / m.sum(), seq_kl=d.mean(), seq_se=d.std(ddof=1) / np.sqrt(len(d)),
+            ppl=np.exp(-s_tok.sum() / m.sum()), kl_pos=kl_pos,
+            greedy_lp=g_lp[~seen].mean(), greedy_lp_tok=(g_lp / gen.batch.lengths)[~seen].mean(),
+            beam_match_unseen=_rows_equal(_ids(gen.batch), _ids(beam))[~seen].mean(),
+            beam_match_seen=_rows_equal(_ids(gen.batch), _ids(beam))[seen].mean(),
+            mode_match_unseen=_rows_equal(_ids(gen.batch), _ids(mode))[~seen].mean(),
+            finished=gen.finished[~seen].mean(),
+        )
+    return out
