@@ -20,19 +20,22 @@ from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
-           "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS"]
+           "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS",
+           "COLLAPSE_STATEMENTS", "PAIR_CONTEXTS"]
 
 # --------------------------------------------------------------------------- the opening question, again
 
 #: The prompted teacher's answer distribution and the candidate students of exercise 8.1.
 TEACHER = np.array([0.70, 0.20, 0.10])
-CANDIDATES = {"D": np.array([0.62, 0.24, 0.14]), "E": np.array([0.70, 0.12, 0.18]), "F": np.array([0.52, 0.30, 0.18])}
+CANDIDATES = {"D": np.array([0.64, 0.18, 0.18]), "E": np.array([0.70, 0.12, 0.18]), "F": np.array([0.74, 0.22, 0.04])}
 #: Temperatures of exercise 8.1's two rankings.
 RANK_TEMPERATURES = (1.0, 3.0)
 
 
-def _ranking(T: float) -> list[str]:
-    soft = {n: T**2 * float(kl_divergence(softmax(np.log(TEACHER), T=T), softmax(np.log(q), T=T)))
+def _ranking(T: float, *, reverse: bool = False) -> list[str]:
+    """Candidates best first by T²·KL(p_T‖q_T) (``reverse``: by T²·KL(q_T‖p_T), the wrong direction)."""
+    p_T = softmax(np.log(TEACHER), T=T)
+    soft = {n: T**2 * float(kl_divergence(*((softmax(np.log(q), T=T), p_T) if reverse else (p_T, softmax(np.log(q), T=T)))))
             for n, q in CANDIDATES.items()}
     return sorted(soft, key=soft.get)
 
@@ -52,8 +55,14 @@ def _judge_rankings(calls, outs):
         raise Fail("rankings should be a tuple of three entries: (ranking at T = 1, ranking at T = 3, "
                    "the student the top-1 view picks)")
     for T, x in zip(RANK_TEMPERATURES, got[:2]):
-        want = _ranking(T)
-        if _as_names(x, f"the ranking at T = {T:g}") != want:
+        want, names = _ranking(T), _as_names(x, f"the ranking at T = {T:g}")
+        if names != want and names == _ranking(T, reverse=True) and all(names != _ranking(t) for t in RANK_TEMPERATURES):
+            raise Fail(f"the ranking at T = {T:g} is the ranking by the reverse KL(q_T‖p_T): the objective is "
+                       f"KL(p_T‖q_T), the teacher's distribution first")
+        if names != want and T != RANK_TEMPERATURES[0] and names == _ranking(RANK_TEMPERATURES[0]):
+            raise Fail(f"the ranking at T = {T:g} is the ranking at T = {RANK_TEMPERATURES[0]:g}: recompute with the "
+                       f"temperature")
+        if names != want:
             raise Fail(f"the ranking at T = {T:g} is not right: rank by T²·KL(p_T‖q_T), the smallest first")
     top1 = min(CANDIDATES, key=lambda n: abs(CANDIDATES[n][0] - TEACHER[0]))
     pick = got[2].strip().upper() if isinstance(got[2], str) else got[2]
@@ -199,24 +208,89 @@ def _judge_decisions(calls, outs):
 # --------------------------------------------------------------------------- which recipe?
 
 #: The statements of 08.recipe_claims. Each one's truth rests on numbers chapter 8 prints (the table of
-#: students over seeds 0-2, the paired differences from token-level T = 1, and the training-mix table);
+#: students over seeds 0-2, the paired differences from token-level T = 1, the tuning table and the training mix);
 #: tests/test_grading_ch08.py checks them against those outputs.
 RECIPE_STATEMENTS = (
     Statement("Token-level KL at T = 1 puts the prompt into the weights: read without the prompt, its student is "
-              "0.0019 nats per token from the teacher, against 0.0784 for the model read without the prompt, and "
-              "its share of polite sentences (0.1677 ± 0.0075) is the teacher's (0.1680) within the spread.", True),
+              "0.0016 nats per token from the teacher, against 0.0785 for the model read without the prompt, and "
+              "its share of polite sentences (0.1760 ± 0.0050) is the teacher's (0.1740) within the spread.", True),
     Statement("Training on the teacher's single best response ŷ keeps the instructed behaviour just as well: its "
-              "share of brief sentences (0.7330) is the teacher's (0.7360).", False),
-    Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0010, −0.0011 and "
+              "share of brief sentences (0.7667) is close to the teacher's (0.7510).", False),
+    Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0006, −0.0006 and "
               "−0.0005 nats per token).", True),
-    Statement("The soft prompt σ ended closest to the teacher (0.0001), so prompt tuning beats context "
-              "distillation in general.", False),
-    Statement("Without keep rows the unprompted model drifted by 0.0776 nats per token, about the prompt's own "
-              "effect (0.0784); a quarter of keep rows cut the drift on every seed (by about 0.072) while the "
-              "student's KL to the teacher rose by less than 0.001.", True),
+    Statement("The soft prompt σ ended closest to the teacher (0.00007 at its better learning rate), so prompt "
+              "tuning beats context distillation in general.", False),
+    Statement("Without keep rows the unprompted model drifted by 0.0789 nats per token, about the prompt's own "
+              "effect (0.0785); a quarter of keep rows cut the drift on every seed (by about 0.073) while the "
+              "student's KL to the teacher rose by about a thousandth of a nat or less.", True),
     Statement("Keep rows are expensive on the prompted side: with half of the rows kept, the student's KL to the "
               "teacher is several times what it is without keep rows.", False),
 )
+
+
+# --------------------------------------------------------------------------- analyse: data or target?
+
+#: The statements of 08.collapse_cause, about chapter 8's 2 × 2 (data: greedy ŷ or samples × target: one-hot or
+#: the teacher's distribution; KL to the teacher and polite share, mean ± SD over seeds 0-2; the teacher's polite
+#: share 0.174). tests/test_grading_ch08.py checks the quoted numbers and the truth flags against its output.
+COLLAPSE_STATEMENTS = (
+    Statement("Greedy responses ŷ trained toward the teacher's distribution keep the polite behaviour: KL 0.0116 "
+              "and a polite share of 0.1680 against the teacher's 0.174.", True),
+    Statement("The greedy data causes the collapse: on sampled responses with one-hot targets the student is about "
+              "as close to the teacher as the token-level student (0.2164 against 0.0016).", False),
+    Statement("With sampled responses, one-hot targets end over a hundred times further from the teacher than the "
+              "teacher's distribution as target (0.2164 against 0.0016).", True),
+    Statement("Once the target is the teacher's distribution, the data make no difference: greedy ŷ and samples "
+              "end equally close to the teacher (0.0116 and 0.0016).", False),
+    Statement("With one-hot targets, greedy data make it worse still: the polite share falls from 0.1287 on "
+              "samples to 0.0000 on ŷ.", True),
+    Statement("Since the sequence-level student's polite share is 0.0000, the teacher must almost never write "
+              "polite sentences.", False),
+)
+
+
+# --------------------------------------------------------------------------- the teacher/student pair
+
+#: Contexts the grader draws for 08.teacher_student (the full prompt, and others, so that none can be hard-coded).
+PAIR_CONTEXTS = (("brief", "polite"), ("polite",), ("brief",), ("animals", "polite"))
+
+
+def _pair_cases(*sizes):
+    def cases(rng):
+        from ..lm.context import respond, sample_queries, set_prompt
+
+        lang, model = original_model()
+        out = []
+        for n in sizes:
+            context = PAIR_CONTEXTS[int(rng.integers(len(PAIR_CONTEXTS)))]
+            q = sample_queries(lang, n, words=2, seed=int(rng.integers(2**31)))
+            rows = set_prompt(respond(model, q, context=context, seed=int(rng.integers(2**31))).inputs, lang, None)
+            out.append(Call((model.copy(), rows, context), {}))
+        return out
+    return cases
+
+
+def _judge_pair(calls, outs):
+    from ..lm.context import set_prompt
+
+    for call, out in zip(calls, outs):
+        model, rows, context = call.args
+        what = f"teacher_and_student(model, rows, context={context!r})"
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise Fail(f"{what} should return a pair (teacher_logits, student_logits)")
+        _, reference = original_model()
+        want_t = reference.logits(set_prompt(rows, reference, context))
+        want_s = reference.logits(set_prompt(rows, reference, None))
+        t, st = (as_array(x, f"{what}[{i}]", want_t.shape) for i, x in enumerate(out))
+        if np.allclose(t, st, atol=1e-12):
+            side = "teacher" if np.allclose(t, want_s, atol=1e-9) else "student"
+            raise Fail(f"{what}: teacher and student logits are identical, so the distillation loss is exactly 0 "
+                       f"from the first step and nothing trains, without any error (the {side} reads the wrong "
+                       f"rows). The teacher must read the prompt: kdbook.lm.context.set_prompt(rows, model, context)")
+        if np.allclose(t, want_s, atol=1e-9) and np.allclose(st, want_t, atol=1e-9):
+            raise Fail(f"{what}: teacher and student are swapped: the teacher reads c, the student reads no prompt")
+        expect_close(t, want_t, f"{what}[0] (the teacher's logits, read with c)", rtol=1e-9, atol=1e-9)
+        expect_close(st, want_s, f"{what}[1] (the student's logits, read without a prompt)", rtol=1e-9, atol=1e-9)
 
 
 # --------------------------------------------------------------------------- the prediction
@@ -314,8 +388,9 @@ EXERCISES = (
     Exercise(
         id="08.cd_loss", title="The context-distillation loss over a masked batch", name="cd_loss",
         kind="function", level="apply",
-        forbid=("kd_loss", "kd_loss_and_grad", "kl_divergence", "reverse_kl_divergence", "cross_entropy",
-                "entropy", "softmax", "log_softmax"),
+        # only names no other library uses, so that an answer using scipy.special.softmax / log_softmax or
+        # scipy.stats.entropy is told it used scipy (off-limits in every implement-exercise), not kdbook
+        forbid=("kd_loss", "kd_loss_and_grad", "kl_divergence", "reverse_kl_divergence", "context_distillation_loss"),
         hint="Take log-softmax of z/T and of v/T with the log-sum-exp trick, KL per position = Σ p (log p − log q), "
              "multiply by T², then average over the positions where the mask is True only (np.where first, so "
              "NaN in masked positions cannot leak).",
@@ -352,6 +427,24 @@ EXERCISES = (
         hint="Read each statement against chapter 8's table of students, the paired differences and the "
              "training-mix table: is the number quoted right, and does it support the conclusion drawn from it?",
         tests=select_tests(RECIPE_STATEMENTS, 2, "statements the chapter's measurements support"),
+    ),
+    Exercise(
+        id="08.teacher_student", title="Build the teacher/student pair", name="teacher_and_student",
+        kind="function", level="apply",
+        hint="Both are the same model: the teacher reads the rows with the prompt (set_prompt(rows, model, context)), "
+             "the student without (set_prompt(rows, model, None), or the rows as given). If the two logit arrays "
+             "are equal, the loss is 0 and nothing trains.",
+        tests=(
+            Test("teacher reads c, student reads no prompt, on the grader's rows", 2, _judge_pair, _pair_cases(20, 33)),
+            Test("another context and other rows", 1, _judge_pair, _pair_cases(41), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="08.collapse_cause", title="Why the sequence-level student collapses", name="collapse_cause",
+        kind="select", level="analyse", statements=COLLAPSE_STATEMENTS, reasoning="collapse_reason", manual_points=1,
+        hint="Compare rows of the 2 × 2 that differ in one factor only: same data, other target; same target, "
+             "other data. Which change moves the KL by a factor of a hundred?",
+        tests=select_tests(COLLAPSE_STATEMENTS, 2, "statements the 2 × 2 supports"),
     ),
     Exercise(
         id="08.predict_neutral", title="Predict: does the prompt change the model where it should not?",
