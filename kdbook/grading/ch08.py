@@ -21,7 +21,7 @@ from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
            "original_model", "scenario_decision", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS",
-           "COLLAPSE_STATEMENTS", "PAIR_CONTEXTS"]
+           "COLLAPSE_STATEMENTS", "PAIR_CONTEXTS", "KEEP_COST", "max_keep_share"]
 
 # --------------------------------------------------------------------------- the opening question, again
 
@@ -87,10 +87,11 @@ def _batch(rng, B, L, V, *, nan=True, scale=2.0):
 
 
 def _loss_cases(*specs):
+    # each spec: (B, L, V, T, NaN in masked positions[, logit scale]); a scale of 1000 overflows a naive softmax
     def cases(rng):
         out = []
-        for B, L, V, T, nan in specs:
-            z, v, m = _batch(rng, B, L, V, nan=nan)
+        for B, L, V, T, nan, *scale in specs:
+            z, v, m = _batch(rng, B, L, V, nan=nan, scale=scale[0] if scale else 2.0)
             out.append(Call((z, v, m), {"T": float(T)}))
         return out
     return cases
@@ -261,8 +262,10 @@ def _pair_cases(*sizes):
 
         lang, model = original_model()
         out = []
-        for n in sizes:
-            context = PAIR_CONTEXTS[int(rng.integers(len(PAIR_CONTEXTS)))]
+        for k, n in enumerate(sizes):
+            # the first call of every test reads another prompt than the chapter's, so none can be hard-coded
+            first = 1 if k == 0 else 0
+            context = PAIR_CONTEXTS[first + int(rng.integers(len(PAIR_CONTEXTS) - first))]
             q = sample_queries(lang, n, words=2, seed=int(rng.integers(2**31)))
             rows = set_prompt(respond(model, q, context=context, seed=int(rng.integers(2**31))).inputs, lang, None)
             out.append(Call((model.copy(), rows, context), {}))
@@ -304,7 +307,15 @@ PROMPT_PREFIX = "the dog sleeps"
 # --------------------------------------------------------------------------- the training mix (create)
 
 #: The create item: the student must stay within this KL of the prompted teacher (nats per token).
-QUALITY = 0.008
+QUALITY = 0.01
+#: The create item's cost rule: keep rows teach nothing about the prompt, so a mix may use at most
+#: ``KEEP_COST / budget`` of them (capped at 1): few for a loose budget, many for a tight one.
+KEEP_COST = 0.006
+
+
+def max_keep_share(budget: float) -> float:
+    """The largest share of keep rows 08.training_mix allows for a drift ``budget``: min(1, KEEP_COST / budget)."""
+    return min(1.0, KEEP_COST / float(budget))
 
 
 @functools.lru_cache(maxsize=1)
@@ -325,33 +336,45 @@ def original_model():
 def mix_outcome(distil, seed: int) -> dict[str, float]:
     """Train the chapter's short-prompt student with a mix (``distil``: True = distillation row) on a seed.
 
-    The recipe of the chapter: queries of two words from ``sample_queries(seed=seed)``, full
-    context ``<brief> <polite>``, short context ``<polite>``, Adam (lr 0.01) for 8 epochs of
-    equal batches of about 50 rows; then :func:`kdbook.lm.context_mix.mix_quality` on 400 held-out queries.
+    The recipe of the chapter: queries of two words from the training openings
+    (``kdbook.lm.context_split``), full context ``<brief> <polite>``, short context ``<polite>``,
+    Adam (lr 0.01) for 8 epochs of equal batches of about 50 rows; then
+    :func:`kdbook.lm.context_mix.mix_quality` on 400 held-out queries from the other openings
+    (no overlap with the training queries).
     """
-    from ..lm.context import sample_queries
     from ..lm.context_mix import mix_data, mix_quality
+    from ..lm.context_split import sample_split_queries
     from ..train import train
 
     lang, model = original_model()
+    held = _held_out_openings()
     distil = np.asarray(distil, dtype=bool)
-    queries = sample_queries(lang, len(distil), words=2, seed=1000 + seed)
+    queries = sample_split_queries(lang, len(distil), held_out_openings=held, part="train", seed=1000 + seed)
     kw = {"context": ("brief", "polite"), "short_context": "polite", "n_query_words": 2}
     data = mix_data(model, queries, distil, seed=seed, **kw)
     student = model.copy()
     n_batches = -(-len(distil) // 50)  # batches of about 50, none tiny: a last batch of 1 row jolts Adam
     train(student, **data.train_kwargs(), epochs=8, batch_size=-(-len(distil) // n_batches), lr=0.01, seed=seed)
-    held_out = sample_queries(lang, 400, words=2, seed=2000 + seed)
+    held_out = sample_split_queries(lang, 400, held_out_openings=held, part="held_out", seed=2000 + seed)
     return mix_quality(student, model, held_out, seed=seed, **kw)
 
 
+@functools.lru_cache(maxsize=1)
+def _held_out_openings():
+    from ..lm.context_split import split_openings
+
+    return split_openings(original_model()[0], words=2, held_out=0.25, seed=0)
+
+
 def _mix_public(rng):
-    # a fresh number of rows at every check, so that the training seed (derived from it) changes too
-    return [Call((int(rng.integers(280, 321)), 0.01), {})]
+    # a fresh number of rows at every check, so that the training seed (derived from it) changes too; a tight
+    # and a loose budget, so that a constant share fails one of them
+    n = int(rng.integers(280, 321))
+    return [Call((n, 0.005), {}), Call((n, 0.025), {})]
 
 
 def _mix_hidden(rng):
-    return [Call((int(rng.integers(300, 401)), float(rng.choice([0.008, 0.012]))), {})]
+    return [Call((int(rng.integers(300, 401)), 0.006), {}), Call((int(rng.integers(300, 401)), 0.02), {})]
 
 
 def _judge_mix(calls, outs):
@@ -366,6 +389,10 @@ def _judge_mix(calls, outs):
                        f"False for a keep row")
         if not arr.any():
             raise Fail(f"{what} has no distillation rows: the student would never learn the prompt")
+        share, cap = 1.0 - arr.mean(), max_keep_share(budget)
+        if share > cap + 1e-9:
+            raise Fail(f"{what} makes {share:.0%} of the rows keep rows, more than the {cap:.0%} allowed for a "
+                       f"budget of {budget:g} (ch08.max_keep_share): a looser budget needs fewer keep rows")
         seed = (n * 7919 + int(round(budget * 1e4))) % 10_000
         res = mix_outcome(arr, seed)
         if res["kl_unprompted"] > budget:
@@ -395,8 +422,8 @@ EXERCISES = (
              "multiply by T², then average over the positions where the mask is True only (np.where first, so "
              "NaN in masked positions cannot leak).",
         tests=(
-            Test("random batches with padding, T = 1 and T = 2", 2, _judge_loss,
-                 _loss_cases((4, 6, 5, 1.0, False), (3, 7, 11, 2.0, True))),
+            Test("random batches with padding, T = 1 and T = 2, and logits of size 1000", 2, _judge_loss,
+                 _loss_cases((4, 6, 5, 1.0, False), (3, 7, 11, 2.0, True), (3, 5, 7, 1.0, True, 1000.0))),
             Test("a larger batch with NaN where the mask is off, T = 0.5", 1, _judge_loss,
                  _loss_cases((16, 12, 51, 0.5, True)), hidden=True),
         ),
@@ -456,13 +483,14 @@ EXERCISES = (
     Exercise(
         id="08.training_mix", title="Design a training mix within a KL budget", name="training_mix",
         kind="function", level="create",
-        hint="All distillation rows make the unprompted model drift by about as much as the prompt's own effect; "
-             "all keep rows never learn the prompt. Measure a few shares of keep rows with "
-             "kdbook.grading.ch08.mix_outcome on two or three seeds, and let your function use the budget.",
+        hint="Measure the drift for a few shares of keep rows with kdbook.grading.ch08.mix_outcome on several seeds: "
+             "it falls roughly like 1/share. Choose the share from the budget with a safety margin for the worst "
+             "seed, and stay under ch08.max_keep_share(budget).",
         tests=(
-            Test("280 to 320 rows, unprompted drift within 0.01, student within 0.008 of the teacher", 2, _judge_mix,
-                 _mix_public),
-            Test("another number of rows and budget, on a hidden seed", 2, _judge_mix, _mix_hidden, hidden=True),
+            Test("280 to 320 rows, budgets 0.005 and 0.025: drift within each, student within 0.01 of the teacher, "
+                 "keep rows within the cost rule", 2, _judge_mix, _mix_public),
+            Test("other numbers of rows, budgets 0.006 and 0.02, on hidden seeds", 2, _judge_mix, _mix_hidden,
+                 hidden=True),
         ),
     ),
 )
