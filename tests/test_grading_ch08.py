@@ -117,8 +117,18 @@ def test_the_public_mix_check_draws_a_new_number_of_rows_and_so_a_new_training_s
 
     ex = registry.get("08.training_mix")
     public = next(t for t in ex.tests if not t.hidden)
-    drawn = {draw_calls(ex, public, seed)[0].args for seed in range(12)}
-    assert len(drawn) > 3 and all(280 <= n <= 320 and b == 0.01 for n, b in drawn)
+    drawn = [tuple(c.args for c in draw_calls(ex, public, seed)) for seed in range(12)]
+    assert len({d[0][0] for d in drawn}) > 3
+    # a tight and a loose budget in every check: no constant share can pass both
+    assert all(280 <= n <= 320 and [b for _, b in d] == [0.005, 0.025] for d in drawn for n, _ in d)
+
+
+def test_the_cost_rule_makes_the_budget_matter():
+    from kdbook.grading.ch08 import max_keep_share
+
+    assert max_keep_share(0.025) == pytest.approx(0.24) and max_keep_share(0.005) == 1.0
+    # a constant share large enough for the tight budget (measured: about 0.5) breaks the loose budget's cap
+    assert max_keep_share(0.025) < 0.5 and max_keep_share(0.02) < 0.5
 
 
 def _cd_loss_float32(z, v, mask, T=1.0):
