@@ -108,7 +108,7 @@ def cd_loss(student_logits, teacher_logits, mask, T=1.0):
         "a constant share (30 % keep rows)": _MIX.format(share="0.3"),
         "the inverted rule (more keep rows for a looser budget)": _MIX.format(share="min(1.0, 20 * budget)"),
         "no keep rows (the baseline)": _MIX.format(share="0.0"),
-        "the rule without a margin (just meets the median seed)": _MIX.format(share="min(1.0, 0.0022 / budget)"),
+        "the chapter's 3-seed table read literally (25 % or 10 %)": _MIX.format(share="0.25 if budget < 0.01 else 0.1"),
     },
 }
 
@@ -163,7 +163,9 @@ def soft_prompt_grad(pre, U, teacher_logits, mask, T=1.0):
     "08.collapse_cause": {"a string of letters": 'collapse_cause = "a, c, e"'},
     "08.predict_neutral": {"the right letter": 'predict_neutral = "b"'},
     "08.training_mix": {
-        "the reference rule with more margin": _MIX.format(share="min(1.0, 0.0045 / budget)"),
+        # (min(1, 0.0045 / budget) is NOT valid: at budget 0.005 it keeps 90 % of the rows and the student
+        # misses the quality bar on some seeds; keep rows trade the drift against the prompted side)
+        "more margin, capped at three quarters": _MIX.format(share="min(0.75, 0.004 / budget)"),
         "a measured table, interpolated": '''
 import numpy as np
 
