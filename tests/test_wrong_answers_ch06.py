@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kdbook.grading import run_tests
+from _keys import run_all
 from kdbook.grading.ch06 import EXERCISES
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,7 +33,7 @@ def _namespace(source: str, tmp_path: Path, tag: str) -> dict:
 def _scores(ex, ns):
     out = []
     for s in SEEDS:
-        verdicts = run_tests(ex, ns, hidden_seed=s, public_seed=s)
+        verdicts = run_all(ex, ns, seed=s, public_seed=s)
         out.append((sum(v.points for v in verdicts), sum(v.test.points for v in verdicts)))
     return out
 

@@ -3,7 +3,19 @@
 Answers live in ``solutions/08_context_distillation.ipynb``; learners get
 ``exercises/08_context_distillation.ipynb``. The create item (a training mix) is graded on
 behaviour: the grader trains the short-prompt student with the learner's mix on its own seeds
-and measures both sides on held-out queries (:func:`mix_outcome`, about half a second a run).
+and measures both sides on held-out queries (:func:`mix_outcome`, about a quarter of a second a
+run), under a tight and a loose drift budget and a cost rule for keep rows
+(:func:`max_keep_share`), so that the budget argument matters.
+
+Margins of the reference (keep min(1, 0.0035 / budget) of the rows), measured over 100 grading
+seeds with 280 to 400 rows (worst seed; budget minus drift, QUALITY minus KL to the teacher):
+budget 0.005: drift ≤ 0.0036 (margin 0.0014), KL to teacher ≤ 0.0071 (margin 0.0029);
+budget 0.025: drift ≤ 0.0209 (margin 0.0041), KL to teacher ≤ 0.0064 (margin 0.0036), keep share
+0.14 under the cap of 0.24; budget 0.006: drift ≤ 0.0044 (margin 0.0016), KL to teacher ≤ 0.0066; budget
+0.02: drift ≤ 0.0166 (margin 0.0034), KL to teacher ≤ 0.0057 (0.175 kept, cap 0.30). The wrong answers of ``tests/wrong_answers/ch08.py``
+(a constant share, the inverted rule, no keep rows, the chapter's 3-seed table read literally) lose
+points on each of 20 grading seeds; a rule that keeps 90 % of the rows at the tight budget misses
+the quality bar on some seeds (keep rows trade drift against the prompted side).
 """
 from __future__ import annotations
 
@@ -20,19 +32,22 @@ from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "TEACHER", "CANDIDATES", "RANK_TEMPERATURES", "SCENARIOS", "QUALITY", "mix_outcome",
-           "original_model", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS"]
+           "original_model", "NEUTRAL_PREFIX", "PROMPT_PREFIX", "RECIPE_STATEMENTS",
+           "COLLAPSE_STATEMENTS", "PAIR_CONTEXTS", "KEEP_COST", "max_keep_share"]
 
 # --------------------------------------------------------------------------- the opening question, again
 
 #: The prompted teacher's answer distribution and the candidate students of exercise 8.1.
 TEACHER = np.array([0.70, 0.20, 0.10])
-CANDIDATES = {"D": np.array([0.62, 0.24, 0.14]), "E": np.array([0.70, 0.12, 0.18]), "F": np.array([0.52, 0.30, 0.18])}
+CANDIDATES = {"D": np.array([0.64, 0.18, 0.18]), "E": np.array([0.70, 0.12, 0.18]), "F": np.array([0.74, 0.22, 0.04])}
 #: Temperatures of exercise 8.1's two rankings.
 RANK_TEMPERATURES = (1.0, 3.0)
 
 
-def _ranking(T: float) -> list[str]:
-    soft = {n: T**2 * float(kl_divergence(softmax(np.log(TEACHER), T=T), softmax(np.log(q), T=T)))
+def _ranking(T: float, *, reverse: bool = False) -> list[str]:
+    """Candidates best first by T²·KL(p_T‖q_T) (``reverse``: by T²·KL(q_T‖p_T), the wrong direction)."""
+    p_T = softmax(np.log(TEACHER), T=T)
+    soft = {n: T**2 * float(kl_divergence(*((softmax(np.log(q), T=T), p_T) if reverse else (p_T, softmax(np.log(q), T=T)))))
             for n, q in CANDIDATES.items()}
     return sorted(soft, key=soft.get)
 
@@ -52,8 +67,14 @@ def _judge_rankings(calls, outs):
         raise Fail("rankings should be a tuple of three entries: (ranking at T = 1, ranking at T = 3, "
                    "the student the top-1 view picks)")
     for T, x in zip(RANK_TEMPERATURES, got[:2]):
-        want = _ranking(T)
-        if _as_names(x, f"the ranking at T = {T:g}") != want:
+        want, names = _ranking(T), _as_names(x, f"the ranking at T = {T:g}")
+        if names != want and names == _ranking(T, reverse=True) and all(names != _ranking(t) for t in RANK_TEMPERATURES):
+            raise Fail(f"the ranking at T = {T:g} is the ranking by the reverse KL(q_T‖p_T): the objective is "
+                       f"KL(p_T‖q_T), the teacher's distribution first")
+        if names != want and T != RANK_TEMPERATURES[0] and names == _ranking(RANK_TEMPERATURES[0]):
+            raise Fail(f"the ranking at T = {T:g} is the ranking at T = {RANK_TEMPERATURES[0]:g}: recompute with the "
+                       f"temperature")
+        if names != want:
             raise Fail(f"the ranking at T = {T:g} is not right: rank by T²·KL(p_T‖q_T), the smallest first")
     top1 = min(CANDIDATES, key=lambda n: abs(CANDIDATES[n][0] - TEACHER[0]))
     pick = got[2].strip().upper() if isinstance(got[2], str) else got[2]
@@ -78,10 +99,11 @@ def _batch(rng, B, L, V, *, nan=True, scale=2.0):
 
 
 def _loss_cases(*specs):
+    # each spec: (B, L, V, T, NaN in masked positions[, logit scale]); a scale of 1000 overflows a naive softmax
     def cases(rng):
         out = []
-        for B, L, V, T, nan in specs:
-            z, v, m = _batch(rng, B, L, V, nan=nan)
+        for B, L, V, T, nan, *scale in specs:
+            z, v, m = _batch(rng, B, L, V, nan=nan, scale=scale[0] if scale else 2.0)
             out.append(Call((z, v, m), {"T": float(T)}))
         return out
     return cases
@@ -195,24 +217,91 @@ def _judge_decisions(calls, outs, key):
 # --------------------------------------------------------------------------- which recipe?
 
 #: The statements of 08.recipe_claims. Each one's truth rests on numbers chapter 8 prints (the table of
-#: students over seeds 0-2, the paired differences from token-level T = 1, and the training-mix table);
+#: students over seeds 0-2, the paired differences from token-level T = 1, the tuning table and the training mix);
 #: tests/test_grading_ch08.py checks them against those outputs.
 RECIPE_STATEMENTS = (
     Statement("Token-level KL at T = 1 puts the prompt into the weights: read without the prompt, its student is "
-              "0.0019 nats per token from the teacher, against 0.0784 for the model read without the prompt, and "
-              "its share of polite sentences (0.1677 ± 0.0075) is the teacher's (0.1680) within the spread."),
+              "0.0016 nats per token from the teacher, against 0.0785 for the model read without the prompt, and "
+              "its share of polite sentences (0.1760 ± 0.0050) is the teacher's (0.1740) within the spread."),
     Statement("Training on the teacher's single best response ŷ keeps the instructed behaviour just as well: its "
-              "share of brief sentences (0.7330) is the teacher's (0.7360)."),
-    Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0010, −0.0011 and "
+              "share of brief sentences (0.7667) is close to the teacher's (0.7510)."),
+    Statement("T = 2 ended closer to the teacher than T = 1 on every seed (paired differences −0.0006, −0.0006 and "
               "−0.0005 nats per token)."),
-    Statement("The soft prompt σ ended closest to the teacher (0.0001), so prompt tuning beats context "
-              "distillation in general."),
-    Statement("Without keep rows the unprompted model drifted by 0.0776 nats per token, about the prompt's own "
-              "effect (0.0784); a quarter of keep rows cut the drift on every seed (by about 0.072) while the "
-              "student's KL to the teacher rose by less than 0.001."),
+    Statement("The soft prompt σ ended closest to the teacher (0.00007 at its better learning rate), so prompt "
+              "tuning beats context distillation in general."),
+    Statement("Without keep rows the unprompted model drifted by 0.0789 nats per token, about the prompt's own "
+              "effect (0.0785); a quarter of keep rows cut the drift on every seed (by about 0.073) while the "
+              "student's KL to the teacher rose by about a thousandth of a nat or less."),
     Statement("Keep rows are expensive on the prompted side: with half of the rows kept, the student's KL to the "
               "teacher is several times what it is without keep rows."),
 )
+
+
+# --------------------------------------------------------------------------- analyse: data or target?
+
+#: The statements of 08.collapse_cause, about chapter 8's 2 × 2 (data: greedy ŷ or samples × target: one-hot or
+#: the teacher's distribution; KL to the teacher and polite share, mean ± SD over seeds 0-2; the teacher's polite
+#: share 0.174). tests/test_grading_ch08.py checks the quoted numbers and the truth flags against its output.
+COLLAPSE_STATEMENTS = (
+    Statement("Greedy responses ŷ trained toward the teacher's distribution keep the polite behaviour: KL 0.0116 "
+              "and a polite share of 0.1680 against the teacher's 0.174."),
+    Statement("The greedy data causes the collapse: on sampled responses with one-hot targets the student is about "
+              "as close to the teacher as the token-level student (0.2164 against 0.0016)."),
+    Statement("With sampled responses, one-hot targets end over a hundred times further from the teacher than the "
+              "teacher's distribution as target (0.2164 against 0.0016)."),
+    Statement("Once the target is the teacher's distribution, the data make no difference: greedy ŷ and samples "
+              "end equally close to the teacher (0.0116 and 0.0016)."),
+    Statement("With one-hot targets, greedy data make it worse still: the polite share falls from 0.1287 on "
+              "samples to 0.0000 on ŷ."),
+    Statement("Since the sequence-level student's polite share is 0.0000, the teacher must almost never write "
+              "polite sentences."),
+)
+
+
+# --------------------------------------------------------------------------- the teacher/student pair
+
+#: Contexts the grader draws for 08.teacher_student (the full prompt, and others, so that none can be hard-coded).
+PAIR_CONTEXTS = (("brief", "polite"), ("polite",), ("brief",), ("animals", "polite"))
+
+
+def _pair_cases(*sizes):
+    def cases(rng):
+        from ..lm.context import respond, sample_queries, set_prompt
+
+        lang, model = original_model()
+        out = []
+        for k, n in enumerate(sizes):
+            # the first call of every test reads another prompt than the chapter's, so none can be hard-coded
+            first = 1 if k == 0 else 0
+            context = PAIR_CONTEXTS[first + int(rng.integers(len(PAIR_CONTEXTS) - first))]
+            q = sample_queries(lang, n, words=2, seed=int(rng.integers(2**31)))
+            rows = set_prompt(respond(model, q, context=context, seed=int(rng.integers(2**31))).inputs, lang, None)
+            out.append(Call((model.copy(), rows, context), {}))
+        return out
+    return cases
+
+
+def _judge_pair(calls, outs):
+    from ..lm.context import set_prompt
+
+    for call, out in zip(calls, outs):
+        model, rows, context = call.args
+        what = f"teacher_and_student(model, rows, context={context!r})"
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise Fail(f"{what} should return a pair (teacher_logits, student_logits)")
+        _, reference = original_model()
+        want_t = reference.logits(set_prompt(rows, reference, context))
+        want_s = reference.logits(set_prompt(rows, reference, None))
+        t, st = (as_array(x, f"{what}[{i}]", want_t.shape) for i, x in enumerate(out))
+        if np.allclose(t, st, atol=1e-12):
+            side = "teacher" if np.allclose(t, want_s, atol=1e-9) else "student"
+            raise Fail(f"{what}: teacher and student logits are identical, so the distillation loss is exactly 0 "
+                       f"from the first step and nothing trains, without any error (the {side} reads the wrong "
+                       f"rows). The teacher must read the prompt: kdbook.lm.context.set_prompt(rows, model, context)")
+        if np.allclose(t, want_s, atol=1e-9) and np.allclose(st, want_t, atol=1e-9):
+            raise Fail(f"{what}: teacher and student are swapped: the teacher reads c, the student reads no prompt")
+        expect_close(t, want_t, f"{what}[0] (the teacher's logits, read with c)", rtol=1e-9, atol=1e-9)
+        expect_close(st, want_s, f"{what}[1] (the student's logits, read without a prompt)", rtol=1e-9, atol=1e-9)
 
 
 # --------------------------------------------------------------------------- the prediction
@@ -226,7 +315,15 @@ PROMPT_PREFIX = "the dog sleeps"
 # --------------------------------------------------------------------------- the training mix (create)
 
 #: The create item: the student must stay within this KL of the prompted teacher (nats per token).
-QUALITY = 0.008
+QUALITY = 0.01
+#: The create item's cost rule: keep rows teach nothing about the prompt, so a mix may use at most
+#: ``KEEP_COST / budget`` of them (capped at 1): few for a loose budget, many for a tight one.
+KEEP_COST = 0.006
+
+
+def max_keep_share(budget: float) -> float:
+    """The largest share of keep rows 08.training_mix allows for a drift ``budget``: min(1, KEEP_COST / budget)."""
+    return min(1.0, KEEP_COST / float(budget))
 
 
 @functools.lru_cache(maxsize=1)
@@ -247,35 +344,47 @@ def original_model():
 def mix_outcome(distil, seed: int) -> dict[str, float]:
     """Train the chapter's short-prompt student with a mix (``distil``: True = distillation row) on a seed.
 
-    The recipe of the chapter: queries of two words from ``sample_queries(seed=seed)``, full
-    context ``<brief> <polite>``, short context ``<polite>``, Adam (lr 0.01) for 8 epochs of
-    equal batches of about 50 rows; then :func:`kdbook.lm.context_mix.mix_quality` on 400 held-out queries.
+    The recipe of the chapter: queries of two words from the training openings
+    (``kdbook.lm.context_split``), full context ``<brief> <polite>``, short context ``<polite>``,
+    Adam (lr 0.01) for 8 epochs of equal batches of about 50 rows; then
+    :func:`kdbook.lm.context_mix.mix_quality` on 400 held-out queries from the other openings
+    (no overlap with the training queries).
     """
-    from ..lm.context import sample_queries
     from ..lm.context_mix import mix_data, mix_quality
+    from ..lm.context_split import sample_split_queries
     from ..train import train
 
     lang, model = original_model()
+    held = _held_out_openings()
     distil = np.asarray(distil, dtype=bool)
-    queries = sample_queries(lang, len(distil), words=2, seed=1000 + seed)
+    queries = sample_split_queries(lang, len(distil), held_out_openings=held, part="train", seed=1000 + seed)
     kw = {"context": ("brief", "polite"), "short_context": "polite", "n_query_words": 2}
     data = mix_data(model, queries, distil, seed=seed, **kw)
     student = model.copy()
     n_batches = -(-len(distil) // 50)  # batches of about 50, none tiny: a last batch of 1 row jolts Adam
     train(student, **data.train_kwargs(), epochs=8, batch_size=-(-len(distil) // n_batches), lr=0.01, seed=seed)
-    held_out = sample_queries(lang, 400, words=2, seed=2000 + seed)
+    held_out = sample_split_queries(lang, 400, held_out_openings=held, part="held_out", seed=2000 + seed)
     return mix_quality(student, model, held_out, seed=seed, **kw)
 
 
+@functools.lru_cache(maxsize=1)
+def _held_out_openings():
+    from ..lm.context_split import split_openings
+
+    return split_openings(original_model()[0], words=2, held_out=0.25, seed=0)
+
+
 def _mix_public(rng):
-    # a fresh number of rows at every check, so that the training seed (derived from it) changes too
-    return [Call((int(rng.integers(280, 321)), 0.01), {})]
+    # a fresh number of rows at every check, so that the training seed (derived from it) changes too; a tight
+    # and a loose budget, so that a constant share fails one of them
+    n = int(rng.integers(280, 321))
+    return [Call((n, 0.005), {}), Call((n, 0.025), {})]
 
 
 def _mix_hidden(rng):
     # the training seed is the judge's secret: the design cannot work it out from its arguments
-    return [Call((int(rng.integers(300, 401)), float(rng.choice([0.008, 0.012]))), {},
-                 secret=int(rng.integers(10_000)))]
+    return [Call((int(rng.integers(300, 401)), 0.006), {}, secret=int(rng.integers(10_000))),
+            Call((int(rng.integers(300, 401)), 0.02), {}, secret=int(rng.integers(10_000)))]
 
 
 def _judge_mix(calls, outs):
@@ -290,6 +399,10 @@ def _judge_mix(calls, outs):
                        f"False for a keep row")
         if not arr.any():
             raise Fail(f"{what} has no distillation rows: the student would never learn the prompt")
+        share, cap = 1.0 - arr.mean(), max_keep_share(budget)
+        if share > cap + 1e-9:
+            raise Fail(f"{what} makes {share:.0%} of the rows keep rows, more than the {cap:.0%} allowed for a "
+                       f"budget of {budget:g} (ch08.max_keep_share): a looser budget needs fewer keep rows")
         seed = call.secret if call.secret is not None else (n * 7919 + int(round(budget * 1e4))) % 10_000
         res = mix_outcome(arr, seed)
         if res["kl_unprompted"] > budget:
@@ -312,14 +425,15 @@ EXERCISES = (
     Exercise(
         id="08.cd_loss", title="The context-distillation loss over a masked batch", name="cd_loss",
         kind="function", level="apply",
-        forbid=("kd_loss", "kd_loss_and_grad", "kl_divergence", "reverse_kl_divergence", "cross_entropy",
-                "entropy", "softmax", "log_softmax"),
+        # only names no other library uses, so that an answer using scipy.special.softmax / log_softmax or
+        # scipy.stats.entropy is told it used scipy (off-limits in every implement-exercise), not kdbook
+        forbid=("kd_loss", "kd_loss_and_grad", "kl_divergence", "reverse_kl_divergence", "context_distillation_loss"),
         hint="Take log-softmax of z/T and of v/T with the log-sum-exp trick, KL per position = Σ p (log p − log q), "
              "multiply by T², then average over the positions where the mask is True only (np.where first, so "
              "NaN in masked positions cannot leak).",
         tests=(
-            Test("random batches with padding, T = 1 and T = 2", 2, _judge_loss,
-                 _loss_cases((4, 6, 5, 1.0, False), (3, 7, 11, 2.0, True))),
+            Test("random batches with padding, T = 1 and T = 2, and logits of size 1000", 2, _judge_loss,
+                 _loss_cases((4, 6, 5, 1.0, False), (3, 7, 11, 2.0, True), (3, 5, 7, 1.0, True, 1000.0))),
             Test("a larger batch with NaN where the mask is off, T = 0.5", 1, _judge_loss,
                  _loss_cases((16, 12, 51, 0.5, True)), hidden=True),
         ),
@@ -353,6 +467,24 @@ EXERCISES = (
         tests=select_tests(RECIPE_STATEMENTS, 2, "statements the chapter's measurements support"),
     ),
     Exercise(
+        id="08.teacher_student", title="Build the teacher/student pair", name="teacher_and_student",
+        kind="function", level="apply",
+        hint="Both are the same model: the teacher reads the rows with the prompt (set_prompt(rows, model, context)), "
+             "the student without (set_prompt(rows, model, None), or the rows as given). If the two logit arrays "
+             "are equal, the loss is 0 and nothing trains.",
+        tests=(
+            Test("teacher reads c, student reads no prompt, on the grader's rows", 2, _judge_pair, _pair_cases(20, 33)),
+            Test("another context and other rows", 1, _judge_pair, _pair_cases(41), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="08.collapse_cause", title="Why the sequence-level student collapses", name="collapse_cause",
+        kind="select", level="analyse", statements=COLLAPSE_STATEMENTS, reasoning="collapse_reason", manual_points=1,
+        hint="Compare rows of the 2 × 2 that differ in one factor only: same data, other target; same target, "
+             "other data. Which change moves the KL by a factor of a hundred?",
+        tests=select_tests(COLLAPSE_STATEMENTS, 2, "statements the 2 × 2 supports"),
+    ),
+    Exercise(
         id="08.predict_neutral", title="Predict: does the prompt change the model where it should not?",
         name="predict_neutral", kind="prediction", level="understand",
         hint="The exact language ignores the prompt when the verb comes next. The model is not the language: "
@@ -362,13 +494,14 @@ EXERCISES = (
     Exercise(
         id="08.training_mix", title="Design a training mix within a KL budget", name="training_mix",
         kind="function", level="create",
-        hint="All distillation rows make the unprompted model drift by about as much as the prompt's own effect; "
-             "all keep rows never learn the prompt. Measure a few shares of keep rows with "
-             "kdbook.grading.ch08.mix_outcome on two or three seeds, and let your function use the budget.",
+        hint="Measure the drift for a few shares of keep rows with kdbook.grading.ch08.mix_outcome on several seeds: "
+             "it falls roughly like 1/share. Choose the share from the budget with a safety margin for the worst "
+             "seed, and stay under ch08.max_keep_share(budget).",
         tests=(
-            Test("280 to 320 rows, unprompted drift within 0.01, student within 0.008 of the teacher", 2, _judge_mix,
-                 _mix_public),
-            Test("another number of rows and budget, on a hidden seed", 2, _judge_mix, _mix_hidden, hidden=True),
+            Test("280 to 320 rows, budgets 0.005 and 0.025: drift within each, student within 0.01 of the teacher, "
+                 "keep rows within the cost rule", 2, _judge_mix, _mix_public),
+            Test("other numbers of rows, budgets 0.006 and 0.02, on hidden seeds", 2, _judge_mix, _mix_hidden,
+                 hidden=True),
         ),
     ),
 )

@@ -22,6 +22,7 @@ One module per concept:
 ``frontier``        the β sweep of chapter 7 and its explorer state
 ``context``         context distillation (chapter 8)
 ``context_mix``     the training mix of context distillation and its explorer state
+``context_split``   held-out queries disjoint from the training queries (chapter 8)
 ==================  ============================================================================
 
 ``from kdbook.lm import WindowLM, ToyLanguage, LMBatch, Vocabulary`` gives the main classes; the
@@ -38,7 +39,7 @@ from .window import GROUPS, WindowLM
 __all__ = ["WindowLM", "GROUPS", "ToyLanguage", "LMBatch", "Vocabulary"]
 
 SUBMODULES = ("language", "sequences", "window", "decoding", "evaluation", "topk", "next_token", "policy",
-              "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix",
+              "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix", "context_split",
               "mode", "phases", "capacity", "sampled_storage")
 
 
