@@ -230,7 +230,7 @@ def test_the_spec_can_express_a_create_item_and_a_prediction():
 def test_every_chapter_mixes_understand_analyse_or_evaluate_and_create():
     for chapter in registry.CHAPTERS:
         exercises = registry.chapter_exercises(chapter)
-        assert 3 <= len(exercises) <= 8, chapter
+        assert 3 <= len(exercises) <= 10, chapter  # a chapter of more than ten items is too long to work through
         levels = [ex.level for ex in exercises]
         assert set(levels) <= set(LEVELS), chapter
         assert "understand" in levels, f"chapter {chapter} has no understand-level item"
