@@ -67,8 +67,35 @@ def _ece_random(rng):
         probs = _draw.probs(rng, (n, k))
         probs = probs**3 / (probs**3).sum(axis=-1, keepdims=True)  # sharper, so bins spread out
         labels = rng.integers(0, k, size=n)
+        if bins == 10:  # right 70 % of the time: under-confident in the low bins, over-confident in the high ones,
+            right = rng.random(n) < 0.7  # so that one overall |accuracy − confidence| is not the ECE
+            labels = np.where(right, probs.argmax(axis=1), (probs.argmax(axis=1) + rng.integers(1, k, n)) % k)
         calls.append(Call((probs, labels), {"n_bins": bins}))
-    return calls
+    return calls + [_ece_on_edges(rng, 10)]
+
+
+def _ece_other_edges(probs, labels, n_bins: int) -> float:
+    """ECE with bins closed on the left, edges[b] ≤ conf < edges[b+1] (np.floor(conf·n_bins), np.histogram):
+    the other convention, which differs from kdbook's only for a confidence exactly on an edge."""
+    conf, correct = probs.max(axis=1), (probs.argmax(axis=1) == labels)
+    bins = np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)
+    return float(sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean())
+                     for b in range(n_bins) if (bins == b).any()))
+
+
+def _ece_on_edges(rng, n_bins: int) -> Call:
+    """Two-class predictions, half of them with a confidence exactly on a bin edge (the rest inside the
+    bins on both sides), drawn until the other edge convention and a single bin each miss the ECE by ≥ 0.01."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    inner = edges[(edges > 0.5) & (edges < 1.0)]
+    while True:
+        conf = np.concatenate([rng.choice(inner, 40), rng.choice(inner, 40) + rng.choice([-0.5, 0.5], 40) / n_bins])
+        probs = np.stack([conf, 1.0 - conf], axis=1)
+        labels = (rng.random(conf.size) > conf).astype(int)  # label 1 where the prediction is wrong
+        want = expected_calibration_error(probs, labels, n_bins=n_bins)
+        one_bin = abs(float(np.mean(labels == 0)) - float(conf.mean()))
+        if min(abs(_ece_other_edges(probs, labels, n_bins) - want), abs(one_bin - want)) >= 0.01:
+            return Call((probs, labels), {"n_bins": n_bins})
 
 
 def _ece_extremes(rng):
@@ -89,7 +116,9 @@ def _judge_ece(calls, outs):
     for call, out in zip(calls, outs):
         (probs, labels), bins = call.args, call.kwargs["n_bins"]
         what = f"ece_scratch(probs, labels, n_bins={bins})"
-        expect_close(as_array(out, what, ()), expected_calibration_error(probs, labels, n_bins=bins), what)
+        expect_close(as_array(out, what, ()), expected_calibration_error(probs, labels, n_bins=bins), what,
+                     suspects=((_ece_other_edges(probs, labels, bins), "a confidence exactly on a bin edge belongs "
+                                "to the bin below it (edges[b] < confidence ≤ edges[b+1])"),))
 
 
 # --------------------------------------------------------------------------- temperature
