@@ -21,6 +21,8 @@ from kdbook.grading import registry, run_tests
 CATALOGUE = Path(__file__).parent / "wrong_answers"
 #: The grading seeds every entry is judged on (the batch grader's ``--seed``).
 GRADING_SEEDS = tuple(range(20))
+#: A create item's WRONG entries labelled so (the named baseline, a constant design) must score 0 points.
+_NOTHING = ("baseline:", "constant:")
 #: Errors that mean the catalogue entry itself is broken, not the answer it stands for.
 _BROKEN_ENTRY = ("raised NameError", "raised ImportError", "raised ModuleNotFoundError", "raised SyntaxError",
                  "raised IndentationError")
@@ -92,6 +94,11 @@ def test_catalogue_entry(kind, exercise_id, label, source):
         full = [s for s, verdicts in runs.items() if sum(v.points for v in verdicts) >= ex.points]
         assert not full, (f"the wrong answer {label!r} gets full points ({ex.points:g}) on grading seeds {full} "
                           f"of {list(GRADING_SEEDS)}")
+        if ex.level == "create" and label.startswith(_NOTHING):
+            some = {s: [v.test.name for v in verdicts if v.points] for s, verdicts in runs.items()}
+            some = {s: names for s, names in some.items() if names}
+            assert not some, (f"the design {label!r} should score nothing, but earns points on grading seeds "
+                              f"{sorted(some)} (tests {sorted({n for names in some.values() for n in names})})")
     else:
         failed = {s: [f"{v.test.name}: {v.message}" for v in verdicts if v.status != "pass"]
                   for s, verdicts in runs.items()}

@@ -20,6 +20,8 @@ tests, on 20 grading seeds:
   convention reversed, off-by-one, a factor missing or doubled, log2 instead of ln, the baseline
   the task names, the solution's rule inverted, constants; for select and prediction items, wrong
   sets and wrong letters);
+* a create item's WRONG entry labelled ``"baseline: ..."`` (the baseline the task names) or
+  ``"constant: ..."`` (a design that ignores the task's inputs) must score 0 points on every seed;
 * a VALID entry (another correct method, float32, a scipy-based one where scipy is allowed) must
   get full points on every seed, with every test passing, so no message diagnoses a bug it does
   not have.
