@@ -74,18 +74,27 @@ def _ece_random(rng):
     return calls + [_ece_on_edges(rng, 10)]
 
 
-def _ece_other_edges(probs, labels, n_bins: int) -> float:
-    """ECE with bins closed on the left, edges[b] ≤ conf < edges[b+1] (np.floor(conf·n_bins), np.histogram):
-    the other convention, which differs from kdbook's only for a confidence exactly on an edge."""
+def _ece_variants(probs, labels, n_bins: int) -> tuple:
+    """(value, diagnosis) of the ECE that common bugs compute: bins closed on the left, edges[b] ≤ conf <
+    edges[b+1] (np.floor(conf·n_bins), np.histogram: differs only for a confidence exactly on an edge);
+    bin indices one too high (np.searchsorted without the − 1, which merges the top two bins); one bin."""
     conf, correct = probs.max(axis=1), (probs.argmax(axis=1) == labels)
-    bins = np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)
-    return float(sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean())
-                     for b in range(n_bins) if (bins == b).any()))
+
+    def ece(bins):
+        return float(sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean())
+                         for b in np.unique(bins)))
+
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return ((ece(np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)),
+             "a confidence exactly on a bin edge belongs to the bin below it (edges[b] < confidence ≤ edges[b+1])"),
+            (ece(np.clip(np.searchsorted(edges, conf), 0, n_bins - 1)),
+             "your bin indices look one too high (the top two bins end up merged)"),
+            (ece(np.zeros(len(conf), dtype=int)), "this is |accuracy − confidence| over all predictions: one bin"))
 
 
 def _ece_on_edges(rng, n_bins: int) -> Call:
     """Two-class predictions, half of them with a confidence exactly on a bin edge (the rest inside the
-    bins on both sides), drawn until the other edge convention and a single bin each miss the ECE by ≥ 0.01."""
+    bins on both sides), drawn until each of :func:`_ece_variants` misses the ECE by at least 0.01."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     inner = edges[(edges > 0.5) & (edges < 1.0)]
     while True:
@@ -93,8 +102,7 @@ def _ece_on_edges(rng, n_bins: int) -> Call:
         probs = np.stack([conf, 1.0 - conf], axis=1)
         labels = (rng.random(conf.size) > conf).astype(int)  # label 1 where the prediction is wrong
         want = expected_calibration_error(probs, labels, n_bins=n_bins)
-        one_bin = abs(float(np.mean(labels == 0)) - float(conf.mean()))
-        if min(abs(_ece_other_edges(probs, labels, n_bins) - want), abs(one_bin - want)) >= 0.01:
+        if all(abs(value - want) >= 0.01 for value, _ in _ece_variants(probs, labels, n_bins)):
             return Call((probs, labels), {"n_bins": n_bins})
 
 
@@ -117,8 +125,7 @@ def _judge_ece(calls, outs):
         (probs, labels), bins = call.args, call.kwargs["n_bins"]
         what = f"ece_scratch(probs, labels, n_bins={bins})"
         expect_close(as_array(out, what, ()), expected_calibration_error(probs, labels, n_bins=bins), what,
-                     suspects=((_ece_other_edges(probs, labels, bins), "a confidence exactly on a bin edge belongs "
-                                "to the bin below it (edges[b] < confidence ≤ edges[b+1])"),))
+                     suspects=_ece_variants(probs, labels, bins))
 
 
 # --------------------------------------------------------------------------- temperature

@@ -61,6 +61,11 @@ import numpy as np
 from kdbook.grading.ch01 import TEACHER, STUDENT_A
 worst_class = int(np.argmax(STUDENT_A * np.log(STUDENT_A / TEACHER)))
 ''',
+        "counted from 1 (off by one)": '''
+import numpy as np
+from kdbook.grading.ch01 import TEACHER, STUDENT_A
+worst_class = int(np.argmax(TEACHER * np.log(TEACHER / STUDENT_A))) + 1
+''',
         "smallest term": '''
 import numpy as np
 from kdbook.grading.ch01 import TEACHER, STUDENT_A

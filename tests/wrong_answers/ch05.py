@@ -45,6 +45,13 @@ def ece_scratch(probs, labels, n_bins=10):
     return sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean())
                for b in range(n_bins) if (bins == b).any())
 ''',
+        "off by one: searchsorted without the − 1 (the top two bins merged)": _ECE_HEAD + '''
+def ece_scratch(probs, labels, n_bins=10):
+    conf, correct = _conf_correct(probs, labels)
+    bins = np.clip(np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1), conf), 0, n_bins - 1)
+    return sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean())
+               for b in range(n_bins) if (bins == b).any())
+''',
         "overall |accuracy − confidence| (one bin)": _ECE_HEAD + '''
 def ece_scratch(probs, labels, n_bins=10):
     conf, correct = _conf_correct(probs, labels)
