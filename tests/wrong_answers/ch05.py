@@ -178,6 +178,5 @@ paired_gap = list(acc[first] - acc[second])
     "05.predict_objective": {"upper case": 'predict_objective = "A"'},
     "05.recipe": {
         "one stage, a larger learning rate": 'distillation_recipe = lambda X, v: [(1.0, 0.04, 150)]',
-        "two stages": 'distillation_recipe = lambda X, v: [(1.0, 0.05, 100), (1.0, 0.01, 50)]',
     },
 }
