@@ -61,8 +61,15 @@ def _judge_contrib(calls, outs):
 
 
 def _rank_cases(rng):
+    """A teacher and five students whose ranking by KL(p‖q) is not its own inverse (so the students'
+    ranks, argsort applied twice, differ from it) and differs from the ranking by KL(q‖p)."""
     p = _draw.probs(rng, (6,))
-    return [Call((p, _draw.probs(rng, (5, 6))))]
+    while True:
+        students = _draw.probs(rng, (5, 6))
+        order = np.argsort(_div.kl_divergence(p, students))
+        if not (np.array_equal(order[order], np.arange(len(order)))
+                or np.array_equal(order, np.argsort(_div.kl_divergence(students, p)))):
+            return [Call((p, students))]
 
 
 def _rank_edge_cases(rng):
@@ -84,8 +91,14 @@ def _judge_rank(calls, outs):
         worse = (kl[1:] < kl[:-1]) & ~(np.isinf(kl[1:]) & np.isinf(kl[:-1]))
     if worse.any():  # ties may come in either order; the message never prints the expected ranking
         k = int(np.argmax(worse))
+        forward = _div.kl_divergence(p, students)
+        why = ""
+        if np.array_equal(got, np.argsort(_div.kl_divergence(students, p), kind="stable")):
+            why = " (this is the order by KL(q‖p), the other direction)"
+        elif np.array_equal(got, np.argsort(np.argsort(forward, kind="stable"), kind="stable")):
+            why = " (these are the students' ranks; the answer lists the students themselves, closest first)"
         raise Fail(f"position {k} of your ranking holds student {int(got[k])}, but the student you ranked next "
-                   "has a smaller KL(p‖q): order them from the smallest divergence to the largest")
+                   f"has a smaller KL(p‖q): order them from the smallest divergence to the largest{why}")
 
 
 # --------------------------------------------------------------------------- blame and justification

@@ -38,7 +38,10 @@ def _judge_softmax(calls, outs):
         got = as_array(out, what, z.shape)
         if not np.isfinite(got).all():
             raise Fail(f"{what} returned inf or nan: subtract the row maximum before np.exp")
-        expect_close(got, _softmax(z, T=T), what, atol=1e-12)
+        # A single-precision answer already rounds the logits z/T by eps·|z|/T, and the softmax inherits that
+        # error in full: allow it (a float64 answer is held to 1e-6).
+        eps = np.finfo(got.dtype).eps if got.dtype in (np.float32, np.float16) else 0.0
+        expect_close(got, _softmax(z, T=T), what, atol=1e-12, rtol=max(1e-6, 4 * eps * (1 + np.abs(z).max() / T)))
 
 
 def _large_logits(rng):

@@ -67,8 +67,43 @@ def _ece_random(rng):
         probs = _draw.probs(rng, (n, k))
         probs = probs**3 / (probs**3).sum(axis=-1, keepdims=True)  # sharper, so bins spread out
         labels = rng.integers(0, k, size=n)
+        if bins == 10:  # right 70 % of the time: under-confident in the low bins, over-confident in the high ones,
+            right = rng.random(n) < 0.7  # so that one overall |accuracy − confidence| is not the ECE
+            labels = np.where(right, probs.argmax(axis=1), (probs.argmax(axis=1) + rng.integers(1, k, n)) % k)
         calls.append(Call((probs, labels), {"n_bins": bins}))
-    return calls
+    return calls + [_ece_on_edges(rng, 10)]
+
+
+def _ece_variants(probs, labels, n_bins: int) -> tuple:
+    """(value, diagnosis) of the ECE that common bugs compute: bins closed on the left, edges[b] ≤ conf <
+    edges[b+1] (np.floor(conf·n_bins), np.histogram: differs only for a confidence exactly on an edge);
+    bin indices one too high (np.searchsorted without the − 1, which merges the top two bins); one bin."""
+    conf, correct = probs.max(axis=1), (probs.argmax(axis=1) == labels)
+
+    def ece(bins):
+        return float(sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean())
+                         for b in np.unique(bins)))
+
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return ((ece(np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)),
+             "a confidence exactly on a bin edge belongs to the bin below it (edges[b] < confidence ≤ edges[b+1])"),
+            (ece(np.clip(np.searchsorted(edges, conf), 0, n_bins - 1)),
+             "your bin indices look one too high (the top two bins end up merged)"),
+            (ece(np.zeros(len(conf), dtype=int)), "this is |accuracy − confidence| over all predictions: one bin"))
+
+
+def _ece_on_edges(rng, n_bins: int) -> Call:
+    """Two-class predictions, half of them with a confidence exactly on a bin edge (the rest inside the
+    bins on both sides), drawn until each of :func:`_ece_variants` misses the ECE by at least 0.01."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    inner = edges[(edges > 0.5) & (edges < 1.0)]
+    while True:
+        conf = np.concatenate([rng.choice(inner, 40), rng.choice(inner, 40) + rng.choice([-0.5, 0.5], 40) / n_bins])
+        probs = np.stack([conf, 1.0 - conf], axis=1)
+        labels = (rng.random(conf.size) > conf).astype(int)  # label 1 where the prediction is wrong
+        want = expected_calibration_error(probs, labels, n_bins=n_bins)
+        if all(abs(value - want) >= 0.01 for value, _ in _ece_variants(probs, labels, n_bins)):
+            return Call((probs, labels), {"n_bins": n_bins})
 
 
 def _ece_extremes(rng):
@@ -89,7 +124,8 @@ def _judge_ece(calls, outs):
     for call, out in zip(calls, outs):
         (probs, labels), bins = call.args, call.kwargs["n_bins"]
         what = f"ece_scratch(probs, labels, n_bins={bins})"
-        expect_close(as_array(out, what, ()), expected_calibration_error(probs, labels, n_bins=bins), what)
+        expect_close(as_array(out, what, ()), expected_calibration_error(probs, labels, n_bins=bins), what,
+                     suspects=_ece_variants(probs, labels, bins))
 
 
 # --------------------------------------------------------------------------- temperature
