@@ -4,7 +4,7 @@
 supervised start of each seed, for two students: the chapter's 2-token window and a 5-token
 window (which can see the subject when it picks a verb). A 5-seed grid (weak and strong
 starts, 60 and 240 updates, forward and reverse KL) found no regime where λ = 1 wrote better
-sentences; these are the rows the prose quotes.
+sentences; these are the rows the prose quotes (it does not re-run the grid).
 """
 import numpy as np
 import pytest
@@ -55,13 +55,14 @@ def test_window2_reverse_on_policy_trades_quality_for_coverage(grid):
         for obj in ("forward", "reverse"):
             x = _diff(grid, w, obj)
             print(w, obj, np.round(x.mean(0), 3), np.round(x.std(0, ddof=1) / np.sqrt(len(x)), 3), (x > 0).sum(0))
-    assert (d[:, 1] > 0).sum() >= 8 and d[:, 1].mean() > 0.02  # more coverage
-    assert (d[:, 0] < 0).sum() >= 7 and d[:, 0].mean() < 0  # less quality
+    assert (d[:, 1] > 0).sum() == 8 and d[:, 1].mean() > 0.02  # more coverage on 8 of 10
+    se = d[:, 0].std(ddof=1) / np.sqrt(len(d))
+    assert (d[:, 0] < 0).sum() == 8 and abs(d[:, 0].mean()) < 2 * se  # quality: no clear change
 
 
 def test_window2_forward_on_policy_loses_coverage(grid):
     d = _diff(grid, 2, "forward")
-    assert (d[:, 1] < 0).all()
+    assert (d[:, 1] < 0).all() and (d[:, 0] < 0).sum() == 7
 
 
 def test_window5_no_clear_difference(grid):
@@ -69,7 +70,7 @@ def test_window5_no_clear_difference(grid):
         d = _diff(grid, 5, obj)
         for k in (0, 1):
             se = d[:, k].std(ddof=1) / np.sqrt(len(d))
-            assert abs(d[:, k].mean()) < 2.5 * se + 0.01, (obj, k, d[:, k])
+            assert abs(d[:, k].mean()) < 0.025, (obj, k, d[:, k])  # "no clear difference": below 0.025 nats
 
 
 def test_window5_student_is_much_better(grid):
