@@ -151,7 +151,7 @@ def test_reinforce_reference_is_unbiased():
 
 
 def test_diagnose_and_pick_beta_messages():
-    wrong = ("correct", "sampled_from_teacher", "missing_baseline", "teacher_student_swapped", "correct")
+    wrong = ("correct", "sampled_from_teacher", "missing_baseline", "lambda_reversed", "correct")
     assert "diagnosis['A'] is not right" in _messages("07.diagnose", wrong)
     assert "should be one of" in _messages("07.diagnose", ("typo",) * 5)
     assert "below the product's floor" in _messages("07.pick_beta", (0.9, 0.033))
@@ -249,7 +249,7 @@ def test_outcome_07_the_baseline_pays_only_for_the_far_teacher():
 
 def test_conventions_message_for_reversed_beta():
     assert "β convention reversed" in _messages("07.conventions", (1.0, 0.0, "beta", 0.0))
-    assert "teacher_weight_in_m is wrong" in _messages("07.conventions", (0.0, 1.0, "1-beta", 0.0))
+    assert "teacher_weight_in_m has the β convention reversed" in _messages("07.conventions", (0.0, 1.0, "1-beta", 0.0))
 
 
 def test_recipe_check_rejects_bad_recipes_before_training():

@@ -13,10 +13,9 @@ import math
 
 import numpy as np
 
-from ..losses import kd_loss, kd_loss_and_grad
-from ..softmax import log_softmax, softmax
-from . import _draw
-from ._core import Call, Exercise, Fail, Opaque, Test, as_array, expect_close
+from ._core import Call, Exercise, Fail, Opaque, Test, as_array
+from .ch07_functions import (_jsd_cases, _jsd_convention_cases, _judge_jsd, _judge_reinforce, _reinforce_cases,
+                             reinforce_reference)  # reinforce_reference: re-exported for the solution notebook
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "FRONTIER", "BUGS", "SPEC", "BASELINE_THETA", "BASELINE_N", "BASELINE_TEACHERS",
@@ -34,10 +33,10 @@ FRONTIER = {
 #: The product goal of exercise 07.pick_beta: coverage must stay at or above this (nats per token).
 COVERAGE_FLOOR = -2.0
 #: Labels of the bug-spotting exercise.
-BUGS = ("beta_reversed", "teacher_student_swapped", "missing_baseline", "sampled_from_teacher", "correct")
+BUGS = ("beta_reversed", "lambda_reversed", "missing_baseline", "sampled_from_teacher", "correct")
 #: The snippets' true labels (the notebook shows snippets A-E).
-_SNIPPETS = {"A": "beta_reversed", "B": "sampled_from_teacher", "C": "missing_baseline",
-             "D": "teacher_student_swapped", "E": "correct"}
+#: The snippets of exercise 07.diagnose; their right labels are the instructor's key (solutions/07).
+_SNIPPETS = ("A", "B", "C", "D", "E")
 #: Exercise 07.predict_baseline: the student's logits θ (q = softmax(θ)), the number n of samples per
 #: estimate, and two teachers p: the near one of exercise 07.reinforce's cell (KL(q‖p) ≈ 0.52 nats)
 #: and a far one (≈ 2.16 nats). The leave-one-out baseline raises the estimate's variance for the
@@ -95,7 +94,8 @@ def _judge_beta_ends(calls, outs):
     if w not in ("beta", "1-beta"):
         raise Fail("teacher_weight_in_m should be the string 'beta' or '1-beta'")
     if w != "beta":
-        raise Fail("in M = βP + (1−β)Q, which of P and Q is the teacher? teacher_weight_in_m is wrong")
+        raise Fail("teacher_weight_in_m has the β convention reversed: in M = βP + (1−β)Q, which of P and Q is "
+                   "the teacher?")
 
 
 def _judge_lambda(calls, outs):
@@ -108,99 +108,24 @@ def _judge_lambda(calls, outs):
                    "data set, i.e. chapter 6's supervised KD?")
 
 
-# --------------------------------------------------------------------------- 07.jsd_beta
-
-
-def _jsd_cases(shapes, scale):
-    def cases(rng):
-        out = []
-        for shape, beta in shapes:
-            out.append(Call((_draw.logits(rng, shape, scale=scale), _draw.logits(rng, shape, scale=scale), beta)))
-        return out
-    return cases
-
-
-def _judge_jsd(calls, outs):
-    for call, out in zip(calls, outs):
-        z, v, beta = call.args
-        what = f"jsd_beta(student_logits, teacher_logits, beta={beta:g}) with shape {z.shape}"
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise Fail(f"{what} should return a tuple (loss, grad), got {type(out).__name__}")
-        loss, grad = kd_loss_and_grad(z, v, divergence="gjsd", beta=beta, reduction="none")
-        swapped = kd_loss(z, v, divergence="gjsd", beta=1.0 - beta, reduction="none")
-        expect_close(out[0], loss, f"the loss of {what}", rtol=1e-6, atol=1e-10, suspects=(
-            (swapped, "that is JSD(1 − β): the β convention is reversed (or p and q swapped); GKD weights the "
-                      "teacher p by β in M = βp + (1−β)q and β → 1 is reverse-like"),
-        ))
-        p, q = softmax(v), softmax(z)
-        m = beta * p + (1 - beta) * q
-        dq = (1 - beta) * np.log(q / m)  # ∂D/∂q before the softmax
-        expect_close(out[1], grad, f"the gradient of {what}", rtol=1e-5, atol=1e-9, suspects=(
-            (dq, "that is ∂D/∂q, the gradient with respect to the probabilities; chain it through the softmax: "
-                 "q_j (g_j − Σ_k q_k g_k)"),
-            (-grad, "the sign is flipped"),
-        ))
-
-
-# --------------------------------------------------------------------------- 07.reinforce
-
-
-def reinforce_reference(theta, samples, log_p, *, baseline: str = "leave_one_out") -> np.ndarray:
-    """The REINFORCE estimate of ∇_θ KL(softmax(θ) ‖ p) from sample indices (grader's reference).
-
-    ``baseline``: "leave_one_out" (the exercise), "none" or "mean" (the mean including the sample).
-    """
-    theta = np.asarray(theta, dtype=float)
-    log_q = log_softmax(theta)
-    y = np.asarray(samples)
-    n = y.size
-    r = log_q[y] - np.asarray(log_p, dtype=float)[y]
-    if baseline == "leave_one_out":
-        r = r - (r.sum() - r) / (n - 1)
-    elif baseline == "mean":
-        r = r - r.mean()
-    score = np.eye(theta.size)[y] - np.exp(log_q)  # ∇_θ log q(y_i), one row per sample
-    return (r[:, None] * score).mean(axis=0)
-
-
-def _reinforce_cases(K, n, reps):
-    def cases(rng):
-        out = []
-        for _ in range(reps):
-            theta = _draw.logits(rng, (K,), scale=1.5)
-            samples = rng.choice(K, size=n, p=softmax(theta))
-            log_p = np.log(_draw.probs(rng, (K,)))
-            out.append(Call((theta, samples, log_p)))
-        return out
-    return cases
-
-
-def _judge_reinforce(calls, outs):
-    for call, out in zip(calls, outs):
-        theta, samples, log_p = call.args
-        what = f"reinforce_grad(theta, samples, log_p) with K={theta.size}, n={samples.size}"
-        want = reinforce_reference(theta, samples, log_p)
-        none = reinforce_reference(theta, samples, log_p, baseline="none")
-        mean = reinforce_reference(theta, samples, log_p, baseline="mean")
-        expect_close(out, want, what, rtol=1e-6, atol=1e-10, suspects=(
-            (none, "that is REINFORCE without a baseline: subtract b_i, the mean R of the other samples"),
-            (mean, "the baseline includes the sample itself (the mean over all n): that makes it depend on y_i; use "
-                   "the mean of the *other* n − 1 samples"),
-            (-want, "the sign is flipped: R(y) = log q(y) − log p(y), the log-ratio of KL(q‖p)"),
-        ))
-
-
 # --------------------------------------------------------------------------- 07.diagnose
 
 
+def _diagnose_well_formed(calls, outs):
+    d = _as_dict(outs[0], "diagnosis", tuple(_SNIPPETS))
+    for k, label in d.items():
+        if not isinstance(label, str) or label not in BUGS:
+            raise Fail(f"diagnosis[{k!r}] should be one of {', '.join(map(repr, BUGS))}, got {label!r}")
+
+
 def _judge_diagnose(keys):
-    def judge(calls, outs):
+    def judge(calls, outs, key):
+        _diagnose_well_formed(calls, outs)
         d = _as_dict(outs[0], "diagnosis", tuple(_SNIPPETS))
+        right = _as_dict(key["answer"], "the key", tuple(_SNIPPETS))
         for k in keys:
             label = d[k]
-            if not isinstance(label, str) or label not in BUGS:
-                raise Fail(f"diagnosis[{k!r}] should be one of {', '.join(map(repr, BUGS))}, got {label!r}")
-            if label != _SNIPPETS[k]:
+            if label != right[k]:
                 raise Fail(f"diagnosis[{k!r}] is not right yet: read snippet {k} again line by line")
     return judge
 
@@ -361,7 +286,9 @@ EXERCISES = (
             Test("loss and gradient for β = 0.1, 0.5, 0.9 on (4, 6) logits", 2, _judge_jsd,
                  _jsd_cases([((4, 6), 0.1), ((4, 6), 0.5), ((4, 6), 0.9)], 2.0)),
             Test("a (2, 3, 5) batch and β = 0.3", 1, _judge_jsd, _jsd_cases([((2, 3, 5), 0.3)], 2.0)),
-            Test("large logits (scale 30), β = 0.7", 1, _judge_jsd, _jsd_cases([((3, 8), 0.7)], 30.0), hidden=True),
+            Test("large logits (scale 30, near 1000), β = 0.7", 1, _judge_jsd,
+                 _jsd_cases([((3, 8), 0.7)], 30.0, shift=1000.0), hidden=True),
+            Test("β = 0.2 with teacher and student far apart", 1, _judge_jsd, _jsd_convention_cases, hidden=True),
         ),
     ),
     Exercise(
@@ -377,25 +304,28 @@ EXERCISES = (
     Exercise(
         id="07.predict_baseline", title="Predict: for which teacher does the baseline pay?",
         name="predict_baseline", kind="prediction", level="understand",
-        hint="Subtracting b_i keeps the mean because E[∇ log q(y)] = 0. For the variance, compare what it removes "
-             "(R's common part, whose mean over the student's samples is KL(q‖p)) with the noise it adds (b_i is "
-             "itself a mean of only n − 1 samples of R, which spread by the SD given for each teacher).",
+        hint="Subtracting b_i keeps the mean because E[∇ log q(y)] = 0. For the variance, write s(y) = ∇ log q(y) "
+             "and μ = E_q[R]. Without a baseline each term carries E_q[R² ‖s‖²]; with b_i (independent of y_i, mean "
+             "μ, variance Var(R)/(n − 1)) it carries about E_q[(R − μ)² ‖s‖²] + Var(R)/(n − 1) · E_q[‖s‖²]. "
+             "Comparing μ with the SD of R alone is not enough: R and ‖s‖² are correlated. Work out both "
+             "sums over the four outcomes for each teacher.",
         tests=prediction_tests(4),
     ),
     Exercise(
         id="07.diagnose", title="Four bugs and one correct snippet", name="diagnosis", kind="value", level="analyse",
         hint="For each snippet ask: where do the sentences come from, who is p and who is q, which way does β point, "
              "and is anything subtracted from R?",
-        tests=(Test("snippets A and B", 1, _judge_diagnose(("A", "B"))),
-               Test("snippets C, D and E", 2, _judge_diagnose(("C", "D", "E")))),
+        tests=(Test("five labels from the list (judged at grading)", 0, _diagnose_well_formed),)
+        + tuple(Test(f"snippet {k}", 0.6, _judge_diagnose((k,)), hidden=True, keyed=True) for k in _SNIPPETS),
     ),
     Exercise(
         id="07.pick_beta", title="Choose β for an autocomplete product", name="choice", kind="value", level="evaluate",
         reasoning="choice_reasons", manual_points=1,
         hint="First drop every β whose coverage falls below the floor; among the rest, compare quality, and check "
              "whether the lead is larger than the spread over seeds.",
-        tests=(Test("the β that meets the coverage floor with the best quality", 2, _judge_pick),
-               Test("its quality lead over the best other β that meets the floor", 1, _judge_lead)),
+        tests=(Test("a swept β and a number (judged at grading)", 0, lambda calls, outs: _pick_pair(outs[0])),
+               Test("the β that meets the coverage floor with the best quality", 2, _judge_pick, hidden=True),
+               Test("its quality lead over the best other β that meets the floor", 1, _judge_lead, hidden=True)),
     ),
     Exercise(
         id="07.recipe", title="Design a recipe that meets the spec", name="gkd_recipe", kind="function",
