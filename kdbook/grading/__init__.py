@@ -17,12 +17,14 @@ from __future__ import annotations
 import secrets
 import sys
 
-from . import registry
+from . import _stale, registry
 from ._core import (Exercise, TimeLimitExceeded, Verdict, draw_calls, judge, probe, static_violations, time_limit,
                     time_limit_available)
 from .spec import verdict_line
 
 __all__ = ["check", "hint", "scoreboard", "run_tests", "registry"]
+
+_stale.install()  # records cell runs in IPython, so that a failed answer cell is not checked stale
 
 
 def _source_of(obj) -> str | None:
@@ -145,6 +147,10 @@ def check(exercise_id: str, *, namespace: dict | None = None) -> None:
     try:
         ex = registry.get(exercise_id)
         ns = namespace if namespace is not None else _caller_namespace()
+        stale = _stale.stale_message(ex.name) if namespace is None else None
+        if stale:
+            print(f"{ex.id} · {ex.title}\n  {stale}\n  Public tests: not run.")
+            return
         print(_report(ex, run_tests(ex, ns)) + _notes(ex, ns))
     except KeyError as err:
         print(f"kdbook.grading.check: {err.args[0]}")
@@ -169,6 +175,11 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
         ns = namespace if namespace is not None else _caller_namespace()
         rows, total, public, hidden = [], 0.0, 0.0, 0.0
         for ex in exercises:
+            if namespace is None and _stale.stale_message(ex.name):
+                rows.append(f"  {ex.id:<28} {ex.level:<10} {'0/' + _pts(ex.public_points):>7}"
+                            f" {_pts(ex.hidden_points):>7}   last run failed: fix and re-run the cell")
+                public, hidden = public + ex.public_points, hidden + ex.hidden_points
+                continue
             verdicts = run_tests(ex, ns)
             got = sum(v.points for v in verdicts)
             status = "not attempted" if all(v.status in ("not attempted", "missing") for v in verdicts) else (
