@@ -93,6 +93,17 @@ def _hidden_note(ex: Exercise) -> str:
     return f"{_pts(ex.hidden_points)} more point{s} await{'s' if not s else ''} hidden tests at grading."
 
 
+def _score_line(ex: Exercise, got: float, passed: bool | None) -> str:
+    """The summary line: public points now, and what is left for grading (``passed=None``: no answer)."""
+    if not ex.public_points:  # select and prediction items: every point is decided at grading
+        form = {True: "Your answer has the right form", False: "Your answer is not in the right form yet",
+                None: "No answer yet"}[passed]
+        points = "its 1 point is" if ex.hidden_points == 1 else f"all {_plural(ex.hidden_points, 'point')} are"
+        return f"{form}; nothing is scored now: {points} decided at grading."
+    verdict = "All public tests pass" if passed else "Public tests"
+    return f"{verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}"
+
+
 def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
     got = sum(v.points for v in verdicts)
     head = f"{ex.id} · {ex.title}  [{ex.level}, {_plural(ex.points, 'point')}]"
@@ -100,10 +111,10 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
     stuck = f"  Stuck? kdbook.grading.hint({ex.id!r})"
     if statuses == {"not attempted"}:
         return (f"{head}\n  Not attempted yet: {verdicts[0].message.split('(', 1)[-1].rstrip(')')}.\n"
-                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
+                f"  {_score_line(ex, 0.0, None)}\n{stuck}")
     if "missing" in statuses:
         return (f"{head}\n  {verdicts[0].message}.\n"
-                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
+                f"  {_score_line(ex, 0.0, None)}\n{stuck}")
     lines = [head]
     for v in verdicts:
         head, _, why = verdict_line(v).partition("): ")
@@ -111,8 +122,7 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
         if why:
             lines.append(f"      {why}")
     passed = all(v.status == "pass" for v in verdicts)
-    verdict = "All public tests pass" if passed else "Public tests"
-    lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+    lines.append(f"  {_score_line(ex, got, passed)}")
     if not passed:
         lines.append(stuck)
     return "\n".join(lines)
