@@ -44,7 +44,7 @@ def _run(cells, setup="import kdbook, kdbook.grading"):
     out = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(cells)], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return [" ".join(o.split()) for o in json.loads(out.stdout.strip().splitlines()[-1])]  # wrapping aside
 
 
 def test_a_good_answer_is_checked():
@@ -78,8 +78,7 @@ def test_an_error_in_another_cell_does_not_count():
 
 def test_scoreboard_marks_the_failed_answer_and_gives_it_no_points():
     outs = _run([GOOD, SYNTAX, 'kdbook.grading.scoreboard("02")'])
-    row = next(line for line in outs[-1].splitlines() if "02.kl_scratch" in line)
-    assert "last run failed" in row and " 0/" in row
+    assert "02.kl_scratch apply 0/3 1 last run failed" in outs[-1]
 
 
 def test_errors_before_kdbook_was_imported_are_seen_through_the_history():
@@ -99,4 +98,4 @@ def test_plain_python_has_no_history_and_checks_as_before():
         ''')
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "All public tests pass" in out.stdout
+    assert "All public tests pass" in " ".join(out.stdout.split())

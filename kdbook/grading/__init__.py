@@ -66,6 +66,22 @@ def run_tests(exercise: Exercise, namespace: dict, *, hidden_seed: int | None = 
     return verdicts
 
 
+#: Printed lines are kept within this width (a laptop screen with the file browser open).
+WIDTH = 100
+
+
+def _wrap(text: str) -> str:
+    """Wrap every line longer than WIDTH at spaces, continuing it indented two more spaces."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip())]
+        out.append(line if len(line) <= WIDTH else textwrap.fill(
+            line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_long_words=False))
+    return "\n".join(out)
+
+
 def _pts(x: float) -> str:
     return f"{x:g}"
 
@@ -159,9 +175,9 @@ def check(exercise_id: str, *, namespace: dict | None = None) -> None:
         ns = namespace if namespace is not None else _caller_namespace()
         stale = _stale.stale_message(ex.name) if namespace is None else None
         if stale:
-            print(f"{ex.id} · {ex.title}\n  {stale}\n  Public tests: not run.")
+            print(_wrap(f"{ex.id} · {ex.title}\n  {stale}\n  Public tests: not run."))
             return
-        print(_report(ex, run_tests(ex, ns)) + _notes(ex, ns))
+        print(_wrap(_report(ex, run_tests(ex, ns)) + _notes(ex, ns)))
     except KeyError as err:
         print(f"kdbook.grading.check: {err.args[0]}")
     except Exception as err:  # the checker must never break a learner's run-all
@@ -173,7 +189,7 @@ def hint(exercise_id: str) -> None:
     """Print the hint of one exercise. Never raises."""
     try:
         ex = registry.get(exercise_id)
-        print(f"Hint for {ex.id} · {ex.title}:\n  {ex.hint}")
+        print(_wrap(f"Hint for {ex.id} · {ex.title}:\n  {ex.hint}"))
     except KeyError as err:
         print(f"kdbook.grading.hint: {err.args[0]}")
 
@@ -197,11 +213,11 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
             rows.append(f"  {ex.id:<28} {ex.level:<10} {_pts(got) + '/' + _pts(ex.public_points):>7}"
                         f" {_pts(ex.hidden_points):>7}   {status}")
             total, public, hidden = total + got, public + ex.public_points, hidden + ex.hidden_points
-        print(f"Score board · chapter {chapter} (public tests now; hidden tests at grading)\n"
+        print(_wrap(f"Score board · chapter {chapter} (public tests now; hidden tests at grading)\n"
               f"  {'exercise':<28} {'level':<10} {'public':>7} {'hidden':>7}\n" + "\n".join(rows) +
               f"\n  {'total':<39} {_pts(total) + '/' + _pts(public):>7} {_pts(hidden):>7}\n"
               f"  Maximum: {_pts(public + hidden)} points; {_pts(hidden)} of them "
-              f"{'is' if hidden == 1 else 'are'} decided by hidden tests.")
+              f"{'is' if hidden == 1 else 'are'} decided by hidden tests."))
     except KeyError as err:
         print(f"kdbook.grading.scoreboard: {err.args[0]}")
     except Exception as err:
