@@ -43,6 +43,24 @@ RC = {
 }
 
 
+def sharp_inline() -> bool:
+    """In a notebook, render inline figures at twice the pixel density (matplotlib-inline's
+    ``retina`` format), shown at the same size: sharp on high-density screens. Figure sizes and
+    their text repr are unchanged; a stored PNG grows about 2.5× (measured on chapters 0–4).
+    Returns whether it was switched on (False outside IPython or without matplotlib-inline)."""
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is None:
+            return False
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+        return True
+    except Exception:  # no IPython, no matplotlib-inline (some browser kernels): keep the default
+        return False
+
+
 @contextmanager
 def style():
     """Context manager applying kdbook's matplotlib style (``with style(): ...``)."""
