@@ -39,7 +39,8 @@ def test_figures_are_stored_at_twice_the_pixels_and_shown_at_the_same_size():
     # the figure's own size at its dpi (bbox "tight" trims a little): shown ≈ that, stored at twice
     assert got["shown"] is not None and width == pytest.approx(2 * got["shown"], abs=2)
     assert got["shown"] == pytest.approx(6.4 * got["dpi"], rel=0.05)
-    assert "Figure size 512x320" in got["repr"]  # the text nbval compares is unchanged
+    # the text nbval compares keeps the figure's own dpi (not doubled)
+    assert f"Figure size {6.4 * got['dpi']:g}x" in got["repr"] and got["dpi"] == 80, got["repr"]
 
 
 def test_outside_ipython_nothing_changes():
