@@ -193,6 +193,25 @@ def test_official_source_is_verified_too(site, tmp_path):
 # --------------------------------------------------------------------------- in the browser
 
 
+def _arrow_key_moves_a_slider(page, panel, timeout: float = 10) -> bool:
+    """Focus the first slider's handle and press ArrowRight (ArrowLeft at its maximum): its readout
+    must change, as the start notebook tells learners (issue 28: a widgets front end built for
+    another JupyterLab ignored the keys in the site)."""
+    slider = panel.locator(".widget-slider").first
+    handle, readout = slider.locator(".noUi-handle").first, slider.locator(".widget-readout").first
+    handle.scroll_into_view_if_needed()
+    for key in ("ArrowRight", "ArrowLeft"):
+        before = readout.inner_text()
+        handle.focus()
+        handle.press(key)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if readout.inner_text() != before:
+                return True
+            time.sleep(0.2)
+    return False
+
+
 def _run_notebook(page, server, rel: str, lite_timings: dict) -> None:
     """Open ``rel`` (the start notebook through the front page), run all, check what the learner sees."""
     panel = page.locator(f"#{open_notebook(page, server, rel if rel != START else None)}")
@@ -206,6 +225,7 @@ def _run_notebook(page, server, rel: str, lite_timings: dict) -> None:
         responded = drag_slider_changes_output(page, panel)
         assert responded, f"{rel}: dragging no slider changed a widget's output"
         check_outputs(page, panel, rel, read_cells(page, rel), committed)
+        assert _arrow_key_moves_a_slider(page, panel), f"{rel}: ArrowRight/ArrowLeft on a slider handle did nothing"
     finally:
         screenshot(page, panel, rel, SCREENSHOT_DIR)
     lite_timings[rel] = {"kernel_ready_s": round(ready_s, 1), "run_all_s": round(run_s, 1)}
