@@ -79,8 +79,34 @@ def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+#: JupyterLab defaults for the workbook: no news pop-up over the start notebook, no update check.
+LAB_DEFAULTS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def quiet_lab_defaults(prefix: Path) -> Path:
+    """Write LAB_DEFAULTS into the environment's ``share/jupyter/lab/settings/overrides.json``.
+
+    Overrides are defaults: a learner's own settings (Settings Editor, ~/.jupyter) still win. Keys
+    already in the file are kept; only missing ones are added.
+    """
+    import json
+
+    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        print(f"note: {path} is not valid JSON; left as it is (JupyterLab may show its news pop-up)")
+        return path
+    merged = {plugin: {**values, **current.get(plugin, {})} for plugin, values in LAB_DEFAULTS.items()}
+    if {**current, **merged} != current:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**current, **merged}, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def cmd_lab(args: argparse.Namespace, rest: list[str]) -> int:
     py = ensure_venv(None)
+    quiet_lab_defaults(venv_dir())  # the venv's sys.prefix, where JupyterLab reads its overrides
     if args.install_only:
         return 0
     # Serve the whole repository (chapters, exercises, solutions) and open the start notebook.
@@ -134,7 +160,11 @@ LITE_TOOLS = (
     "jupyterlite-core==0.6.4",
     "jupyterlite-pyodide-kernel==0.6.1",
     "jupyter_server>=2.10",  # lets the build index the notebooks' contents
-    "jupyterlab_widgets==3.0.17",  # the widgets' front end, shipped as a site extension (ipywidgets 8.1.9)
+    # The widgets' front end, shipped as a site extension. It must be built for the site's JupyterLab
+    # (4.4.5, from jupyterlite-core 0.6.4): 3.0.15 asks for ^4.4.1; 3.0.16 asks for ^4.4.6 and 3.0.17 for
+    # ^4.6.2: with those the browser console reports a version mismatch and arrow keys on a slider
+    # handle did nothing in the site (tests/test_lite_site.py presses one).
+    "jupyterlab_widgets==3.0.15",
     "setuptools>=77",  # builds the kdbook wheel for the site
 )
 

@@ -64,3 +64,7 @@ def __getattr__(name: str):
     if name in MOVED:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'kdbook' has no attribute {name!r}")
+
+
+if "IPython" in __import__("sys").modules:  # in a notebook: record cell runs, so check() sees failed answers
+    importlib.import_module(".grading._stale", __name__).install()

@@ -45,11 +45,12 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lite_contents  # noqa: E402  (beside this file)
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "build" / "lite-cache"
 START_NOTEBOOK = "notebooks/00_start_here.ipynb"
-#: Folders copied into the site (every notebook in them, by glob); solutions are left out on purpose.
-CONTENT_DIRS = ("notebooks", "exercises")
 MAX_SITE_MB = 60
 
 PYODIDE_VERSION = "0.27.7"
@@ -312,11 +313,9 @@ def stage(lite: Path, source: str, build_python: Path) -> None:
             shutil.copy2(wheel, pyodide / wheel.name)
             trimmed["packages"][name] = lock_entry(wheel, name)
     (pyodide / "pyodide-lock.json").write_text(json.dumps(trimmed, indent=1, sort_keys=True) + "\n")
-    for folder in CONTENT_DIRS:
-        for nb in sorted((ROOT / folder).glob("*.ipynb")):
-            if not nb.name.endswith(".bak.ipynb"):
-                (lite / "files" / folder).mkdir(exist_ok=True)
-                shutil.copy2(nb, lite / "files" / folder / nb.name)
+    for rel, data in lite_contents.notebooks_to_publish(ROOT, log).items():  # committed; never solutions
+        (lite / "files" / rel).parent.mkdir(exist_ok=True)
+        (lite / "files" / rel).write_bytes(data)
     config = {
         "jupyter-lite-schema-version": 0,
         "jupyter-config-data": {
@@ -378,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInputError as err:
         print(f"[lite] cannot build the site, a build input is unavailable: {err}", file=sys.stderr)
         return 3
-    except VerificationError as err:
+    except (VerificationError, lite_contents.EditedExerciseError) as err:
         print(f"[lite] build failed: {err}", file=sys.stderr)
         return 4
     return 0

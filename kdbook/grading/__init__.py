@@ -18,11 +18,13 @@ from __future__ import annotations
 import secrets
 import sys
 
-from . import engine, registry
+from . import _stale, engine, registry
 from ._core import Exercise, Verdict, time_limit_available
 from .spec import verdict_line
 
 __all__ = ["check", "hint", "scoreboard", "run_tests", "registry", "engine"]
+
+_stale.install()  # records cell runs in IPython, so that a failed answer cell is not checked stale
 
 
 def run_tests(exercise: Exercise, namespace: dict, *, timeout: float | None = 10.0,
@@ -39,6 +41,22 @@ def run_tests(exercise: Exercise, namespace: dict, *, timeout: float | None = 10
                         "grading: kdbook.grading.engine.score(exercise, namespace, seed=..., key=...)")
     seed = secrets.randbits(32) if public_seed is None else public_seed
     return engine.score(exercise, namespace, seed=seed, timeout=timeout, hidden=False)
+
+
+#: Printed lines are kept within this width (a laptop screen with the file browser open).
+WIDTH = 100
+
+
+def _wrap(text: str) -> str:
+    """Wrap every line longer than WIDTH at spaces, continuing it indented two more spaces."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip())]
+        out.append(line if len(line) <= WIDTH else textwrap.fill(
+            line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_long_words=False))
+    return "\n".join(out)
 
 
 def _pts(x: float) -> str:
@@ -68,6 +86,17 @@ def _hidden_note(ex: Exercise) -> str:
     return f"{_pts(ex.hidden_points)} more point{s} await{'s' if not s else ''} hidden tests at grading."
 
 
+def _score_line(ex: Exercise, got: float, passed: bool | None) -> str:
+    """The summary line: public points now, and what is left for grading (``passed=None``: no answer)."""
+    if not ex.public_points:  # select and prediction items: every point is decided at grading
+        form = {True: "Your answer has the right form", False: "Your answer is not in the right form yet",
+                None: "No answer yet"}[passed]
+        points = "its 1 point is" if ex.hidden_points == 1 else f"all {_plural(ex.hidden_points, 'point')} are"
+        return f"{form}; nothing is scored now: {points} decided at grading."
+    verdict = "All public tests pass" if passed else "Public tests"
+    return f"{verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}"
+
+
 def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
     got = sum(v.points for v in verdicts)
     head = f"{ex.id} · {ex.title}  [{ex.level}, {_plural(ex.points, 'point')}]"
@@ -75,10 +104,10 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
     stuck = f"  Stuck? kdbook.grading.hint({ex.id!r})"
     if statuses == {"not attempted"}:
         return (f"{head}\n  Not attempted yet: {verdicts[0].message.split('(', 1)[-1].rstrip(')')}.\n"
-                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
+                f"  {_score_line(ex, 0.0, None)}\n{stuck}")
     if "missing" in statuses:
         return (f"{head}\n  {verdicts[0].message}.\n"
-                f"  Public tests: 0/{_pts(ex.public_points)} points. {_hidden_note(ex)}\n{stuck}")
+                f"  {_score_line(ex, 0.0, None)}\n{stuck}")
     lines = [head]
     for v in verdicts:
         head, _, why = verdict_line(v).partition("): ")
@@ -86,8 +115,7 @@ def _report(ex: Exercise, verdicts: list[Verdict]) -> str:
         if why:
             lines.append(f"      {why}")
     passed = all(v.status == "pass" for v in verdicts)
-    verdict = "All public tests pass" if passed else "Public tests"
-    lines.append(f"  {verdict}: {_pts(got)}/{_pts(ex.public_points)} points. {_hidden_note(ex)}")
+    lines.append(f"  {_score_line(ex, got, passed)}")
     if not passed:
         lines.append(stuck)
     return "\n".join(lines)
@@ -122,7 +150,11 @@ def check(exercise_id: str, *, namespace: dict | None = None) -> None:
     try:
         ex = registry.get(exercise_id)
         ns = namespace if namespace is not None else _caller_namespace()
-        print(_report(ex, run_tests(ex, ns)) + _notes(ex, ns))
+        stale = _stale.stale_message(ex.name) if namespace is None else None
+        if stale:
+            print(_wrap(f"{ex.id} · {ex.title}\n  {stale}\n  Public tests: not run."))
+            return
+        print(_wrap(_report(ex, run_tests(ex, ns)) + _notes(ex, ns)))
     except KeyError as err:
         print(f"kdbook.grading.check: {err.args[0]}")
     except Exception as err:  # the checker must never break a learner's run-all
@@ -134,7 +166,7 @@ def hint(exercise_id: str) -> None:
     """Print the hint of one exercise. Never raises."""
     try:
         ex = registry.get(exercise_id)
-        print(f"Hint for {ex.id} · {ex.title}:\n  {ex.hint}")
+        print(_wrap(f"Hint for {ex.id} · {ex.title}:\n  {ex.hint}"))
     except KeyError as err:
         print(f"kdbook.grading.hint: {err.args[0]}")
 
@@ -146,6 +178,11 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
         ns = namespace if namespace is not None else _caller_namespace()
         rows, total, public, hidden = [], 0.0, 0.0, 0.0
         for ex in exercises:
+            if namespace is None and _stale.stale_message(ex.name):
+                rows.append(f"  {ex.id:<28} {ex.level:<10} {'0/' + _pts(ex.public_points):>7}"
+                            f" {_pts(ex.hidden_points):>7}   last run failed: fix and re-run the cell")
+                public, hidden = public + ex.public_points, hidden + ex.hidden_points
+                continue
             verdicts = run_tests(ex, ns)
             got = sum(v.points for v in verdicts)
             status = "not attempted" if all(v.status in ("not attempted", "missing") for v in verdicts) else (
@@ -153,11 +190,11 @@ def scoreboard(chapter: str, *, namespace: dict | None = None) -> None:
             rows.append(f"  {ex.id:<28} {ex.level:<10} {_pts(got) + '/' + _pts(ex.public_points):>7}"
                         f" {_pts(ex.hidden_points):>7}   {status}")
             total, public, hidden = total + got, public + ex.public_points, hidden + ex.hidden_points
-        print(f"Score board · chapter {chapter} (public tests now; hidden tests at grading)\n"
+        print(_wrap(f"Score board · chapter {chapter} (public tests now; hidden tests at grading)\n"
               f"  {'exercise':<28} {'level':<10} {'public':>7} {'hidden':>7}\n" + "\n".join(rows) +
               f"\n  {'total':<39} {_pts(total) + '/' + _pts(public):>7} {_pts(hidden):>7}\n"
               f"  Maximum: {_pts(public + hidden)} points; {_pts(hidden)} of them "
-              f"{'is' if hidden == 1 else 'are'} decided by hidden tests.")
+              f"{'is' if hidden == 1 else 'are'} decided by hidden tests."))
     except KeyError as err:
         print(f"kdbook.grading.scoreboard: {err.args[0]}")
     except Exception as err:

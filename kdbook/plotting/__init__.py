@@ -8,7 +8,7 @@ objects as attributes (``BarPlot.containers``, ``CurvePlot.lines``, ...).
 from __future__ import annotations
 
 from ._result import NamedAxes, Plot
-from ._style import CMAP, PALETTE, ROLE_COLORS, new_axes, style
+from ._style import CMAP, PALETTE, ROLE_COLORS, new_axes, sharp_inline, style
 from .curves import CurvePlot, plot_curves
 from .distributions import BarPlot, plot_distributions, plot_divergence_values, plot_grouped_bars, series_colors
 from .heatmap import HeatmapPlot, plot_heatmap
@@ -31,6 +31,8 @@ from .simplex import (
 )
 
 from .states import BiasShiftPlot, TemperaturePlot, plot_bias_shift_state, plot_gradient_state, plot_temperature_state
+
+sharp_inline()  # 2x-density inline figures in notebooks
 
 __all__ = ["Plot", "NamedAxes", "CMAP", "PALETTE", "ROLE_COLORS", "new_axes", "style"]
 __all__ += ["BarPlot", "plot_distributions", "plot_divergence_values", "plot_grouped_bars", "series_colors"]

@@ -55,7 +55,7 @@ def plot_mix_state(state) -> Plot:
     ax = axes[2]
     curves = {
         "KL to teacher": ax.plot(state.epochs, state.kl_to_teacher, marker="o", color=PALETTE[0], label="KL to prompted teacher")[0],
-        "KL unprompted": ax.plot(state.epochs, state.kl_unprompted, marker="s", color=PALETTE[5], label="KL to unprompted model")[0],
+        "KL unprompted": ax.plot(state.epochs, state.kl_unprompted, marker="s", color=PALETTE[4], label="KL to unprompted model")[0],
     }
     marker = ax.axvline(state.epoch, color="0.4", linestyle="--", linewidth=1)
     ax.set(xlabel="epoch", ylabel="nats per response token (held out)",

@@ -201,7 +201,7 @@ def plot_divergence_values(
     right = max(float(finite.max()) if finite.size else 0.0, 1e-3) * 1.35
     shown = np.where(np.isfinite(vals), vals, right)
     y = np.arange(len(names))[::-1]
-    bars = ax.barh(y, shown, color=PALETTE[2], height=0.6, zorder=2)
+    bars = ax.barh(y, shown, color=ROLE_COLORS["soft"], height=0.6, zorder=2)
     texts = []
     for bar, val, yi in zip(bars, vals, y):
         if not np.isfinite(val):

@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from .. import _validate as v
 from ._result import Plot
-from ._style import PALETTE, new_axes
+from ._style import MARKERS, PALETTE, new_axes
 
 __all__ = ["plot_position_kl", "plot_estimator_error", "plot_frontier"]
 
@@ -131,7 +131,7 @@ def plot_frontier(points: Mapping[str, Sequence[float]], *, path: Sequence[str] 
         xy = np.array([vals[p][:2] for p in path])
         artists["path"] = ax.plot(xy[:, 0], xy[:, 1], color="0.6", lw=1, zorder=1)[0]
     for i, (label, (x, y, sx, sy)) in enumerate(vals.items()):
-        artists["points"][label] = ax.errorbar(x, y, xerr=sx, yerr=sy, fmt="o", ms=6, capsize=2,
+        artists["points"][label] = ax.errorbar(x, y, xerr=sx, yerr=sy, fmt=MARKERS[i % len(MARKERS)], ms=6, capsize=2,
                                                color=PALETTE[i % len(PALETTE)], zorder=2)
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     if highlight is not None:

@@ -155,7 +155,7 @@ def plot_next_token_state(state, *, ax=None) -> Plot:
     fig, ax = new_axes(ax, figsize=(8.0, 3.6))
     x = np.arange(len(state.shown))
     series = {"teacher": (state.teacher, ROLE_COLORS["teacher"]),
-              "stored teacher": (state.stored, PALETTE[4]),
+              "stored teacher": (state.stored, PALETTE[3]),
               "student": (state.student, ROLE_COLORS["student"])}
     bars = {}
     for i, (name, (p, color)) in enumerate(series.items()):

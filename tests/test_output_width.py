@@ -1,0 +1,69 @@
+"""Every stored text output line of every notebook is at most 100 characters (issue 28, item 5).
+
+Wider lines wrap at a common laptop width with JupyterLab's file browser open, breaking tables
+mid-row. Checked: stream output, ``text/plain`` results and tracebacks, in notebooks/,
+solutions/ and exercises/ (found by glob). A widget's ``text/plain`` (``VBox(children=...``) is
+left out: it is shown only where the widget cannot render, as a fallback, not as a table.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH = 100
+WIDGET = "application/vnd.jupyter.widget-view+json"
+NOTEBOOKS = sorted(p for folder in ("notebooks", "solutions", "exercises") for p in (ROOT / folder).glob("*.ipynb")
+                   if not p.name.endswith(".bak.ipynb"))
+
+#: Notebooks with wider lines today, left to the integrator (issue 28): chapters 05–08 are being
+#: edited in parallel, and solutions/exercises get the wrapped check messages when re-executed.
+#: Strict: once a notebook is fixed its xfail fails, so it is removed from this list.
+KNOWN_WIDE = {
+    "notebooks/05_training_a_toy_student.ipynb": "seed-by-seed lines of 104 and 121 characters",
+    "notebooks/06_distilling_a_language_model.ipynb": "the results table (124) and a prompt line (125)",
+    "notebooks/07_generation_and_on_policy_distillation.ipynb": "paired differences (122, 136), the cost table (121)",
+    "notebooks/08_context_distillation.ipynb": "the results table (130), a model repr (155), per-seed lines (125)",
+    **{f"{folder}/{name}": "check messages stored before they were wrapped (re-execute)"
+       for folder in ("solutions", "exercises") for name in (
+           "01_teacher_and_student.ipynb", "02_divergences.ipynb", "03_temperature_and_soft_targets.ipynb",
+           "04_the_kd_loss.ipynb", "05_training_a_toy_student.ipynb", "06_distilling_a_language_model.ipynb",
+           "07_generation_and_on_policy_distillation.ipynb", "08_context_distillation.ipynb")},
+}
+
+
+def wide_lines(nb: dict) -> list[tuple[int, int, str]]:
+    """(cell index, length, line start) of every stored text output line wider than WIDTH."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "stream":
+                texts = [out["text"]]
+            elif out["output_type"] == "error":
+                texts = ["\n".join(out["traceback"])]
+            elif WIDGET in out.get("data", {}):
+                texts = []
+            else:
+                texts = [out.get("data", {}).get("text/plain", "")]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else text
+                found += [(i, len(line), line[:40]) for line in text.splitlines() if len(line) > WIDTH]
+    return found
+
+
+def test_wide_lines_are_found():
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": ["x" * 100 + "\n", "y" * 101 + "\n"]},
+        {"output_type": "execute_result", "data": {"text/plain": "z" * 120}},
+        {"output_type": "display_data", "data": {"text/plain": "VBox(" + "w" * 120, WIDGET: {}}}]}]}
+    assert [(i, n) for i, n, _ in wide_lines(nb)] == [(0, 101), (0, 120)]
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
+    strict=True, reason=KNOWN_WIDE[str(p.relative_to(ROOT))])) if str(p.relative_to(ROOT)) in KNOWN_WIDE else p
+    for p in NOTEBOOKS], ids=lambda p: str(p.relative_to(ROOT)))
+def test_stored_output_lines_fit_100_characters(path):
+    wide = wide_lines(json.loads(path.read_text(encoding="utf-8")))
+    assert not wide, f"{path.name}: lines over {WIDTH} characters (cell index, length, start): {wide}"
