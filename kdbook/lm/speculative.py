@@ -161,6 +161,16 @@ def verify(p: ArrayLike, q: ArrayLike, drafts: ArrayLike, *, n_drafts: ArrayLike
     return n_acc, inverse_cdf(dist, rng.random(B))
 
 
+def _reals(x, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}") from None
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite")
+    return arr
+
+
 def expected_tokens_per_call(alpha: ArrayLike, gamma: ArrayLike) -> np.ndarray:
     r"""Expected tokens a round emits for i.i.d. acceptance α and γ drafts: :math:`(1-\alpha^{\gamma+1})/(1-\alpha)`.
 
@@ -171,7 +181,7 @@ def expected_tokens_per_call(alpha: ArrayLike, gamma: ArrayLike) -> np.ndarray:
     >>> float(expected_tokens_per_call(0.5, 2))
     1.75
     """
-    a = np.asarray(v.as_float_array(alpha, "alpha"))
+    a = _reals(alpha, "alpha")
     if ((a < 0) | (a > 1)).any():
         raise ValueError("alpha must be in [0, 1]")
     g = np.asarray(gamma)
@@ -193,7 +203,7 @@ def modelled_speedup(alpha: ArrayLike, gamma: ArrayLike, c: ArrayLike) -> np.nda
     >>> round(float(modelled_speedup(0.8, 4, 0.1)), 4)
     2.4011
     """
-    c = np.asarray(v.as_float_array(c, "c"))
+    c = _reals(c, "c")
     if (c < 0).any():
         raise ValueError("c must be >= 0 (draft cost / target cost)")
     return expected_tokens_per_call(alpha, gamma) / (np.asarray(gamma) * c + 1.0)
