@@ -31,7 +31,7 @@ from .sequences import LMBatch
 from .speculative import tempered
 
 __all__ = ["tv_loss_and_grad", "DraftObjective", "DRAFT_OBJECTIVES", "distill_draft", "acceptance",
-           "position_acceptance"]
+           "position_acceptance", "round_acceptance", "held_out"]
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -171,3 +171,42 @@ def position_acceptance(target, draft, batch: LMBatch, *, T: float = 1.0, n_posi
         if sel.any():
             out[t] = a[sel].mean()
     return out
+
+
+def round_acceptance(target, draft, gen, *, n_positions: int = 10, T: float = 1.0) -> dict[str, np.ndarray]:
+    r"""Per sentence position of a speculative run: measured acceptance, its SE, and the exact Σ min(p, q).
+
+    ``gen`` is a :class:`kdbook.lm.speculative.SpeculativeGeneration`. At position t the
+    measured rate is accepted / drafted over the rows where a draft was verified there; the
+    exact value is the mean of :math:`\sum_x \min(p_T, q_T)` at those very prefixes, so the two
+    differ only by sampling noise. Returns ``measured``, ``se``, ``exact`` and ``count``
+    (NaN where nothing was drafted). Chapter 9, section 2.
+    """
+    a, _ = _position_values(target, draft, gen.batch, T)
+    k = v.check_int(n_positions, "n_positions", minimum=1)
+    pos = np.cumsum(gen.batch.mask, axis=1) - 1
+    out = {name: np.full(k, np.nan) for name in ("measured", "se", "exact", "count")}
+    for t in range(min(k, gen.drafted.shape[1])):
+        rows = np.flatnonzero(gen.drafted[:, t])
+        if rows.size == 0:
+            continue
+        col = np.argmax((pos[rows] == t) & gen.batch.mask[rows], axis=1)
+        acc = gen.accepted[rows, t].astype(float)
+        out["measured"][t], out["count"][t] = acc.mean(), rows.size
+        out["se"][t] = acc.std(ddof=1) / np.sqrt(rows.size) if rows.size > 1 else np.nan
+        out["exact"][t] = a[rows, col].mean()
+    return out
+
+
+def held_out(batch: LMBatch, data: LMBatch) -> tuple[LMBatch, float]:
+    """The sentences of ``batch`` that do not occur in ``data`` (whole rows compared), and the share removed.
+
+    Held-out means disjoint from the training inputs: short sentences of the toy language recur
+    in any large sample, so evaluation sets are filtered. Chapter 9, section 3.
+    """
+    for b, name in ((batch, "batch"), (data, "data")):
+        if not isinstance(b, LMBatch):
+            raise TypeError(f"{name} must be a kdbook.lm.LMBatch, got {type(b).__name__}")
+    seen = {tuple(r[m]) for r, m in zip(data.targets, data.mask)}
+    keep = np.array([tuple(r[m]) not in seen for r, m in zip(batch.targets, batch.mask)])
+    return batch.select(np.flatnonzero(keep)), float(1 - keep.mean())
