@@ -15,7 +15,8 @@ from ..lm.speculative import modelled_speedup
 from ._result import Plot
 from ._style import PALETTE, new_axes
 
-__all__ = ["plot_position_acceptance", "plot_draft_acceptance", "plot_speedup", "plot_verified_sentence"]
+__all__ = ["plot_position_acceptance", "plot_draft_acceptance", "plot_speedup", "plot_verified_sentence",
+           "plot_speculative_state"]
 
 
 def plot_position_acceptance(measured: ArrayLike, exact: ArrayLike, se: ArrayLike | None = None, *,
@@ -137,3 +138,28 @@ def plot_verified_sentence(words: Sequence[str], kinds: Sequence[str], *, title:
     ax.set_title(title or "green: accepted draft   red: drawn from the residual   blue: drawn by the target",
                  fontsize="small")
     return Plot(fig, (ax,), {"words": texts})
+
+
+def plot_speculative_state(state) -> Plot:
+    """One explorer frame (``kdbook.lm.spec_explorer.SpeculativeState``): speed-up against γ and a verified sentence."""
+    import matplotlib.pyplot as plt
+
+    from ._style import style
+
+    with style():
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 4.6), height_ratios=[3, 1], layout="constrained")
+    (line,) = ax.plot(state.gammas, state.modelled, color=PALETTE[0], marker="o", ms=3,
+                      label=f"modelled, α = {state.alpha:.3f}, c = {state.c:g}")
+    ax.plot([state.best_gamma], [state.modelled[state.best_gamma]], marker="*", ms=12, color=PALETTE[0])
+    ax.plot(state.measured_gammas, state.measured, ls="none", marker="x", ms=9, color="black",
+            label="measured tokens per call / (γc + 1)")
+    sel = list(state.measured_gammas).index(state.gamma)
+    ax.plot([state.gamma], [state.measured[sel]], marker="o", ms=12, mfc="none", color=PALETTE[5],
+            label=f"γ = {state.gamma}: measured {state.measured[sel]:.2f}")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("γ")
+    ax.set_ylabel("speed-up")
+    ax.set_title(f"draft: {state.name}")
+    ax.legend(fontsize="small")
+    plot_verified_sentence(state.words, state.kinds, ax=ax2)
+    return Plot(fig, (ax, ax2), {"modelled": line})
