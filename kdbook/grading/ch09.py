@@ -29,7 +29,7 @@ __all__ = ["EXERCISES", "ACCEPTANCE", "draft_outcome", "CREATE_MARGIN", "GRID"]
 #: Uniform grid cells per axis of the accept/reject item's sweep (added to the exact breakpoints).
 GRID = 50
 #: How much higher than the forward-KL draft's acceptance the create item's draft must be.
-CREATE_MARGIN = 0.008
+CREATE_MARGIN = 0.005
 
 #: The chapter's acceptance table (section 3, mean of 3 seeds): draft → (T = 1, greedy, T = 0.5).
 ACCEPTANCE = {
