@@ -211,3 +211,13 @@ def test_bad_input_names_the_argument():
         expected_tokens_per_call(0.5, 1.5)
     with pytest.raises(ValueError, match="c must be"):
         modelled_speedup(0.5, 2, -0.1)
+
+
+def test_budget_region_speculation_is_never_slower_in_the_modelled_cost():
+    # issue 27's budget: acceptance >= 0.6 and c <= 0.2 -> at the best γ, faster than plain sampling.
+    # The worst corner, α = 0.6 and c = 0.2, gives (1 + 0.6 + 0.36) / 1.4 = 1.4 at γ = 2, by hand.
+    for alpha in np.linspace(0.6, 1.0, 9):
+        for c in np.linspace(0.0, 0.2, 9):
+            g = best_gamma(alpha, c)
+            assert g >= 1 and modelled_speedup(alpha, g, c) >= 1.4 - 1e-12
+    assert best_gamma(0.6, 0.2) == 2
