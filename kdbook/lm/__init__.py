@@ -18,6 +18,9 @@ One module per concept:
 ``frontier``        the β sweep of chapter 7 and its explorer state
 ``context``         context distillation (chapter 8)
 ``context_mix``     the training mix of context distillation and its explorer state
+``speculative``     speculative sampling: draft, one-pass verification, residual (chapter 9)
+``draft``           distilling a draft: TV loss, draft objectives, acceptance (chapter 9)
+``spec_explorer``   the speculative-decoding explorer's state (chapter 9)
 ==================  ============================================================================
 
 ``from kdbook.lm import WindowLM, ToyLanguage, LMBatch, Vocabulary`` gives the main classes; the
@@ -34,7 +37,8 @@ from .window import GROUPS, WindowLM
 __all__ = ["WindowLM", "GROUPS", "ToyLanguage", "LMBatch", "Vocabulary"]
 
 SUBMODULES = ("language", "sequences", "window", "decoding", "evaluation", "topk", "next_token", "policy",
-              "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix")
+              "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix", "speculative", "draft",
+              "spec_explorer")
 
 
 def __getattr__(name: str):
