@@ -183,11 +183,11 @@ def test_ch05_the_baseline_recipe_and_malformed_recipes_score_zero():
 
 ANSWERS = {"01.predict_shuffled": "c", "02.predict_direction": "c", "03.predict_doubled": "b",
            "04.predict_grad_sum": "a", "05.predict_objective": "a", "06.predict_stored_kl": "b",
-           "07.predict_baseline": "b", "08.predict_neutral": "b"}
+           "07.predict_baseline": "b", "08.predict_neutral": "b", "09.predict_shortcut": "b"}
 #: How many outcomes each prediction lists (lettered a, b, …).
 OPTIONS = {"01.predict_shuffled": 3, "02.predict_direction": 4, "03.predict_doubled": 4, "04.predict_grad_sum": 4,
            "05.predict_objective": 3, "06.predict_stored_kl": 4, "07.predict_baseline": 4,
-           "08.predict_neutral": 3}
+           "08.predict_neutral": 3, "09.predict_shortcut": 4}
 
 
 @pytest.mark.parametrize("ex", PREDICT, ids=lambda ex: ex.id)

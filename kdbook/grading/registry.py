@@ -16,7 +16,8 @@ from ._core import Exercise
 __all__ = ["CHAPTERS", "chapter_exercises", "all_exercises", "get"]
 
 #: Chapter number → module holding that chapter's ``EXERCISES``.
-CHAPTERS = {"01": "ch01", "02": "ch02", "03": "ch03", "04": "ch04", "05": "ch05", "06": "ch06", "07": "ch07", "08": "ch08"}
+CHAPTERS = {"01": "ch01", "02": "ch02", "03": "ch03", "04": "ch04", "05": "ch05", "06": "ch06", "07": "ch07", "08": "ch08",
+            "09": "ch09"}
 
 
 def chapter_exercises(chapter: str) -> tuple[Exercise, ...]:

@@ -23,6 +23,9 @@ One module per concept:
 ``context``         context distillation (chapter 8)
 ``context_mix``     the training mix of context distillation and its explorer state
 ``context_split``   held-out queries disjoint from the training queries (chapter 8)
+``speculative``     speculative sampling: draft, one-pass verification, residual (chapter 9)
+``draft``           distilling a draft: TV loss, draft objectives, acceptance (chapter 9)
+``spec_explorer``   the speculative-decoding explorer's state (chapter 9)
 ==================  ============================================================================
 
 ``from kdbook.lm import WindowLM, ToyLanguage, LMBatch, Vocabulary`` gives the main classes; the
@@ -40,7 +43,8 @@ __all__ = ["WindowLM", "GROUPS", "ToyLanguage", "LMBatch", "Vocabulary"]
 
 SUBMODULES = ("language", "sequences", "window", "decoding", "evaluation", "topk", "next_token", "policy",
               "onpolicy", "seqkl", "genmetrics", "frontier", "context", "context_mix", "context_split",
-              "mode", "phases", "capacity", "sampled_storage")
+              "mode", "phases", "capacity", "sampled_storage", "speculative", "draft", "spec_explorer",
+              "tokenreward", "slips")
 
 
 def __getattr__(name: str):

@@ -1,0 +1,357 @@
+"""Chapter 9 exercises: distilling a draft model for speculative decoding.
+
+Answers live in ``solutions/09_speculative_decoding.ipynb``; learners get
+``exercises/09_speculative_decoding.ipynb``. The accept/reject item is graded on the **exact**
+output distribution of the learner's step: for every draft token the grader sweeps both
+uniforms over the cells that the rule's breakpoints (p(x)/q(x) and the cumulative sums of the
+residual, of p and of q) and a uniform grid cut [0, 1] into, so a correct step is integrated
+exactly (to 1e-9) and a shortcut (redrawing from p after a rejection) is off by more than 0.05,
+never by sampling luck. The create item (a draft recipe)
+is graded on behaviour: the grader fine-tunes the chapter's starting draft with the learner's
+recipe and with the forward-KL baseline (same budget) on its own seeds and compares acceptance
+at a hidden temperature (:func:`draft_outcome`).
+
+The create item's margin, :data:`CREATE_MARGIN` = 0.005, was set from a run over grading seeds
+100-199 at T = 1 and 0.5 (``tests/wrong_answers/ch09.py`` records it): the reference recipe (TV on
+the target's samples) gained at least 0.0123 over the forward-KL draft on every seed and
+temperature, TV on-policy at least 0.0087; reverse KL and the baseline never gain.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import _draw
+from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+from ._predict import prediction_tests
+
+__all__ = ["EXERCISES", "ACCEPTANCE", "draft_outcome", "CREATE_MARGIN", "GRID"]
+
+#: Uniform grid cells per axis of the accept/reject item's sweep (added to the exact breakpoints).
+GRID = 50
+#: How much higher than the forward-KL draft's acceptance the create item's draft must be.
+CREATE_MARGIN = 0.005
+
+#: The chapter's acceptance table (section 3, mean of 3 seeds): draft → (T = 1, greedy, T = 0.5).
+ACCEPTANCE = {
+    "chapter 6 student": (0.8350, 0.7874, 0.8387),
+    "forward off": (0.8418, 0.8410, 0.8472),
+    "forward on": (0.8278, 0.8237, 0.8423),
+    "reverse off": (0.8243, 0.7590, 0.7846),
+    "reverse on": (0.8267, 0.7444, 0.7836),
+    "jsd off": (0.8606, 0.8448, 0.8599),
+    "jsd on": (0.8512, 0.8335, 0.8497),
+    "tv off": (0.8714, 0.8601, 0.8722),
+    "tv on": (0.8703, 0.8597, 0.8712),
+}
+_MODES = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}
+
+
+# --------------------------------------------------------------------------- 9.1 expected tokens per call
+
+def _tokens_cases(rng):
+    alpha = np.r_[rng.uniform(0.05, 0.95, 6), 1.0, 0.0]
+    gamma = np.r_[rng.integers(1, 9, 6), 3, 2]
+    return [Call((alpha, gamma))]
+
+
+def _judge_tokens(calls, outs):
+    for call, out in zip(calls, outs):
+        alpha, gamma = call.args
+        what = "expected_tokens(alpha, gamma)"
+        want = np.array([sum(a**k for k in range(int(g) + 1)) for a, g in zip(alpha, gamma)])
+        got = as_array(out, what, want.shape)
+        no_bonus = np.array([sum(a**k for k in range(1, int(g) + 1)) for a, g in zip(alpha, gamma)])
+        expect_close(got, want, what, rtol=1e-9, atol=1e-9, suspects=(
+            (no_bonus, "the round's extra token is missing: a round always emits one token after the accepted drafts"),
+        ))
+
+
+# --------------------------------------------------------------------------- 9.2 the accept/reject step
+
+def _pq_pair(rng, B, V):
+    """Rows of (p, q) whose residual differs from p by a clear margin (so the shortcut is visibly wrong)."""
+    ps, qs = [], []
+    while len(ps) < B:
+        p, q = _draw.probs(rng, (V,)), _draw.probs(rng, (V,))
+        if rng.random() < 0.3:  # a token the target never emits
+            p[rng.integers(V)] = 0.0
+            p /= p.sum()
+        alpha = np.minimum(p, q).sum()
+        r = np.maximum(p - q, 0.0) / max(1e-12, np.maximum(p - q, 0.0).sum())
+        if (1 - alpha) * np.abs(r - p).max() > 0.05:
+            ps.append(p)
+            qs.append(q)
+    return np.array(ps), np.array(qs)
+
+
+def _cells(points) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints and lengths of the cells [0, 1] splits into at ``points`` and at a uniform grid of GRID."""
+    edges = np.unique(np.clip(np.r_[0.0, 1.0, np.linspace(0, 1, GRID + 1), points], 0.0, 1.0))
+    return (edges[1:] + edges[:-1]) / 2, np.diff(edges)
+
+
+def _sweep(p: np.ndarray, q: np.ndarray):
+    """Every (row, draft x, u, v) the exact sweep calls, with each one's probability weight.
+
+    u is cut at every p(x)/q(x) and v at every cumulative sum of the residual, of p and of q, so
+    any rule whose decisions change only there is integrated exactly (midpoints of the cells).
+    """
+    parts = []
+    for b in range(p.shape[0]):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(q[b] > 0, p[b] / q[b], 2.0)
+        r = np.maximum(p[b] - q[b], 0.0)
+        cuts_v = np.r_[np.cumsum(r) / r.sum(), np.cumsum(p[b]), np.cumsum(q[b])]
+        (um, ul), (vm, vl) = _cells(ratio), _cells(cuts_v)
+        V = p.shape[1]
+        xx, iu, iv = np.meshgrid(np.arange(V), np.arange(um.size), np.arange(vm.size), indexing="ij")
+        xx, iu, iv = xx.ravel(), iu.ravel(), iv.ravel()
+        parts.append((np.full(xx.size, b), xx, um[iu], vm[iv], q[b, xx] * ul[iu] * vl[iv]))
+    bb, xx, u, v, w = (np.concatenate(c) for c in zip(*parts))
+    return bb, xx, u, v, w
+
+
+def _verify_cases(*specs):
+    def cases(rng):
+        out = []
+        for B, V in specs:
+            p, q = _pq_pair(rng, B, V)
+            bb, xx, u, v, _ = _sweep(p, q)
+            out.append(Call((p[bb], q[bb], xx, u, v)))
+        return out
+    return cases
+
+
+def _judge_verify(calls, outs):
+    for call, out in zip(calls, outs):
+        P, Q, X, U, Vv = call.args
+        starts = np.r_[0, np.flatnonzero((np.diff(P, axis=0) != 0).any(axis=1) | (np.diff(Q, axis=0) != 0).any(axis=1)) + 1]
+        p, q = P[starts], Q[starts]
+        bb, _, _, _, w = _sweep(p, q)
+        B, V = p.shape
+        what = "accept_reject(p, q, x, u, v)"
+        tok = np.asarray(out)
+        n = len(X)
+        if tok.shape != (n,) or not np.issubdtype(tok.dtype, np.integer):
+            raise Fail(f"{what} should return one integer token id per row, shape ({n},); got {tok.dtype} {tok.shape}")
+        if tok.min() < 0 or tok.max() >= V:
+            raise Fail(f"{what} returned a token id outside 0 … {V - 1}")
+        got = np.zeros((B, V))
+        np.add.at(got, (bb, tok), w)
+        alpha = np.minimum(p, q).sum(axis=1, keepdims=True)
+        shortcut = np.minimum(p, q) + (1 - alpha) * p
+        expect_close(got, p, f"the distribution of the token {what} emits (exact, over every x, u and v)",
+                     rtol=0, atol=1e-9, suspects=(
+            (shortcut, "after a rejection you drew from p itself: draw from the residual max(0, p − q), normalised"),
+            (q, "this is the draft's distribution q: the accept test should keep x with probability min(1, p(x)/q(x))"),
+        ))
+
+
+# --------------------------------------------------------------------------- 9.3 acceptance by position
+
+def _padded(rng, B, L, V):
+    z = _draw.logits(rng, (B, L, V), scale=2.5)
+    v = _draw.logits(rng, (B, L, V), scale=2.5)
+    lengths = rng.integers(1, L + 1, size=B)
+    lengths[0] = L
+    mask = np.arange(L)[None, :] < lengths[:, None]
+    z[~mask] = rng.normal(size=z[~mask].shape) * 50
+    v[~mask] = rng.normal(size=v[~mask].shape) * 50
+    return v, z, mask
+
+
+def _pos_cases(*specs):
+    def cases(rng):
+        return [Call(_padded(rng, B, L, V)) for B, L, V in specs]
+    return cases
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _judge_pos(calls, outs):
+    for call, out in zip(calls, outs):
+        t, d, mask = call.args
+        what = "acceptance_by_position(target_logits, draft_logits, mask)"
+        p, q = _softmax(t), _softmax(d)
+        a = np.minimum(p, q).sum(-1)
+        want = np.where(mask, a, 0).sum(0) / mask.sum(0)
+        got = as_array(out, what)
+        if got.shape == (mask.shape[0],) != (mask.shape[1],):
+            raise Fail(f"{what} has one value per sentence; average over the sentences (axis 0), one value per position")
+        expect_close(as_array(got, what, want.shape), want, what, rtol=1e-7, atol=1e-9, suspects=(
+            (np.where(mask, a, 0).sum(0) / mask.shape[0], "padding counted: divide each position's sum by the number "
+                                                          "of sentences that reach it"),
+            (np.where(mask, np.maximum(p, q).sum(-1), 0).sum(0) / mask.sum(0), "Σ max(p, q) is 1 + TV: acceptance is Σ min"),
+        ))
+
+
+# --------------------------------------------------------------------------- 9.4 choose a draft and γ
+
+def _speedup(a, g, c):
+    return sum(a**k for k in range(g + 1)) / (g * c + 1)
+
+
+def _choose_cases(public: bool):
+    def cases(rng):
+        cs = [0.05, 0.2] if public else list(rng.choice([0.02, 0.1, 0.3, 0.5, 0.8], size=3, replace=False))
+        return [Call((float(c), m)) for c in cs for m in _MODES]
+    return cases
+
+
+def _judge_choose(calls, outs):
+    for call, out in zip(calls, outs):
+        c, mode = call.args
+        what = f"choose({c:g}, {mode!r})"
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], str)):
+            raise Fail(f"{what} should return a tuple (draft name, γ), such as ('forward off', 4)")
+        name, g = out
+        if name not in ACCEPTANCE:
+            raise Fail(f"{what}: {name!r} is not a draft of the table (its keys: {', '.join(ACCEPTANCE)})")
+        if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g <= 30:
+            raise Fail(f"{what}: γ should be an integer between 0 and 30, got {g!r}")
+        col = _MODES[mode]
+        best = max(a[col] for a in ACCEPTANCE.values())
+        if ACCEPTANCE[name][col] < best - 0.002:
+            raise Fail(f"{what}: {name!r} is not the draft with the highest acceptance for {mode}")
+        a = ACCEPTANCE[name][col]
+        top = max(_speedup(a, k, c) for k in range(31))
+        if _speedup(a, int(g), c) < 0.995 * top:
+            raise Fail(f"{what}: γ = {g} gives a modelled speed-up of {_speedup(a, int(g), c):.3f}, below the best "
+                       f"for this draft and c")
+
+
+# --------------------------------------------------------------------------- 9.6 a draft recipe
+
+@functools.lru_cache(maxsize=8)
+def _start(seed: int):
+    from ..lm import ToyLanguage
+    from ..lm.frontier import supervised_student
+    lang = ToyLanguage()
+    return lang, supervised_student(lang, seed), lang.sample(4000, seed=2000 + seed)
+
+
+@functools.lru_cache(maxsize=16)
+def _eval_batch(seed: int, T: float):
+    from ..lm.decoding import sample
+    from ..lm.draft import held_out
+    lang, _, data = _start(seed)
+    batch = sample(lang, lang.vocab.start(800), T=T, seed=7000 + seed).batch
+    return held_out(batch, data)[0]
+
+
+def _objective(recipe):
+    from ..lm.draft import DraftObjective
+    if isinstance(recipe, DraftObjective):
+        return recipe
+    if not (isinstance(recipe, (tuple, list)) and len(recipe) == 3 and isinstance(recipe[0], str)):
+        raise Fail(f"the recipe should be a tuple (divergence, beta, lam) such as ('forward', None, 0.0), got "
+                   f"{str(recipe)[:80]}")
+    div, beta, lam = recipe
+    try:
+        return DraftObjective(div, None if beta is None else float(beta), float(lam))
+    except (TypeError, ValueError) as err:
+        raise Fail(f"the recipe is not valid: {err}") from None
+
+
+def draft_outcome(recipe, seed: int, T: float = 1.0) -> dict[str, float]:
+    """Acceptance at temperature T of a draft fine-tuned with ``recipe`` and of the forward-KL draft, same budget.
+
+    The chapter's recipe: the chapter 6 student of ``seed`` (``supervised_student``), 60 Adam
+    steps of 32 sentences at lr 0.005 on 4,000 target samples (seed 2000 + seed), λ of each
+    batch from the draft itself; acceptance Σ min(p_T, q_T) on 800 target samples at T (seed
+    7000 + seed) that do not occur in the training data.
+    """
+    from ..lm.draft import DraftObjective, acceptance, distill_draft
+    lang, start, data = _start(int(seed))
+    ev = _eval_batch(int(seed), float(T))
+    mine = distill_draft(start, lang, data, _objective(recipe), seed=seed + 50)
+    base = distill_draft(start, lang, data, DraftObjective("forward"), seed=seed + 50)
+    return {"draft": acceptance(lang, mine, ev, T=T), "forward": acceptance(lang, base, ev, T=T)}
+
+
+def _recipe_cases(public: bool):
+    def cases(rng):
+        if public:
+            return [Call((1.0, int(rng.integers(100, 200))))]
+        return [Call((float(rng.choice([0.5, 1.0])), int(rng.integers(1000, 100_000))))]
+    return cases
+
+
+def _judge_recipe(calls, outs):
+    for call, out in zip(calls, outs):
+        T, seed = call.args
+        what = f"draft_recipe({T:g}, {seed})"
+        res = draft_outcome(out, seed, T)
+        gain = res["draft"] - res["forward"]
+        if gain < CREATE_MARGIN:
+            raise Fail(f"{what}: acceptance {res['draft']:.4f} against the forward-KL draft's {res['forward']:.4f} "
+                       f"(gain {gain:+.4f}); it must be at least {CREATE_MARGIN} higher")
+
+
+EXERCISES = (
+    Exercise(
+        id="09.expected_tokens", title="Tokens per target call", name="expected_tokens", kind="function",
+        level="remember",
+        hint="A round emits the accepted drafts and then one more token (from the residual or the bonus). With "
+             "i.i.d. acceptance α the chance that the first k drafts are all accepted is α^k: sum α^k for k = 0 … γ. "
+             "At α = 1 the closed form divides by zero.",
+        tests=(
+            Test("α in (0, 1) and the ends α = 0 and α = 1", 1, _judge_tokens, _tokens_cases),
+            Test("more α and γ", 1, _judge_tokens, _tokens_cases, hidden=True),
+        ),
+    ),
+    Exercise(
+        id="09.predict_shortcut", title="Predict: what does the shortcut get wrong?", name="predict_shortcut",
+        kind="prediction", level="understand",
+        hint="Write down the probability that one step emits x: accepted as a draft, min(p(x), q(x)), plus the "
+             "chance of a rejection times the probability the redraw gives x.",
+        tests=prediction_tests(4),
+    ),
+    Exercise(
+        id="09.accept_reject", title="The accept/reject step with the residual", name="accept_reject",
+        kind="function", level="apply", forbid=("verify", "residual", "step_distribution"),
+        hint="Accept x when u < p(x)/q(x) (or u·q(x) < p(x)). Otherwise draw from r = max(0, p − q) / its sum by "
+             "inverse CDF: the first token whose cumulative probability exceeds v.",
+        tests=(
+            Test("the exact distribution of the emitted token, on small vocabularies", 2, _judge_verify,
+                 _verify_cases((3, 3), (2, 4))),
+            Test("more target/draft pairs", 1, _judge_verify, _verify_cases((3, 5)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="09.acceptance_by_position", title="Where is the draft rejected?", name="acceptance_by_position",
+        kind="function", level="analyse",
+        hint="Softmax both logits, Σ_x min(p, q) at every position, zero the padding, and divide each column's "
+             "sum by the number of sentences that reach that position.",
+        tests=(
+            Test("padded batches", 2, _judge_pos, _pos_cases((5, 6, 4), (7, 4, 9))),
+            Test("a larger batch", 1, _judge_pos, _pos_cases((20, 12, 51)), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="09.choose", title="Choose a draft and γ for a cost ratio and a decoding mode", name="choose",
+        kind="function", level="evaluate",
+        hint="Pick the draft with the highest acceptance in the mode's column of ACCEPTANCE, then the γ in 0 … 30 "
+             "that maximises (1 − α^(γ+1)) / ((1 − α)(γc + 1)).",
+        tests=(
+            Test("c = 0.05 and 0.2, three decoding modes", 2, _judge_choose, _choose_cases(True)),
+            Test("other cost ratios", 1, _judge_choose, _choose_cases(False), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="09.draft_recipe", title="Design a draft that the target accepts more often", name="draft_recipe",
+        kind="function", level="create",
+        hint="The acceptance rate is 1 − TV. Which of the chapter's objectives trains the draft for that quantity, "
+             "and did on-policy data help in the chapter's table?",
+        tests=(
+            Test(f"at T = 1: acceptance at least {CREATE_MARGIN} above the forward-KL draft's", 2,
+                 _judge_recipe, _recipe_cases(True)),
+            Test("a hidden seed and temperature", 2, _judge_recipe, _recipe_cases(False), hidden=True),
+        ),
+    ),
+)
