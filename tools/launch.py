@@ -5,8 +5,9 @@
     python3 tools/launch.py --check     # exit 1 if anything is out of date (tests/test_launch.py runs it)
 
 * The README chapter map gets an "Open" column with Colab, Kaggle and Binder badges per chapter.
-* The first Markdown cell of every chapter (notebooks/) and exercise notebook gets one line of the
-  same badges (between ``<!-- launch -->`` markers).
+* The first Markdown cell of every chapter (notebooks/) gets one line of the same badges (between
+  ``<!-- launch -->`` markers); exercise notebooks get theirs from their solution notebook (the
+  generator copies it), whose first Markdown cell carries the badges of the *exercise* notebook.
 * The first code cell of every chapter and solution notebook (exercise notebooks are generated from
   the solutions) starts with :data:`SETUP_BLOCK`: on Colab or Kaggle it installs kdbook from the
   repository at the workbook's release tag, with ``--no-deps`` so that the numpy, matplotlib and
@@ -91,7 +92,11 @@ def update_notebook(path: Path) -> bool:
     nb = json.loads(raw)
     rel = path.relative_to(ROOT).as_posix()
     folder = path.parent.name
-    for kind, wanted, edit in (("markdown", folder in ("notebooks", "exercises"), lambda t: _with_badges(t, rel)),
+    if folder == "exercises":  # generated from solutions/: nothing to write here (the test checks the result)
+        return False
+    if folder == "solutions":
+        rel = f"exercises/{path.name}"
+    for kind, wanted, edit in (("markdown", folder in ("notebooks", "solutions"), lambda t: _with_badges(t, rel)),
                                ("code", folder in ("notebooks", "solutions"), _with_setup)):
         if not wanted:
             continue

@@ -43,7 +43,7 @@ class Generation:
 
 
 def _vocab(model):
-    return check_language_model(model)
+    return check_language_model(model, need_logits=False)  # a decoder needs only the next-token distribution
 
 
 def next_token_logprobs(model, prefixes: ArrayLike) -> np.ndarray:

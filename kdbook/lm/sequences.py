@@ -332,15 +332,23 @@ def check_batch(batch, name: str = "batch", *, nonempty: bool = False) -> LMBatc
     return batch
 
 
-def check_language_model(model, name: str = "model", *, allow_vocabulary: bool = False) -> Vocabulary:
+def check_language_model(model, name: str = "model", *, allow_vocabulary: bool = False,
+                         need_logits: bool = True) -> Vocabulary:
     """Return the :class:`Vocabulary` of a language model (``.vocab`` and ``.logits``: a ToyLanguage or a
-    ``kdbook.lm.WindowLM``), or of a Vocabulary itself where ``allow_vocabulary``; else a clear error."""
+    ``kdbook.lm.WindowLM``), or of a Vocabulary itself where ``allow_vocabulary``; else a clear error.
+
+    A decoder needs only the next-token distribution: with ``need_logits=False`` a model with
+    ``.vocab`` and ``.next_logprobs`` (for example a wrapper counting a teacher's calls) is enough.
+    """
     if allow_vocabulary and isinstance(model, Vocabulary):
         return model
     vocab = getattr(model, "vocab", None)
-    if not isinstance(vocab, Vocabulary) or not callable(getattr(model, "logits", None)):
+    scores = callable(getattr(model, "logits", None)) or (
+        not need_logits and callable(getattr(model, "next_logprobs", None)))
+    if not isinstance(vocab, Vocabulary) or not scores:
         also = " or a Vocabulary" if allow_vocabulary else ""
-        raise TypeError(f"{name} must be a language model with .vocab and .logits (a ToyLanguage or a "
+        what = ".logits" if need_logits else ".logits or .next_logprobs"
+        raise TypeError(f"{name} must be a language model with .vocab and {what} (a ToyLanguage or a "
                         f"kdbook.lm.WindowLM){also}, got {type(model).__name__}")
     return vocab
 
