@@ -34,9 +34,7 @@ RECORDED = json.loads((ROOT / SPREAD_FILE).read_text())["notebooks"] if (ROOT / 
 #: Notebooks being rewritten by other branches this round: the integrator runs
 #: ``python3 workbook.py spread --apply`` on them at merge and then removes them from this set
 #: (strict xfail: the test fails once they pass, so the entry cannot be forgotten).
-AWAITING_MEASUREMENT = {f"{d}/{n}" for d in ("notebooks", "solutions", "exercises") for n in (
-    "06_distilling_a_language_model.ipynb", "07_generation_and_on_policy_distillation.ipynb",
-    "08_context_distillation.ipynb")}
+AWAITING_MEASUREMENT: set[str] = set()  # notebooks whose tolerant cells await `workbook.py spread` (none)
 
 
 def _tolerant(nb):
@@ -250,12 +248,12 @@ CH05_CLAIMS = [
     ("97ecb542", "combined minus hard labels,     ECE", 3, LOWEST_ECE),
     ("97ecb542", "hard labels                  ", 3, "below the\n  teacher's 0.0261"),
     ("97ecb542", "soft targets                 ", 3,
-     "The soft-target student's ECE is above the teacher's on every seed"),
-    ("97ecb542", "combined                     ", 3, "just\n  above the teacher on every seed"),
+     "ECE is above the teacher's on every seed"),
+    ("97ecb542", "combined                     ", 3, "just above the teacher on every seed"),
     ("07c1e864", "KL to teacher, argmax minus soft-target student", 3, "on each of these three seeds"),
     (TRANSFER_CELL, "test accuracy, soft targets minus hard labels", 5,
      "it generalises worse than the soft-target student on all five seeds"),
-    ("66d43a26", "8 hidden units, T = 2 below T = 1", 3, "T = 2 is below T = 1 on all\nthree seeds"),
+    ("66d43a26", "8 hidden units, T = 2 below T = 1", 3, "T = 2 is below T = 1 on all three seeds"),
     ("66d43a26", "8 hidden units, T = 16 below T = 2", 3, "T = 16 is below T = 2 on all three seeds"),
 ]
 #: Claims whose smallest per-seed effect is within twice its allowance (measured 1e-9 spread x 4):
