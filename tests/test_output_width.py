@@ -26,11 +26,12 @@ KNOWN_WIDE = {
     "notebooks/06_distilling_a_language_model.ipynb": "the results table (124) and a prompt line (125)",
     "notebooks/07_generation_and_on_policy_distillation.ipynb": "paired differences (122, 136), the cost table (121)",
     "notebooks/08_context_distillation.ipynb": "the results table (130), a model repr (155), per-seed lines (125)",
-    **{f"{folder}/{name}": "check messages stored before they were wrapped (re-execute)"
-       for folder in ("solutions", "exercises") for name in (
-           "01_teacher_and_student.ipynb", "02_divergences.ipynb", "03_temperature_and_soft_targets.ipynb",
-           "04_the_kd_loss.ipynb", "05_training_a_toy_student.ipynb", "06_distilling_a_language_model.ipynb",
-           "07_generation_and_on_policy_distillation.ipynb", "08_context_distillation.ipynb")},
+    **{path: "printed tables or arrays wider than 100 characters, not yet reformatted (issue 28, item 5)" for path in (
+        "notebooks/09_speculative_decoding.ipynb", "solutions/03_temperature_and_soft_targets.ipynb",
+        "exercises/03_temperature_and_soft_targets.ipynb", "solutions/06_distilling_a_language_model.ipynb",
+        "exercises/06_distilling_a_language_model.ipynb", "solutions/07_generation_and_on_policy_distillation.ipynb",
+        "solutions/08_context_distillation.ipynb", "solutions/09_speculative_decoding.ipynb",
+        "exercises/09_speculative_decoding.ipynb")},
 }
 
 
