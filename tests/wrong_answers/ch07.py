@@ -2,7 +2,7 @@
 
 Each source is exec'd in a fresh namespace and must define the exercise's answer name. Every
 WRONG entry must lose points on every one of >= 20 grading seeds (public + hidden tests); every
-VALID entry must get full points on all of them. 07.recipe is not catalogued yet (each grading
+VALID entry must get full points on all of them. 07.recipe is catalogued at the end (each grading
 run trains a student; see the chapter-7 report).
 """
 
@@ -129,4 +129,19 @@ def reinforce_grad(theta, samples, log_p):
     "07.pick_beta": {"from the table": "from kdbook.grading.ch07 import FRONTIER\n"
                                        "choice = (0.5, FRONTIER[0.5]['quality'][0] - FRONTIER[0.1]['quality'][0])\n"
                                        "choice_reasons = 'floor rules out 0.9 and 1'"},
+}
+
+# 07.recipe (create): the spec (quality >= -2.72 and coverage >= -2.00 nats per token) on a hidden seed.
+# Plain forward KL on the student's own samples misses the quality floor, plain reverse KL the coverage
+# floor (the chapter's frontier, FRONTIER in kdbook/grading/ch07.py); the reference is the solution's
+# JSD(0.5) on teacher samples, here also written as a list.
+WRONG["07.recipe"] = {
+    "plain forward KL, fully on-policy (misses quality)": "def gkd_recipe(n_steps, seed):\n"
+                                                          "    return ('forward', None, 1.0)\n",
+    "plain reverse KL, fully on-policy (misses coverage)": "def gkd_recipe(n_steps, seed):\n"
+                                                           "    return ('reverse', None, 1.0)\n",
+}
+VALID["07.recipe"] = {
+    "JSD(0.5) on teacher samples, as a list": "def gkd_recipe(n_steps, seed):\n"
+                                              "    return ['gjsd', 0.5, 0.0]\n",
 }
