@@ -63,3 +63,13 @@ def test_training_does_not_import_the_widgets_package():
     code = "import kdbook.train, sys; print('kdbook.widgets' in sys.modules, 'ipywidgets' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_batch_grader_uses_the_public_grading_engine_not_private_names():
+    from pathlib import Path
+
+    grade = Path(kdbook.__file__).parent / "grade"
+    private = [f"{p.name}: {line.strip()}" for p in sorted(grade.glob("*.py"))
+               for line in p.read_text(encoding="utf-8").splitlines()
+               if line.lstrip().startswith(("from ..grading._", "import kdbook.grading._", "from kdbook.grading._"))]
+    assert not private, private

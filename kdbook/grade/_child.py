@@ -22,7 +22,7 @@ import sys
 import traceback
 
 from ..grading import registry
-from ..grading._core import TimeLimitExceeded, encode, probe, time_limit
+from ..grading.engine import TimeLimitExceeded, encode, probe, time_limit
 from ..grading.spec import describe_error
 from ._extract import to_python
 

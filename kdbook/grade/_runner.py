@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from ..grading import registry
-from ..grading._core import Verdict, decode, draw_calls, judge, static_violations
+from ..grading.engine import Verdict, decode, draw_calls, judge, static_violations
 from ..grading.spec import describe_error, verdict_line
 from ._budget import Budget, cpu_seconds, disk_bytes
 from ._extract import Submission, read_submission

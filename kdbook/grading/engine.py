@@ -16,10 +16,15 @@ other answers decided by the instructor's key) need ``key``; without it :func:`s
 """
 from __future__ import annotations
 
-from ._core import Exercise, TimeLimitExceeded, Verdict, draw_calls, judge, probe, static_violations, time_limit
+from ._core import (Exercise, TimeLimitExceeded, Verdict, decode, draw_calls, encode, judge, probe, static_violations,
+                    time_limit)
 from .keys import MissingKeyError, keyed
 
-__all__ = ["score", "points", "MissingKeyError"]
+__all__ = ["score", "points", "MissingKeyError",
+           # the pieces the batch grader runs in its two processes (kdbook.grade): drawing a test's inputs,
+           # probing the answer under a time limit in the child, judging the outcomes in the grader
+           "Verdict", "TimeLimitExceeded", "draw_calls", "probe", "judge", "static_violations", "time_limit",
+           "encode", "decode"]
 
 
 def _source_of(obj) -> str | None:
