@@ -12,7 +12,7 @@
   the solutions) starts with :data:`SETUP_BLOCK`: on Colab or Kaggle it installs kdbook from the
   repository at the workbook's release tag, with ``--no-deps`` so that the numpy, matplotlib and
   ipywidgets the platform preloaded stay as they are; everywhere else (JupyterLab, Binder, the
-  JupyterLite site) it does nothing and prints nothing.
+  JupyterLite site) it does nothing and prints nothing. It is plain Python, no magic.
 
 Standard library only. The repository and release tag are :data:`REPO` and :func:`release_tag`.
 """
@@ -56,10 +56,13 @@ def badges(path: str) -> str:
 
 
 def setup_block() -> str:
+    """Plain Python (no ``%pip`` magic), so the cell also runs where a notebook is executed as a script
+    (the grader's tests, nbconvert): on Colab and Kaggle ``sys.executable -m pip`` is the kernel's pip."""
     return (f"{START} (elsewhere this does nothing)\n"
-            "import os, sys\n"
+            "import os, subprocess, sys\n"
             "if \"google.colab\" in sys.modules or \"KAGGLE_KERNEL_RUN_TYPE\" in os.environ:\n"
-            f"    %pip install --quiet --no-deps \"kdbook @ git+https://github.com/{REPO}@{release_tag()}\"\n"
+            "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"--no-deps\",\n"
+            f"                           \"kdbook @ git+https://github.com/{REPO}@{release_tag()}\"])\n"
             "    if \"google.colab\" in sys.modules:  # Colab draws ipywidgets 8 only with its custom widget manager\n"
             "        from google.colab import output\n"
             "        output.enable_custom_widget_manager()\n"
