@@ -114,7 +114,7 @@ def test_canvas_report_md_csv_manual_template_and_written_pages(canvas):
     glance = md[md.index("## Class at a glance"):]  # the part above is _report.write_markdown's (issue 24 escapes it)
     assert "- missing: missing:127" in glance and "<script>" not in glance
     assert (r"- 2 submissions (pairwise index ≥ 1.00 along the links): smithjohn\_123\_457\_01\_teacher\_and\_student"
-            r"\-1\.ipynb, stray\_01\_teacher\_and\_student\.ipynb") in md
+            r"-1.ipynb, stray\_01\_teacher\_and\_student.ipynb") in md
     assert report["class"]["histogram"][9] == 2
     assert report["class"]["exercise_pass_rate"]["01.kl_contributions"] == pytest.approx(2 / 3, abs=1e-3)
     header, *body = rows(d / "scores.csv")

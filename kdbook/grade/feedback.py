@@ -99,7 +99,7 @@ def _who(entry: dict) -> str:
 
 
 def render_markdown(entry: dict, solutions: dict[str, str] | None = None) -> str:
-    md = _escape.md_inline
+    md_inline = _escape.md_inline
     auto, manual, penalty = _totals(entry)
     out = [f"# Feedback for {md_inline(_who(entry))}\n", f"Chapter {md_inline(entry.get('chapter') or '?')}: **{entry['score']:g} / "
            f"{entry['max_score']:g}** (automatic {auto:g}, from your instructor {manual:g}, late penalty {penalty:g}); "
