@@ -32,11 +32,19 @@ TOOLS = ("ipykernel", "threadpoolctl", "scipy", "nbval>=0.11", "pytest>=8", "nbf
 
 
 def _python312() -> str | None:
-    found = shutil.which("python3.12")
-    if found:
-        return found
-    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))
-    return pyenv[-1] if pyenv else None
+    """A Python 3.12 that runs: on PATH, or one of pyenv's installed versions (pyenv's shims on PATH fail
+    for a version that is not selected, so each candidate is tried)."""
+    candidates = [shutil.which("python3.12")]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
+    for exe in filter(None, candidates):
+        try:
+            done = subprocess.run([exe, "-c", "import sys, venv; print(sys.version_info[:2])"], capture_output=True,
+                                  text=True, timeout=60)
+        except OSError:
+            continue
+        if done.returncode == 0 and done.stdout.strip() == "(3, 12)":
+            return exe
+    return None
 
 
 def _run(cmd, **kw):
@@ -55,7 +63,7 @@ def colab_python() -> Path:
     if not (stamp.exists() and stamp.read_text() == digest):
         shutil.rmtree(VENV, ignore_errors=True)
         made = _run([base, "-m", "venv", VENV])
-        assert made.returncode == 0, made.stderr
+        assert made.returncode == 0, f"{base} -m venv failed: {made.stderr}"
         got = _run([py, "-m", "pip", "install", "--quiet", *COLAB_PINS, *TOOLS], timeout=1800)
         if got.returncode != 0:
             pytest.skip(f"installing Colab's pins from the registry failed: {got.stderr[-600:]}")
