@@ -128,3 +128,16 @@ def test_explorer_widget_redraws_for_every_control():
         next_token_explorer(teacher, student, words=words, k="4")
     with pytest.raises(ValueError, match="same prefixes"):
         next_token_explorer(teacher, {"one": np.zeros(4)}, words=words)
+
+
+def test_explorer_names_the_empty_prefix():
+    """Issue 28 (8): the menu's first item (the start of a sentence) is named, not blank, in the menu and title."""
+    words = ["a", "b", "c"]
+    teacher = {"": np.log([0.5, 0.3, 0.2]), "<s> a": np.log([0.2, 0.3, 0.5])}
+    student = {"": np.zeros(3), "<s> a": np.zeros(3)}
+    box = next_token_explorer(teacher, student, words=words)
+    menu = box.children[0].children[0].children[0]
+    assert menu.label == "the start of a sentence" and menu.value == ""
+    assert tuple(label for label, _ in menu.options) == ("the start of a sentence", "“<s> a”")
+    title = plot_next_token_state(next_token_state(teacher[""], student[""], words=words, prefix="")).axes[0].get_title()
+    assert title.startswith("after the start of a sentence ·") and "“”" not in title

@@ -19,7 +19,20 @@ from .. import _validate as v
 from ..divergences import kl_divergence
 from .topk import tempered, top_k_logprobs
 
-__all__ = ["NextTokenState", "next_token_state"]
+__all__ = ["NextTokenState", "next_token_state", "prefix_label"]
+
+#: How an empty prefix (the first word of a sentence) is named in the menu and the title.
+START_LABEL = "the start of a sentence"
+
+
+def prefix_label(prefix: str) -> str:
+    """The prefix as the explorer names it: quoted text, or :data:`START_LABEL` when it is empty.
+
+    >>> prefix_label("the cat"), prefix_label("")
+    ('“the cat”', 'the start of a sentence')
+    """
+    prefix = str(prefix).strip()
+    return f"“{prefix}”" if prefix else START_LABEL
 
 
 @dataclass

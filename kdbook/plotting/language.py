@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
+from ..lm.next_token import prefix_label
 from ._result import Plot
 from ._style import PALETTE, ROLE_COLORS, new_axes, panel_axes
 
@@ -164,7 +165,7 @@ def plot_next_token_state(state, *, ax=None) -> Plot:
     rev = "∞" if not np.isfinite(state.reverse_kl_stored) else f"{state.reverse_kl_stored:.3f}"
     ax.set_xticks(x, state.labels, rotation=30, ha="right")
     ax.set(ylim=(0, 1.05), ylabel="probability",
-           title=f"after “{state.prefix}” · T = {state.T:g} · teacher kept: {kept}\n"
+           title=f"after {prefix_label(state.prefix)} · T = {state.T:g} · teacher kept: {kept}\n"
                  f"KL(teacher‖student) {state.kl_full:.3f} · KL(stored‖student) {state.kl_stored:.3f} · "
                  f"KL(student‖stored) {rev} nats")
     ax.grid(axis="x", visible=False)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _validate as v
-from ..lm.next_token import next_token_state
+from ..lm.next_token import next_token_state, prefix_label
 from ..plotting.language import plot_next_token_state
 from ..lm.topk import RESTS
 from ._frames import explorer
@@ -52,7 +52,7 @@ def next_token_explorer(teacher_logits: Mapping[str, ArrayLike], student_logits:
         next_token_state(tl[p], sl[p], words=words, T=T, k=None, rest=rest, top=top, prefix=p)
     if not 0.25 <= T <= 4.0:
         raise ValueError(f"T must be within the slider's range [0.25, 4], got {T}")
-    prefix = widgets.Dropdown(options=prefixes, value=prefixes[0], description="prefix")
+    prefix = widgets.Dropdown(options=[(prefix_label(p), p) for p in prefixes], value=prefixes[0], description="prefix")
     t_slider = widgets.FloatLogSlider(value=T, base=2, min=-2, max=2, step=0.25, description="T",
                                       continuous_update=False)
     k_slider = widgets.SelectionSlider(options=K_CHOICES, value=str(k), description="k kept", continuous_update=False)
