@@ -54,8 +54,19 @@ def ensure_venv(extra: str | None) -> Path:
     if not (stamp.exists() and stamp.read_text() == digest):
         run([py, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
         run([py, "-m", "pip", "install", "--quiet", "-e", spec], cwd=ROOT)
+        warm_caches(py)
         stamp.write_text(digest)
     return py
+
+
+def warm_caches(py: Path | str, env: dict | None = None) -> None:
+    """Build matplotlib's font cache now, so a learner's first notebook does not show its note.
+
+    Without this the first figure of the first chapter prints "Matplotlib is building the font
+    cache; this may take a moment." in a red stderr box, which looks like an error.
+    """
+    subprocess.run([str(py), "-c", "import matplotlib.font_manager"], check=False, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def ensure_chromium() -> None:

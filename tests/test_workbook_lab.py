@@ -54,3 +54,27 @@ def test_a_broken_overrides_file_is_left_alone(tmp_path, capsys):
     workbook.quiet_lab_defaults(tmp_path)
     assert path.read_text() == "{not json"
     assert "not valid JSON" in capsys.readouterr().out
+
+
+
+def test_install_builds_the_font_cache_so_the_first_figure_shows_no_note(tmp_path):
+    """Issue 28 (8): after installing, a learner's first figure does not rebuild matplotlib's font cache.
+
+    Matplotlib prints "Matplotlib is building the font cache; this may take a moment." (a red
+    stderr box in a notebook) when that rebuild takes over 5 s, as it does on a slow or busy
+    machine; with the cache built at install time the first import only reads it.
+    """
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path / "mpl"
+    env = {**os.environ, "MPLCONFIGDIR": str(cache)}
+    workbook.warm_caches(sys.executable, env=env)
+    built = sorted(cache.glob("fontlist-*.json"))
+    assert len(built) == 1, f"no font cache in {cache}: {list(cache.iterdir()) if cache.exists() else 'missing'}"
+    stamp = built[0].stat().st_mtime_ns
+    code = "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt; plt.figure()"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "font cache" not in done.stderr, done.stderr
+    assert built[0].stat().st_mtime_ns == stamp  # read, not rebuilt
