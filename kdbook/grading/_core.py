@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ._diagnose import diagnose, shape_diagnosis
 from .spec import (  # noqa: F401 - re-exported: chapter modules import these names from here
     EXERCISE_ID, KINDS, LEVELS, Call, Exercise, Fail, Statement, Test, Verdict, case_seed, describe_error,
     draw_calls, select_tests, selected_letters,
@@ -349,7 +350,8 @@ def as_array(got: Any, what: str, shape: tuple | None = None) -> np.ndarray:
     except (TypeError, ValueError):
         raise Fail(f"{what} should be a number or an array of numbers, got {type(got).__name__}") from None
     if shape is not None and arr.shape != tuple(shape):
-        raise Fail(f"{what} should have shape {tuple(shape)}, got shape {arr.shape}")
+        why = shape_diagnosis(arr.shape, tuple(shape))
+        raise Fail(f"{what} should have shape {tuple(shape)}, got shape {arr.shape}" + (f": {why}" if why else ""))
     return arr
 
 
@@ -378,6 +380,10 @@ def expect_close(got: Any, want: Any, what: str, *, rtol: float = 1e-6, atol: fl
             if _close(arr, alt, rtol, atol).all() and not _close(want, alt, rtol, atol).all():
                 message += f": {diagnosis}"
                 break
+        else:  # no exercise-specific suspect: the error's own shape may still name the mistake
+            why = diagnose(arr, want, rtol=rtol, atol=atol)
+            if why:
+                message += f": {why}"
         raise Fail(message)
 
 

@@ -41,7 +41,18 @@ def _judge_softmax(calls, outs):
         # A single-precision answer already rounds the logits z/T by eps·|z|/T, and the softmax inherits that
         # error in full: allow it (a float64 answer is held to 1e-6).
         eps = np.finfo(got.dtype).eps if got.dtype in (np.float32, np.float16) else 0.0
-        expect_close(got, _softmax(z, T=T), what, atol=1e-12, rtol=max(1e-6, 4 * eps * (1 + np.abs(z).max() / T)))
+        expect_close(got, _softmax(z, T=T), what, atol=1e-12, rtol=max(1e-6, 4 * eps * (1 + np.abs(z).max() / T)),
+                     suspects=_softmax_suspects(z, T))
+
+
+def _softmax_suspects(z, T):
+    """(value, diagnosis) of the temperature softmax that common slips compute."""
+    out = [(_softmax(z * T**2, T=T), "the logits are multiplied by T: divide them, softmax(z / T)"),
+           (_softmax(z, T=1.0), "T is ignored: this is softmax(z); divide the logits by T first")]
+    if np.ndim(z) > 1:
+        e = np.exp(z / T - (z / T).max(axis=-1, keepdims=True))
+        out.append((e / e.sum(axis=0, keepdims=True), "normalised over the wrong axis: each row (axis=-1) must sum to 1"))
+    return tuple(out)
 
 
 def _large_logits(rng):

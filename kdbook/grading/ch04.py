@@ -31,6 +31,7 @@ def _judge_loss_values(calls, outs):
         (want / TEMPERATURES**2, "each loss is exactly T² times too small: did you forget the T² factor?"),
         (swapped, "these are the losses with student and teacher swapped: kdbook.kd_loss takes the student's "
                   "logits first"),
+        (np.full_like(want, want[0]), "every entry is the loss at T = 1: pass each temperature to kd_loss (T=T)"),
     ))
 
 
@@ -90,9 +91,16 @@ def _judge_combined(calls, outs):
         want = kd_loss(z, v, labels=y, **kw)
         w, T = kw["hard_weight"], kw["T"]
         hard, soft = kd_loss(z, v, labels=y, T=T, hard_weight=1.0), kd_loss(z, v, T=T)
+        log_q_t = np.log(softmax(z, T=T))
+        hard_at_t = -np.mean(log_q_t[np.arange(len(z)), y])
+        hard_bk = -np.mean(np.eye(z.shape[-1])[y] * np.log(softmax(z)))
         expect_close(as_array(out, what, ()), want, what, suspects=(
             (w * hard + (1 - w) * soft / T**2, "the soft term is exactly T² times too small: did you forget T²?"),
             ((1 - w) * hard + w * soft, "the weights are swapped: hard_weight multiplies the hard-label term"),
+            (w * hard_at_t + (1 - w) * soft, "the hard-label term is computed at temperature T: the cross-entropy "
+                                             "with the labels uses the plain softmax (T = 1)"),
+            (w * hard_bk + (1 - w) * soft, "the hard-label term is averaged over all B·K one-hot entries: it is a "
+                                           "mean over the batch of −log q(label), so it is K times too small"),
         ))
 
 

@@ -85,7 +85,16 @@ def _ece_variants(probs, labels, n_bins: int) -> tuple:
                          for b in np.unique(bins)))
 
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return ((ece(np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)),
+    bins = np.clip(np.searchsorted(edges, conf) - 1, 0, n_bins - 1)
+    unweighted = float(np.mean([abs(correct[bins == b].mean() - conf[bins == b].mean()) for b in np.unique(bins)]))
+    true_conf = probs[np.arange(len(labels)), labels]
+    true_bins = np.clip(np.searchsorted(edges, true_conf) - 1, 0, n_bins - 1)
+    by_true = float(sum((true_bins == b).mean() * abs(correct[true_bins == b].mean() - true_conf[true_bins == b].mean())
+                        for b in np.unique(true_bins)))
+    return ((unweighted, "every bin counts the same: weight each bin's gap by its share of the predictions, |B_b|/n"),
+            (by_true, "the confidence is the probability of the true class: ECE uses the top (predicted) class's "
+                      "probability"),
+            (ece(np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)),
              "a confidence exactly on a bin edge belongs to the bin below it (edges[b] < confidence ≤ edges[b+1])"),
             (ece(np.clip(np.searchsorted(edges, conf), 0, n_bins - 1)),
              "your bin indices look one too high (the top two bins end up merged)"),
@@ -141,9 +150,16 @@ def _judge_sweep(calls, outs):
     bad = np.abs(got - want) > _ACCURACY_TOL
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
+        why = next((text for alt, text in (
+            (1 - want, "these are error rates, 1 − accuracy: report the accuracy"),
+            (want[::-1], "the rows are in reverse order: one row per temperature, in the order of TEMPERATURES"),
+            (want[:, ::-1], "the columns are in reverse order: one column per seed, in the order of SEEDS"),
+            (np.repeat(want[:, :1], want.shape[1], axis=1), "every column repeats the first seed's run: train "
+                                                              "each column's student with its own seed"),
+        ) if np.all(np.abs(got - alt) <= _ACCURACY_TOL)), "follow the recipe exactly (fitting part, validation part, "
+                                                             "sizes, seed, epochs, lr)")
         raise Fail(f"sweep_accuracy[{i}, {j}] (T = {TEMPERATURES[i]:g}, seed {SEEDS[j]}) should be {want[i, j]:.4f}, "
-                   f"got {got[i, j]:.4f}; follow the recipe exactly (fitting part, validation part, sizes, seed, "
-                   "epochs, lr)")
+                   f"got {got[i, j]:.4f}; {why}")
 
 
 def _judge_best(calls, outs):
@@ -164,8 +180,12 @@ def _judge_paired(calls, outs):
     if isinstance(got, (int, float)) or (isinstance(got, np.ndarray) and got.ndim == 0):
         if abs(float(got) - gaps.mean()) <= 2 * _ACCURACY_TOL:
             raise Fail(f"paired_gap should hold one gap per seed ({len(SEEDS)} numbers), not their mean")
+    worst = _ranked()[-1]
     expect_close(got, gaps, "paired_gap", rtol=0.0, atol=2 * _ACCURACY_TOL, suspects=(
         (-gaps, "every entry has the wrong sign: best temperature minus runner-up"),
+        (acc[best] - acc[worst], "this is the best temperature minus the worst: the gap asked is to the runner-up"),
+        (np.full_like(gaps, acc[best].mean() - acc[runner_up].mean()), "every entry is the difference of the two "
+         "means: a paired gap is taken seed by seed, best minus runner-up on the same seed"),
     ))
 
 
