@@ -23,11 +23,12 @@ __all__ = ["EXERCISES", "STORAGE_BUDGET", "STORAGE_KL", "BYTES_PER_ENTRY", "OBJE
            "storage_teachers"]
 
 #: The storage exercise: average bytes per position allowed, each kept token costing a uint8 id and a
-#: float16 log-probability, and the mean KL(teacher ‖ rebuilt teacher) to stay under.
-#: The reference (solutions/06) allocates the budget per call: exactly 6·N kept tokens for N positions, so
-#: it meets the byte budget on every teacher set by construction. Over 120 grading teacher sets (seeds
-#: drawn as the public and hidden tests draw them) its mean KL was at most 0.0585 (mean 0.047) and that of
-#: the catalogue's valid alternative at most 0.0594: a margin of 0.02 nats under STORAGE_KL.
+#: float16 log-probability, and the mean KL(teacher ‖ rebuilt teacher) to stay under. Both hold per call:
+#: each teacher set the grader draws is judged alone, so a scheme must meet the budget on every set (the
+#: task says so: allocate per call, or leave a margin). The reference (solutions/06) allocates exactly 6·N
+#: kept tokens for N positions, so it meets the byte budget on every teacher set by construction. Over the
+#: 200 teacher sets of grading seeds 0-99 (public and hidden tests) its mean KL was at most 0.0615 (mean
+#: 0.047) and that of the catalogue's valid alternative at most 0.0625: a margin of 0.0175 nats under STORAGE_KL.
 BYTES_PER_ENTRY = 3
 STORAGE_BUDGET = 18.0
 STORAGE_KL = 0.08
@@ -70,7 +71,7 @@ def _reduction_cases(*specs):
         out = []
         for B, L, garbage in specs:
             lengths = rng.integers(1, L + 1, size=B)
-            lengths[rng.integers(B)] = L - 1  # at least one padded position
+            lengths[rng.integers(B)] = L - 2  # at least two padded positions
             mask = np.arange(L)[None, :] < lengths[:, None]
             padding = rng.choice([-1.0, 1.0], size=(B, L)) * rng.uniform(0.5, 50.0, size=(B, L))
             if garbage:
@@ -78,8 +79,8 @@ def _reduction_cases(*specs):
                 padding[rng.random((B, L)) < 0.3] = np.nan
                 infinite = rng.random((B, L)) < 0.1
                 padding[infinite] = rng.choice([-np.inf, np.inf], size=infinite.sum())
-                pad = np.argwhere(~mask)
-                padding[tuple(pad[rng.integers(len(pad))])] = np.nan  # at least one NaN in the padding
+                pad = np.argwhere(~mask)[rng.permutation(int((~mask).sum()))[:2]]
+                padding[tuple(pad[0])], padding[tuple(pad[1])] = np.nan, np.inf  # at least one NaN and one inf
             out.append(Call((np.where(mask, rng.gamma(2.0, size=(B, L)), padding), mask)))
         return out
     return cases
