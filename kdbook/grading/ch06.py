@@ -66,7 +66,8 @@ def _per_position_kl(z, v, mask, T=1.0):
 
 
 def _reduction_cases(*specs):
-    """Padded (B, L) losses whose padding holds garbage: arbitrary numbers (never 0), huge ones, NaN and ±inf."""
+    """Padded (B, L) losses, some real ones exactly 0, whose padding holds garbage: arbitrary numbers (never 0),
+    huge ones, NaN and ±inf."""
     def cases(rng):
         out = []
         for B, L, garbage in specs:
@@ -81,7 +82,10 @@ def _reduction_cases(*specs):
                 padding[infinite] = rng.choice([-np.inf, np.inf], size=infinite.sum())
                 pad = np.argwhere(~mask)[rng.permutation(int((~mask).sum()))[:2]]
                 padding[tuple(pad[0])], padding[tuple(pad[1])] = np.nan, np.inf  # at least one NaN and one inf
-            out.append(Call((np.where(mask, rng.gamma(2.0, size=(B, L)), padding), mask)))
+            loss = rng.gamma(2.0, size=(B, L))
+            real = np.argwhere(mask)
+            loss[tuple(real[rng.permutation(len(real))[: max(1, len(real) // 5)]].T)] = 0.0  # a KL can be exactly 0
+            out.append(Call((np.where(mask, loss, padding), mask)))
         return out
     return cases
 
@@ -102,6 +106,8 @@ def _judge_reductions(calls, outs):
         expect_close(got[0], total / n, "token_mean", suspects=(
             (total / loss.size, "you divided by B·L, counting the padding positions as tokens"),
             (total / B, "this is the sum per sentence (divided by B), the other reduction"),
+            (total / max(np.count_nonzero(np.where(mask, loss, 0.0)), 1),
+             "you counted the nonzero losses: a real token's loss can be exactly 0; count the mask's True entries"),
         ))
         expect_close(got[1], total / B, "sequence_mean", suspects=(
             (total / n, "this is the mean per token, the other reduction"),

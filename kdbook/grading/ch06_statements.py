@@ -44,9 +44,10 @@ WHERE_STATEMENTS = (
 #: corpus student, and the storage table); tests/test_grading_ch06.py checks them against those outputs.
 #: OBJECTIVE_GROUPS splits them for partial credit: one point for each group judged exactly.
 OBJECTIVE_STATEMENTS = (
-    Statement("For team A, sequence-level KD on beam outputs is not shown to generalise by its greedy output: it "
-              "equalled the teacher's beam output on 0.990 of the starts it was trained on (mean over seeds 0–2), "
-              "but on unseen starts only 0.205 of the time, the least of the four students."),
+    Statement("For team A, sequence-level KD on beam outputs: its greedy output equalled the teacher's beam output "
+              "on 0.990 of the starts it was trained on (mean over seeds 0–2) and on 0.87 of the grammatical starts "
+              "held out of its training, against the corpus student's 0.05; only on off-grammar starts did it match "
+              "least often of the four students (0.205)."),
     Statement("For team A, word-level KD: it has the lowest token KL of the four students (0.239), so its greedy "
               "replies have the highest teacher log-probability per token."),
     Statement("For team B, word-level KD: its token KL was lower than the corpus student's on every seed (by "

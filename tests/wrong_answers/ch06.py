@@ -31,6 +31,12 @@ def reductions(per_position, mask):
     total = (np.asarray(per_position, float) * np.asarray(mask)).sum()
     return total / np.sum(mask), total / len(mask)
 ''',
+        "counts the nonzero positions as the real tokens": '''
+import numpy as np
+def reductions(per_position, mask):
+    x = np.where(mask, per_position, 0.0)
+    return x.sum() / np.count_nonzero(x), x.sum() / x.shape[0]
+''',
         "NaN removed but huge padding kept": '''
 import numpy as np
 def reductions(per_position, mask):
