@@ -141,3 +141,32 @@ def test_seq_level_reproduces_the_beam_on_held_out_grammatical_starts_on_10_of_1
     assert all(runs.held_out(s)["overlap"] == 0 for s in runs.SEEDS)
     assert (c > a).all() and c.min() >= 0.7 and a.max() <= 0.2, (a, c)
     assert (lost_c < lost_a).all(), (lost_a, lost_c)
+
+
+def test_live_teacher_distributions_beam_needs_more_than_word_level_and_sampling_fewer():
+    """The cost table: one distribution per training token for (b); per live beam and per generated token
+    for (c) and (d), counted here as the tokens each decoder actually extends (seeds 0-9)."""
+    from kdbook.lm import decoding
+
+    lang = runs.setting()[0]
+    eos, pad = lang.vocab.eos, lang.vocab.pad
+
+    class Live:
+        def __init__(self, beams):
+            self.vocab, self.n_classes, self.beams, self.live = lang.vocab, lang.n_classes, beams, 0
+
+        def next_logprobs(self, rows):
+            rows = np.asarray(rows)
+            alive = ~np.isin(rows[:, -1], [eos, pad])
+            for g, a in zip(rows.reshape(-1, self.beams, rows.shape[1]), alive.reshape(-1, self.beams)):
+                self.live += len({tuple(r) for r in g[a]})
+            return lang.next_logprobs(rows)
+
+    for seed in runs.SEEDS:
+        corpus = lang.sample(1000, seed=seed)
+        two = lang.vocab.prefix_rows(corpus, 2)
+        beam, sampler = Live(4), Live(1)
+        decoding.beam_search(beam, two, beam_size=4)
+        samples = decoding.sample(sampler, two, seed=100 + seed).batch
+        n_generated = int(samples.mask.sum() - (two != pad).sum() + len(two))  # tokens after the given start
+        assert sampler.live == n_generated < corpus.n_tokens < beam.live, (seed, sampler.live, beam.live)
