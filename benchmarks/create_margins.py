@@ -1,4 +1,4 @@
-"""How far the create items of chapters 1-5 pass, for the reference design and every valid alternative.
+"""How far the create items of chapters 1-6 pass, for the reference design and every valid alternative.
 
 A valid design must never fail by seed luck: this script judges the solution notebook's design and each
 VALID entry of tests/wrong_answers/chNN.py on many grading seeds (as ``python -m kdbook.grade --seed s``
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_wrong_answers import _catalogue, answer_namespace  # noqa: E402
 
 from kdbook import divergences as div  # noqa: E402
-from kdbook.grading import ch01, ch02, ch03, ch04, ch05, registry, run_tests  # noqa: E402
+from kdbook.grading import ch01, ch02, ch03, ch04, ch05, ch06, engine, registry  # noqa: E402
 from kdbook.grading.spec import draw_calls  # noqa: E402
 from kdbook.losses import kd_loss_and_grad  # noqa: E402
 from kdbook.softmax import softmax  # noqa: E402
@@ -117,8 +117,21 @@ def m05(design, seed):
     return out
 
 
+def m06(design, seed):
+    ex = registry.get("06.storage_scheme")
+    kl, spent = [], []
+    for _, cs in calls(ex, seed)[1]:
+        lp = cs[0].args[0]
+        ids, values = design(lp)
+        ids = np.asarray(ids).astype(int)
+        spent.append(ch06.BYTES_PER_ENTRY * (ids >= 0).sum() / len(lp))
+        kl.append(float(div.kl_divergence(np.exp(lp), ch06.restore_stored(ids, values, lp.shape[1])).mean()))
+    return {f"bytes per position (pass ≤ {ch06.STORAGE_BUDGET:g})": -max(spent),
+            f"mean KL(teacher ‖ rebuilt) (pass ≤ {ch06.STORAGE_KL:g})": -max(kl)}
+
+
 ITEMS = {"01": ("01.capped_student", m01), "02": ("02.flag_collapse", m02), "03": ("03.soft_targets", m03),
-         "04": ("04.symmetric_kd", m04), "05": ("05.recipe", m05)}
+         "04": ("04.symmetric_kd", m04), "05": ("05.recipe", m05), "06": ("06.storage_scheme", m06)}
 
 
 def main(n_seeds: int = 100, chapters=tuple(ITEMS)) -> None:
@@ -133,8 +146,8 @@ def main(n_seeds: int = 100, chapters=tuple(ITEMS)) -> None:
             worst: dict = {}
             failed = 0
             for seed in range(n_seeds):
-                failed += sum(v.points for v in run_tests(ex, {ex.name: design}, hidden_seed=seed,
-                                                          public_seed=seed, timeout=None)) < ex.points
+                failed += sum(v.points for v in engine.score(ex, {ex.name: design}, seed=seed, public_seed=seed,
+                                                             timeout=None)) < ex.points
                 for key, value in margin(design, seed).items():
                     worst[key] = min(worst.get(key, np.inf), value)
             shown = "; ".join(f"{k}: {abs(v):.4g}" for k, v in worst.items())

@@ -32,15 +32,22 @@ def _right(ex) -> set[str]:
     return {chr(97 + i) for i, t in enumerate(truth(ex.id)) if t is True}
 
 
+def _partial(ex) -> bool:
+    """Whether a select item gives partial credit: one keyed test per group of statements."""
+    return sum(t.keyed for t in ex.tests) > 1
+
+
 @pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)
 def test_exactly_the_right_selections_pass_among_all_of_them(ex):
     # Every one of the 2^n selections: only the true statements (plus at least one acceptable
-    # alternative, where there are alternatives) earn the points.
+    # alternative, where there are alternatives) earn the points. An item with partial credit gives
+    # every other selection less than full marks.
     letters = [chr(97 + i) for i in range(len(ex.statements))]
     either = {chr(97 + i) for i, t in enumerate(truth(ex.id)) if t is None}
     passed = []
     for chosen in itertools.chain.from_iterable(itertools.combinations(letters, k) for k in range(len(letters) + 1)):
-        if _points(ex.id, set(chosen)):
+        points = _points(ex.id, set(chosen))
+        if points == ex.points or (points and not _partial(ex)):
             passed.append(set(chosen))
     want = [_right(ex) | set(extra) for k in range(1, len(either) + 1) for extra in itertools.combinations(either, k)]
     assert sorted(map(sorted, passed)) == sorted(map(sorted, want or [_right(ex)]))
@@ -90,7 +97,8 @@ def test_at_least_20_text_and_odd_answers_per_exercise_score_zero(ex):
     # And every letter at once, every letter but one: still 0.
     letters = {chr(97 + i) for i in range(len(ex.statements))}
     assert _points(ex.id, letters) == 0
-    assert all(_points(ex.id, letters - {x}) == 0 for x in letters)
+    assert all(_points(ex.id, letters - {x}) < ex.points if _partial(ex) else _points(ex.id, letters - {x}) == 0
+               for x in letters)
 
 
 @pytest.mark.parametrize("ex", SELECT, ids=lambda ex: ex.id)

@@ -81,8 +81,8 @@ def test_sequence_logprob_diagnoses(bug, diagnosis):
 
 
 def test_reduction_and_position_diagnoses():
-    assert "counting the padding" in _messages("06.reductions", lambda loss, m: ((loss * m).sum() / loss.size,
-                                                                                 (loss * m).sum() / len(m)))
+    assert "counting the padding" in _messages("06.reductions", lambda loss, m: (np.where(m, loss, 0).sum() / loss.size,
+                                                                                 np.where(m, loss, 0).sum() / len(m)))
 
     def by_position_over_b(t, s, m):
         t, s = _clean(m, t, s)
@@ -161,9 +161,12 @@ def test_the_objective_statements_are_true_or_false_as_the_chapter_prints():
             continue
         k, rest, nbytes, fwd, *_ = line.split()
         storage[k, rest] = (int(nbytes), float(fwd))
+    held = next(line for line in _chapter_output("grammatical two-word starts").splitlines() if line.startswith("mean"))
+    held_a, held_c = (float(x) for x in held.split()[1:3])
     # The statements quote the printed numbers ...
     texts = [s.text for s in OBJECTIVE_STATEMENTS]
-    for i, quoted in [(0, f"{match_seen[2]:.3f}"), (0, f"{match[2]:.3f}"), (1, f"{token_kl[1]:.3f}"),
+    for i, quoted in [(0, f"{match_seen[2]:.3f}"), (0, f"{match[2]:.3f}"), (0, f"{held_c:.2f} of the grammatical"),
+                      (0, f"student's {held_a:.2f}"), (1, f"{token_kl[1]:.3f}"),
                       (2, f"{-b_minus_a[3]:.3f} ± {abs(b_minus_a[4]):.3f}"), (2, f"{ppl[1]:.3f}"),
                       (3, f"{ppl[2]:.3f}"), (4, f"{token_kl[3]:.3f}"), (4, f"{token_kl[1]:.3f}"),
                       (5, f"{storage['all', 'bucket'][0]} bytes"), (5, f"or {storage['5', 'bucket'][0]} as a top-5"),
@@ -171,7 +174,7 @@ def test_the_objective_statements_are_true_or_false_as_the_chapter_prints():
         assert quoted in texts[i], (i, quoted)
     # ... and are true exactly when those numbers say so.
     facts = [
-        bool(match_seen[2] > 0.95 and match.argmin() == 2),
+        bool(match_seen[2] > 0.95 and match.argmin() == 2 and held_c > 0.7 > 0.2 > held_a),
         bool(token_kl.argmin() == 1 and per_token.argmax() == 1),
         bool(all(d < 0 for d in b_minus_a[:3]) and -b_minus_a[3] > 10 * b_minus_a[4] and ppl.argmin() == 1),
         bool(ppl[2] < 2 * ppl[0]),
@@ -203,3 +206,87 @@ def test_pairs_may_be_arrays_and_float32_answers_pass():
         return np.stack([ids, np.take_along_axis(lp, ids, axis=1)])
 
     assert "bytes per position on average" in _messages("06.storage_scheme", store_teacher)
+
+
+def test_reductions_padding_holds_nan_inf_and_huge_values_in_every_test():
+    from kdbook.grading.spec import draw_calls
+
+    ex = registry.get("06.reductions")
+    for seed in range(20):
+        for test in ex.tests:
+            calls = draw_calls(ex, test, seed)
+            pads = [c.args[0][~c.args[1]] for c in calls]
+            assert all(p.size and not (p == 0).any() for p in pads)  # arbitrary padding, never 0
+            garbage = np.concatenate(pads[1:] if not test.hidden else pads)
+            assert np.isnan(garbage).any() and np.isinf(garbage).any() and (np.abs(garbage) > 1e100).any()
+    def times_mask(loss, m):
+        with np.errstate(invalid="ignore"):
+            total = (loss * m).sum()  # NaN · 0 is NaN
+        return total / m.sum(), total / len(m)
+
+    assert "NaN·0 is NaN" in _messages("06.reductions", times_mask)
+
+
+def test_choose_objective_gives_one_point_per_group_judged_exactly():
+    from kdbook.grading.ch06 import OBJECTIVE_GROUPS
+
+    right = {chr(97 + i) for i, t in enumerate(truth("06.choose_objective")) if t}
+    ex = registry.get("06.choose_objective")
+
+    def points(chosen):
+        return sum(v.points for v in run_all(ex, {ex.name: chosen, ex.reasoning: "x"}, seed=2))
+
+    def groups_right(chosen):  # worked out here from the key, not by the grader
+        return sum((set(chosen) & set(g)) == (right & set(g)) for _, g in OBJECTIVE_GROUPS)
+
+    assert ex.points == 3 and points(right) == 3
+    for chosen in [right - {"f"}, right | {"b"}, right | {"d", "g"}, {"b", "d", "g"}, {"a"}, {"c", "f"}]:
+        assert points(chosen) == groups_right(chosen) < 3, chosen
+    assert points(set()) == 0
+
+
+def _where_table(seed: int, n_sentences: int = 1000):
+    """The table of exercise 6.4 (solutions/06) for a student and corpus of ``seed``: teacher entropy and
+    mean KL(teacher ‖ word-level-KD student) per position along ``n_sentences`` teacher samples."""
+    from kdbook.lm import ToyLanguage, WindowLM
+    from kdbook.train import train
+
+    lang = ToyLanguage()
+    corpus = lang.sample(1000, seed=seed)
+    student = WindowLM(lang, window=2, dim=16, hidden=32, seed=seed)
+    train(student, corpus.inputs, teacher_logits=lang.logits(corpus.inputs), mask=corpus.mask,
+          epochs=20, batch_size=100, lr=0.01, seed=seed)
+    held = lang.sample(n_sentences, seed=1000 if n_sentences == 1000 else 5000)
+    m = held.mask
+    lp, lq = lang.logits(held.inputs), kdbook.log_softmax(student.logits(held.inputs))
+    kl = np.where(m, (np.exp(lp) * (lp - lq)).sum(-1), 0.0)  # own KL, not the code under test
+    H = lang.entropy(held.inputs)
+    return lang, held, kl, (H * m).sum(0) / m.sum(0), kl.sum(0) / m.sum(0)
+
+
+def test_the_where_statements_are_true_or_false_as_the_tables_of_ten_seeds_say():
+    from scipy.stats import spearmanr
+
+    from kdbook.lm.capacity import window2_floor
+    from kdbook.lm.phases import PHASES, position_phases
+
+    facts = []
+    for seed in range(10):
+        lang, held, kl, H, by_pos = _where_table(seed)
+        phase = position_phases(lang, held.inputs)[:, 2]
+        subject = np.isin(phase, [PHASES.index("subject"), PHASES.index("after subject")]) & held.mask[:, 2]
+        facts.append([
+            bool(by_pos[:2].max() < 0.02),
+            bool(spearmanr(H[:12], by_pos[:12]).statistic > 0.5 and by_pos.argmax() == H.argmax()),
+            bool(by_pos[2] > 0.1 > 0.02 > by_pos[:2].max() and kl[subject, 2].sum() > 0.95 * kl[:, 2].sum()),
+            None,  # position 13 on many sentences: below
+            bool(H[12] < 1e-3 and by_pos.argmax() == 12),
+            None,  # the capacity floor: below
+        ])
+    *_, by_pos_many = _where_table(0, n_sentences=20000)
+    _, floor = window2_floor(lang)
+    for row in facts:
+        row[3] = bool(by_pos_many[12] <= by_pos_many[5:12].max())  # 404 sentences reach position 13 here
+        row[5] = bool(floor < 0.05)  # no window-2 model gets below the floor (about 0.20 nats per token)
+    assert all(row == facts[0] for row in facts), facts
+    assert truth("06.where_it_loses") == facts[0]

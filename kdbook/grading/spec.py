@@ -258,30 +258,45 @@ def selected_letters(got: Any, n: int) -> set[str]:
     return chosen
 
 
-def select_tests(statements: tuple, points: float, what: str = "true statements") -> tuple[Test, ...]:
+def select_tests(statements: tuple, points: float, what: str = "true statements", *,
+                 groups: tuple[tuple[str, str], ...] = ()) -> tuple[Test, ...]:
     """The tests of a select-exercise: a public check that the answer is a set of listed letters
     (no points, and no hint of which are right, so the notebook's check cannot be used to search),
     and a keyed hidden test worth ``points``: exactly the true statements, and at least one of the
     acceptable alternatives when there are any. The key (``{"answer": the solution's letters,
     "either": letters of which at least one is needed}``) comes from the solution notebook.
+
+    ``groups`` gives partial credit: pairs ``(label, letters)`` that split the statements (every
+    letter in exactly one group, for example ``(("team A", "ab"), ("team B", "cde"))``); each group
+    is then its own keyed hidden test, worth ``points / len(groups)``, judged exactly on its letters.
     """
     n = len(statements)
     if not all(isinstance(s, Statement) for s in statements):
         raise TypeError("select_tests takes the exercise's Statement objects")
     if not isinstance(points, (int, float)):
         raise TypeError(_KEYS_MOVED.format(what="select_tests"))
+    letters = "abcdefghijklmnopqrstuvwxyz"[:n]
+    if groups and sorted("".join(g for _, g in groups)) != list(letters):
+        raise ValueError(f"groups must split the letters {letters} into disjoint groups, got {groups!r}")
 
     def well_formed(calls, outs):
         if not selected_letters(outs[0], n):
             raise Fail("choose at least one statement")
 
-    def exact(calls, outs, key):
-        either = set(key.get("either", ()))
-        true = set(key["answer"]) - either
-        false = {chr(97 + i) for i in range(n)} - true - either
-        chosen = selected_letters(outs[0], n)
-        if chosen & false or true - chosen or (either and not chosen & either):
-            raise Fail(f"not exactly the {what}: reread each statement against your measurements")
+    def exact(among: str = letters, label: str = ""):
+        def judge(calls, outs, key):
+            group = set(among)
+            either = set(key.get("either", ())) & group
+            true = set(key["answer"]) & group - either
+            chosen = selected_letters(outs[0], n)
+            picked = chosen & group
+            if not chosen or picked & (group - true - either) or true - picked or (either and not picked & either):
+                raise Fail(f"not exactly the {what}{label}: reread each statement against your measurements")
+        return judge
 
-    return (Test("a set of letters among the listed statements", 0, well_formed),
-            Test(f"exactly the {what}", points, exact, hidden=True, keyed=True))
+    if not groups:
+        return (Test("a set of letters among the listed statements", 0, well_formed),
+                Test(f"exactly the {what}", points, exact(), hidden=True, keyed=True))
+    return (Test("a set of letters among the listed statements", 0, well_formed),) + tuple(
+        Test(f"exactly the {what} {label}", points / len(groups), exact(among, f" {label}"), hidden=True, keyed=True)
+        for label, among in groups)

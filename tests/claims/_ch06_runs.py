@@ -77,3 +77,46 @@ def run(seed: int) -> dict:
             finished=gen.finished[~seen].mean(),
         )
     return out
+
+
+def _teacher_logprob(lang, batch):
+    """Teacher log-probability of each sentence of ``batch``, summed here from the teacher's log-probabilities."""
+    lp = lang.logits(batch.inputs)
+    return (np.take_along_axis(lp, batch.targets[..., None], axis=-1)[..., 0] * batch.mask).sum(axis=1)
+
+
+@functools.lru_cache(maxsize=1)
+def grammatical_starts() -> np.ndarray:
+    """Every two-word start whose words each have teacher probability above 0.001 (rows <s> w1 w2)."""
+    lang = setting()[0]
+    bos, eos = lang.vocab.bos, lang.vocab.eos
+    p1 = np.exp(_logsoftmax(lang.logits(np.array([[bos]]))[:, -1]))[0]
+    first = [w for w in np.flatnonzero(p1 > 1e-3) if w != eos]
+    p2 = np.exp(_logsoftmax(lang.logits(np.array([[bos, w] for w in first]))[:, -1]))
+    return np.array([[bos, w1, w2] for w1, row in zip(first, p2) for w2 in np.flatnonzero(row > 1e-3) if w2 != eos])
+
+
+@functools.lru_cache(maxsize=None)
+def held_out(seed: int) -> dict:
+    """(a) and (c) trained on 1,000 sentences that begin with none of 20 held-out grammatical starts (drawn
+    with rng 500 + seed, as the chapter does), decoded greedily from those 20 starts."""
+    lang = setting()[0]
+    gram = grammatical_starts()
+    hold = gram[np.random.default_rng(500 + seed).choice(len(gram), 20, replace=False)]
+    pool = lang.sample(2000, seed=seed)
+    two = lang.vocab.prefix_rows(pool, 2)
+    keep = np.flatnonzero(~(two[:, None, :] == hold[None, :, :]).all(axis=2).any(axis=1))[:1000]
+    assert len(keep) == 1000
+    corpus, two = pool.select(keep), two[keep]
+    beam_train = decoding.beam_search(lang, two, beam_size=4).batch
+    teacher_beam = decoding.beam_search(lang, hold, beam_size=4).batch
+    mode_lp = _teacher_logprob(lang, exact_mode(lang, hold).batch)
+    out = {"overlap": int((two[:, None, :] == hold[None, :, :]).all(axis=2).any())}
+    for way, (b, targets) in {"a": (corpus, dict(labels=corpus.targets)),
+                              "c": (beam_train, dict(labels=beam_train.targets))}.items():
+        st = WindowLM(lang, window=2, dim=16, hidden=32, seed=seed)
+        train(st, b.inputs, mask=b.mask, epochs=20, batch_size=100, lr=0.01, seed=seed, **targets)
+        gen = decoding.greedy(st, hold).batch
+        out[way] = dict(beam_match=_rows_equal(_ids(gen), _ids(teacher_beam)).mean(),
+                        lost=(mode_lp - _teacher_logprob(lang, gen)).mean())
+    return out

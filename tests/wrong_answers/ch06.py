@@ -25,6 +25,24 @@ def reductions(per_position, mask):
     x = np.where(mask, per_position, 0.0)
     return x.sum() / x.shape[0], x.sum() / np.sum(mask)
 ''',
+        "multiplied by the mask (NaN·0 is NaN)": '''
+import numpy as np
+def reductions(per_position, mask):
+    total = (np.asarray(per_position, float) * np.asarray(mask)).sum()
+    return total / np.sum(mask), total / len(mask)
+''',
+        "counts the nonzero positions as the real tokens": '''
+import numpy as np
+def reductions(per_position, mask):
+    x = np.where(mask, per_position, 0.0)
+    return x.sum() / np.count_nonzero(x), x.sum() / x.shape[0]
+''',
+        "NaN removed but huge padding kept": '''
+import numpy as np
+def reductions(per_position, mask):
+    total = np.nansum(np.where(np.isinf(per_position), 0.0, per_position))
+    return total / np.sum(mask), total / len(mask)
+''',
     },
     "06.masked_kd_loss": {
         "padding counted": '''
@@ -115,7 +133,39 @@ def kl_by_position(teacher_logits, student_logits, mask):
     return kl.sum(1) / m.sum(1)
 ''',
     },
+    "06.where_it_loses": {
+        "the KL follows the teacher's entropy": 'where_claims = {"a", "b", "c", "e"}',
+        "position 13 is noise": 'where_claims = {"a", "c", "d"}',
+        "the student is only undertrained": 'where_claims = {"a", "c", "e", "f"}',
+    },
+    "06.sequence_kl": {
+        "sign reversed": """
+import numpy as np
+def sequence_kl(teacher_logprob, student_logprob):
+    d = np.asarray(student_logprob) - np.asarray(teacher_logprob)
+    return d.mean(), d.std(ddof=1) / np.sqrt(len(d))
+""",
+        "standard deviation instead of standard error": """
+import numpy as np
+def sequence_kl(teacher_logprob, student_logprob):
+    d = np.asarray(teacher_logprob) - np.asarray(student_logprob)
+    return d.mean(), d.std(ddof=1)
+""",
+        "SD divided by n instead of √n": """
+import numpy as np
+def sequence_kl(teacher_logprob, student_logprob):
+    d = np.asarray(teacher_logprob) - np.asarray(student_logprob)
+    return d.mean(), d.std(ddof=1) / len(d)
+""",
+        "a sum, not a mean": """
+import numpy as np
+def sequence_kl(teacher_logprob, student_logprob):
+    d = np.asarray(teacher_logprob) - np.asarray(student_logprob)
+    return d.sum(), d.std(ddof=1) / np.sqrt(len(d))
+""",
+    },
     "06.choose_objective": {
+        "right for both teams, misses the cost statement": 'objective_claims = {"a", "c"}\nobjective_choice = "x"',
         "trusts the seen-start match and the lowest KL for greedy": 'objective_claims = {"a", "b", "c", "f"}\n'
                                                                     'objective_choice = "x"',
         "renormalised top-5 is fine": 'objective_claims = {"a", "c", "f", "g"}\nobjective_choice = "x"',
@@ -158,6 +208,13 @@ def store_teacher(lp):
 
 VALID = {
     "06.reductions": {
+        "boolean indexing of the real positions": '''
+import numpy as np
+def reductions(per_position, mask):
+    m = np.asarray(mask, bool)
+    total = np.asarray(per_position, float)[m].sum()
+    return total / m.sum(), total / m.shape[0]
+''',
         "numpy masked array, float32": '''
 import numpy as np
 def reductions(per_position, mask):
@@ -200,6 +257,18 @@ def kl_by_position(teacher_logits, student_logits, mask):
         out[t] = (np.exp(lp) * (lp - lq)).sum(-1).mean()
     return out
 ''',
+    },
+    "06.where_it_loses": {
+        "upper-case letters in a string": 'where_claims = "E, A, C"',
+    },
+    "06.sequence_kl": {
+        "scipy.stats.sem": """
+import numpy as np
+from scipy import stats
+def sequence_kl(teacher_logprob, student_logprob):
+    d = np.subtract(teacher_logprob, student_logprob, dtype=np.float32)
+    return float(np.mean(d, dtype=np.float64)), float(stats.sem(d.astype(np.float64)))
+""",
     },
     "06.choose_objective": {
         "the true statements, as a list": 'objective_claims = ["f", "c", "a"]\nobjective_choice = "x"',
