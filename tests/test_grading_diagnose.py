@@ -80,3 +80,8 @@ def test_one_value_repeated_is_named():
     want = np.array([0.03, 0.01, 0.05])
     assert "same number" in _message(np.full(3, want.mean()), want)
     assert diagnose(np.full(3, 0.2), np.full(3, 0.1)) == "it is exactly twice the right value: a missing factor ½?"
+
+
+def test_garbage_padding_summed_is_named():
+    want = np.array([1.2, 0.7])
+    assert "padding" in _message(np.array([1.2, 3.1e200]), want)

@@ -36,7 +36,6 @@ _NAMED_KINDS = ("function", "value")
 #: grader names the mistake, the entry must leave this list).
 UNNAMED = {
     "02.pick_divergence/not a divergence name": "the message lists the allowed names, which is the diagnosis",
-    "06.reductions/unmasked sums (padding counted)": "chapter 6's grader has no suspect for it yet",
     "06.masked_kd_loss/KL direction reversed": "chapter 6's grader has no suspect for it yet",
     "08.teacher_student/teacher always reads the chapter's prompt": "chapter 8's grader has no suspect for it yet",
     "09.expected_tokens/γ / (1 − α)": "chapter 9's grader has no suspect for it yet",

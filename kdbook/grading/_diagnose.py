@@ -61,6 +61,9 @@ def diagnose(got: np.ndarray, want: np.ndarray, *, rtol: float = 1e-6, atol: flo
                 "only because of underflow (use log-softmax), or are the two distributions' roles exchanged?")
     finite = np.isfinite(want)
     g, w = got[finite], want[finite]
+    if np.any((np.abs(g) > 1e100) & (np.abs(w) < 1e50)):
+        return ("it is astronomically large where the right value is moderate: are values that must not count "
+                "(padding, masked-out positions) included in a sum?")
     if g.size == 0:
         return None
     nonzero = np.abs(w) > atol
