@@ -2,7 +2,7 @@
 
 Plain data: each source is exec'd in a fresh namespace and must define the exercise's answer name.
 Every WRONG entry must lose points on every one of >= 20 grading seeds (public and hidden tests);
-every VALID entry must get full points on every one of them (``tests/test_wrong_answers_ch08.py``).
+every VALID entry must get full points on every one of them (``tests/test_wrong_answers.py -k ch08``).
 """
 
 _LOSS = '''
