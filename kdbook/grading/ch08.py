@@ -16,7 +16,7 @@ import numpy as np
 
 from ..divergences import kl_divergence
 from ..losses import kd_loss, kd_loss_and_grad
-from ..softmax import softmax
+from ..softmax import log_softmax, softmax
 from . import _draw
 from ._ch08_mix import (KEEP_COST, QUALITY, _judge_mix, _mix_hidden, _mix_public, max_keep_share, mix_outcome,
                        original_model)
@@ -36,10 +36,13 @@ CANDIDATES = {"D": np.array([0.64, 0.18, 0.18]), "E": np.array([0.70, 0.12, 0.18
 RANK_TEMPERATURES = (1.0, 3.0)
 
 
-def _ranking(T: float, *, reverse: bool = False) -> list[str]:
-    """Candidates best first by T²·KL(p_T‖q_T) (``reverse``: by T²·KL(q_T‖p_T), the wrong direction)."""
-    p_T = softmax(np.log(TEACHER), T=T)
-    soft = {n: T**2 * float(kl_divergence(*((softmax(np.log(q), T=T), p_T) if reverse else (p_T, softmax(np.log(q), T=T)))))
+def _ranking(T: float, *, reverse: bool = False, probs_as_logits: bool = False) -> list[str]:
+    """Candidates best first by T²·KL(p_T‖q_T) (``reverse``: by T²·KL(q_T‖p_T), the wrong direction;
+    ``probs_as_logits``: softmax of the probabilities instead of their logarithms, a common slip)."""
+    as_logits = (lambda x: x) if probs_as_logits else np.log
+    p_T = softmax(as_logits(TEACHER), T=T)
+    soft = {n: T**2 * float(kl_divergence(*((softmax(as_logits(q), T=T), p_T) if reverse
+                                              else (p_T, softmax(as_logits(q), T=T)))))
             for n, q in CANDIDATES.items()}
     return sorted(soft, key=soft.get)
 
@@ -58,11 +61,16 @@ def _judge_rankings(calls, outs):
     if not isinstance(got, (list, tuple)) or len(got) != 3:
         raise Fail("rankings should be a tuple of three entries: (ranking at T = 1, ranking at T = 3, "
                    "the student the top-1 view picks)")
-    for T, x in zip(RANK_TEMPERATURES, got[:2]):
-        want, names = _ranking(T), _as_names(x, f"the ranking at T = {T:g}")
+    both = [_as_names(x, f"the ranking at T = {T:g}") for T, x in zip(RANK_TEMPERATURES, got[:2])]
+    if all(names == _ranking(T, probs_as_logits=True) != _ranking(T) for T, names in zip(RANK_TEMPERATURES, both)):
+        raise Fail("both rankings are the rankings with the probabilities themselves as logits: take softmax of "
+                   "their logarithms, softmax(log p / T)")
+    for T, names in zip(RANK_TEMPERATURES, both):
+        want = _ranking(T)
         if names != want and names == _ranking(T, reverse=True) and all(names != _ranking(t) for t in RANK_TEMPERATURES):
             raise Fail(f"the ranking at T = {T:g} is the ranking by the reverse KL(q_T‖p_T): the objective is "
-                       f"KL(p_T‖q_T), the teacher's distribution first")
+                       f"KL(p_T‖q_T), the teacher's distribution first (and the logits are the probabilities' "
+                       f"logarithms)")
         if names != want and T != RANK_TEMPERATURES[0] and names == _ranking(RANK_TEMPERATURES[0]):
             raise Fail(f"the ranking at T = {T:g} is the ranking at T = {RANK_TEMPERATURES[0]:g}: recompute with the "
                        f"temperature")
@@ -254,6 +262,9 @@ COLLAPSE_STATEMENTS = (
 
 #: Contexts the grader draws for 08.teacher_student (the full prompt, and others, so that none can be hard-coded).
 PAIR_CONTEXTS = (("brief", "polite"), ("polite",), ("brief",), ("animals", "polite"))
+#: The first call of every test reads one of these: several instructions, none of them the chapter's prompt, so an
+#: answer that reads only part of the context (its first instruction, say) or the chapter's prompt fails every test.
+_PAIR_FIRST = (("animals", "polite"), ("animals", "brief"), ("animals", "brief", "polite"))
 
 
 def _pair_cases(*sizes):
@@ -263,9 +274,8 @@ def _pair_cases(*sizes):
         lang, model = original_model()
         out = []
         for k, n in enumerate(sizes):
-            # the first call of every test reads another prompt than the chapter's, so none can be hard-coded
-            first = 1 if k == 0 else 0
-            context = PAIR_CONTEXTS[first + int(rng.integers(len(PAIR_CONTEXTS) - first))]
+            pool = _PAIR_FIRST if k == 0 else PAIR_CONTEXTS
+            context = pool[int(rng.integers(len(pool)))]
             q = sample_queries(lang, n, words=2, seed=int(rng.integers(2**31)))
             rows = set_prompt(respond(model, q, context=context, seed=int(rng.integers(2**31))).inputs, lang, None)
             out.append(Call((model.copy(), rows, context), {}))
@@ -282,9 +292,10 @@ def _judge_pair(calls, outs):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Fail(f"{what} should return a pair (teacher_logits, student_logits)")
         _, reference = original_model()
-        want_t = reference.logits(set_prompt(rows, reference, context))
-        want_s = reference.logits(set_prompt(rows, reference, None))
-        t, st = (as_array(x, f"{what}[{i}]", want_t.shape) for i, x in enumerate(out))
+        # logits are compared up to a constant per position (log-probabilities are as good as logits)
+        want_t = log_softmax(reference.logits(set_prompt(rows, reference, context)))
+        want_s = log_softmax(reference.logits(set_prompt(rows, reference, None)))
+        t, st = (log_softmax(as_array(x, f"{what}[{i}]", want_t.shape)) for i, x in enumerate(out))
         if np.allclose(t, st, atol=1e-12):
             side = "teacher" if np.allclose(t, want_s, atol=1e-9) else "student"
             raise Fail(f"{what}: teacher and student logits are identical, so the distillation loss is exactly 0 "
