@@ -178,7 +178,7 @@ class Scenario:
     name: str
     prompt_tokens: int  # P, read on every query when the prompt is kept
     queries: int  # N, queries expected over the model's lifetime
-    training_passes: int  # D, position-passes to distil once (teacher scoring + student training)
+    training_passes: int  # D, position-passes to distil once (teacher writing and scoring + student training)
     distilled_kl: float  # measured KL(teacher ‖ distilled student) per response token
     max_kl: float  # quality bar: the most KL to the prompted teacher the product accepts
 
