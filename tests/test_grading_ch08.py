@@ -201,17 +201,18 @@ def test_the_recipe_statements_quote_chapter_8_and_are_true_exactly_when_its_num
     from kdbook.grading.ch08 import RECIPE_STATEMENTS
 
     outputs = _chapter8_outputs()
-    table_text = next(t for t in outputs if "KL to teacher" in t and "tokens/query" in t)
+    table_text = next(t for t in outputs if "KL to teacher" in t and "KL elsewhere" in t)
     table = {}
-    for line in table_text.splitlines()[1:]:
+    for line in table_text.split("\n\n")[0].splitlines()[1:]:  # the students' table (token counts follow it)
         name, rest = re.match(r"^\s*(.+?)\s{2,}(\d.*)$", line).groups()
         table[name] = [float(x) for x in re.findall(r"-?\d+\.\d+", rest)]
-    # references: KL, polite, brief, elsewhere, tokens/query; students: each of the four with its SD, then tokens
+    # references: KL, polite, brief, elsewhere; students: each of the four with its SD
     teacher, plain = table["teacher (prompt kept)"], table["model, no prompt"]
     t1, seq, sigma = table["token-level KL, T = 1"], table["sequence-level ŷ"], table["soft prompt σ"]
-    students = {k: v for k, v in table.items() if len(v) == 9}
+    students = {k: v for k, v in table.items() if len(v) == 8}
     paired_text = next(t for t in outputs if "minus token-level T = 1" in t)
-    t2_minus_t1 = [float(x) for x in re.findall(r"[-+]\d+\.\d+", paired_text.splitlines()[0])][:3]
+    t2_line = next(line for line in paired_text.splitlines() if line.strip().startswith("token-level KL, T = 2"))
+    t2_minus_t1 = [float(x) for x in re.findall(r"[-+]\d+\.\d+", t2_line)][:3]
     mix_text = next(t for t in outputs if "keep rows   KL to teacher" in t)
     mix = {int(m.group(1)): [float(x) for x in re.findall(r"\d+\.\d+", m.group(2))]
            for m in re.finditer(r"^\s*(\d+)%\s+(.*)$", mix_text, re.M)}

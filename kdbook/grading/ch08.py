@@ -3,31 +3,23 @@
 Answers live in ``solutions/08_context_distillation.ipynb``; learners get
 ``exercises/08_context_distillation.ipynb``. The create item (a training mix) is graded on
 behaviour: the grader trains the short-prompt student with the learner's mix on its own seeds
-and measures both sides on held-out queries (:func:`mix_outcome`, about a quarter of a second a
-run), under a tight and a loose drift budget and a cost rule for keep rows
-(:func:`max_keep_share`), so that the budget argument matters.
-
-Margins of the reference (keep min(1, 0.0035 / budget) of the rows), measured over 100 grading
-seeds with 280 to 400 rows (worst seed; budget minus drift, QUALITY minus KL to the teacher):
-budget 0.005: drift ≤ 0.0036 (margin 0.0014), KL to teacher ≤ 0.0071 (margin 0.0029);
-budget 0.025: drift ≤ 0.0209 (margin 0.0041), KL to teacher ≤ 0.0064 (margin 0.0036), keep share
-0.14 under the cap of 0.24; budget 0.006: drift ≤ 0.0044 (margin 0.0016), KL to teacher ≤ 0.0066; budget
-0.02: drift ≤ 0.0166 (margin 0.0034), KL to teacher ≤ 0.0057 (0.175 kept, cap 0.30). The wrong answers of ``tests/wrong_answers/ch08.py``
-(a constant share, the inverted rule, no keep rows, the chapter's 3-seed table read literally) lose
-points on each of 20 grading seeds; a rule that keeps 90 % of the rows at the tight budget misses
-the quality bar on some seeds (keep rows trade drift against the prompted side).
+and measures both sides on held-out queries (:func:`mix_outcome`), under a tight and a loose drift
+budget and a cost rule for keep rows (:func:`max_keep_share`), so that the budget argument matters.
+Its machinery, judge and measured margins live in :mod:`kdbook.grading._ch08_mix`; the names are
+re-exported here.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import numpy as np
 
 from ..divergences import kl_divergence
 from ..losses import kd_loss, kd_loss_and_grad
-from ..softmax import softmax
+from ..softmax import log_softmax, softmax
 from . import _draw
+from ._ch08_mix import (KEEP_COST, QUALITY, _judge_mix, _mix_hidden, _mix_public, max_keep_share, mix_outcome,
+                       original_model)
 from ._core import Call, Exercise, Fail, Statement, Test, as_array, expect_close, factor_suspects, select_tests
 from ._predict import prediction_tests
 
@@ -44,10 +36,13 @@ CANDIDATES = {"D": np.array([0.64, 0.18, 0.18]), "E": np.array([0.70, 0.12, 0.18
 RANK_TEMPERATURES = (1.0, 3.0)
 
 
-def _ranking(T: float, *, reverse: bool = False) -> list[str]:
-    """Candidates best first by T²·KL(p_T‖q_T) (``reverse``: by T²·KL(q_T‖p_T), the wrong direction)."""
-    p_T = softmax(np.log(TEACHER), T=T)
-    soft = {n: T**2 * float(kl_divergence(*((softmax(np.log(q), T=T), p_T) if reverse else (p_T, softmax(np.log(q), T=T)))))
+def _ranking(T: float, *, reverse: bool = False, probs_as_logits: bool = False) -> list[str]:
+    """Candidates best first by T²·KL(p_T‖q_T) (``reverse``: by T²·KL(q_T‖p_T), the wrong direction;
+    ``probs_as_logits``: softmax of the probabilities instead of their logarithms, a common slip)."""
+    as_logits = (lambda x: x) if probs_as_logits else np.log
+    p_T = softmax(as_logits(TEACHER), T=T)
+    soft = {n: T**2 * float(kl_divergence(*((softmax(as_logits(q), T=T), p_T) if reverse
+                                              else (p_T, softmax(as_logits(q), T=T)))))
             for n, q in CANDIDATES.items()}
     return sorted(soft, key=soft.get)
 
@@ -66,11 +61,16 @@ def _judge_rankings(calls, outs):
     if not isinstance(got, (list, tuple)) or len(got) != 3:
         raise Fail("rankings should be a tuple of three entries: (ranking at T = 1, ranking at T = 3, "
                    "the student the top-1 view picks)")
-    for T, x in zip(RANK_TEMPERATURES, got[:2]):
-        want, names = _ranking(T), _as_names(x, f"the ranking at T = {T:g}")
+    both = [_as_names(x, f"the ranking at T = {T:g}") for T, x in zip(RANK_TEMPERATURES, got[:2])]
+    if all(names == _ranking(T, probs_as_logits=True) != _ranking(T) for T, names in zip(RANK_TEMPERATURES, both)):
+        raise Fail("both rankings are the rankings with the probabilities themselves as logits: take softmax of "
+                   "their logarithms, softmax(log p / T)")
+    for T, names in zip(RANK_TEMPERATURES, both):
+        want = _ranking(T)
         if names != want and names == _ranking(T, reverse=True) and all(names != _ranking(t) for t in RANK_TEMPERATURES):
             raise Fail(f"the ranking at T = {T:g} is the ranking by the reverse KL(q_T‖p_T): the objective is "
-                       f"KL(p_T‖q_T), the teacher's distribution first")
+                       f"KL(p_T‖q_T), the teacher's distribution first (and the logits are the probabilities' "
+                       f"logarithms)")
         if names != want and T != RANK_TEMPERATURES[0] and names == _ranking(RANK_TEMPERATURES[0]):
             raise Fail(f"the ranking at T = {T:g} is the ranking at T = {RANK_TEMPERATURES[0]:g}: recompute with the "
                        f"temperature")
@@ -178,7 +178,7 @@ class Scenario:
     name: str
     prompt_tokens: int  # P, read on every query when the prompt is kept
     queries: int  # N, queries expected over the model's lifetime
-    training_passes: int  # D, position-passes to distil once (teacher scoring + student training)
+    training_passes: int  # D, position-passes to distil once (teacher writing and scoring + student training)
     distilled_kl: float  # measured KL(teacher ‖ distilled student) per response token
     max_kl: float  # quality bar: the most KL to the prompted teacher the product accepts
 
@@ -262,6 +262,9 @@ COLLAPSE_STATEMENTS = (
 
 #: Contexts the grader draws for 08.teacher_student (the full prompt, and others, so that none can be hard-coded).
 PAIR_CONTEXTS = (("brief", "polite"), ("polite",), ("brief",), ("animals", "polite"))
+#: The first call of every test reads one of these: several instructions, none of them the chapter's prompt, so an
+#: answer that reads only part of the context (its first instruction, say) or the chapter's prompt fails every test.
+_PAIR_FIRST = (("animals", "polite"), ("animals", "brief"), ("animals", "brief", "polite"))
 
 
 def _pair_cases(*sizes):
@@ -271,9 +274,8 @@ def _pair_cases(*sizes):
         lang, model = original_model()
         out = []
         for k, n in enumerate(sizes):
-            # the first call of every test reads another prompt than the chapter's, so none can be hard-coded
-            first = 1 if k == 0 else 0
-            context = PAIR_CONTEXTS[first + int(rng.integers(len(PAIR_CONTEXTS) - first))]
+            pool = _PAIR_FIRST if k == 0 else PAIR_CONTEXTS
+            context = pool[int(rng.integers(len(pool)))]
             q = sample_queries(lang, n, words=2, seed=int(rng.integers(2**31)))
             rows = set_prompt(respond(model, q, context=context, seed=int(rng.integers(2**31))).inputs, lang, None)
             out.append(Call((model.copy(), rows, context), {}))
@@ -290,9 +292,10 @@ def _judge_pair(calls, outs):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Fail(f"{what} should return a pair (teacher_logits, student_logits)")
         _, reference = original_model()
-        want_t = reference.logits(set_prompt(rows, reference, context))
-        want_s = reference.logits(set_prompt(rows, reference, None))
-        t, st = (as_array(x, f"{what}[{i}]", want_t.shape) for i, x in enumerate(out))
+        # logits are compared up to a constant per position (log-probabilities are as good as logits)
+        want_t = log_softmax(reference.logits(set_prompt(rows, reference, context)))
+        want_s = log_softmax(reference.logits(set_prompt(rows, reference, None)))
+        t, st = (log_softmax(as_array(x, f"{what}[{i}]", want_t.shape)) for i, x in enumerate(out))
         if np.allclose(t, st, atol=1e-12):
             side = "teacher" if np.allclose(t, want_s, atol=1e-9) else "student"
             raise Fail(f"{what}: teacher and student logits are identical, so the distillation loss is exactly 0 "
@@ -310,107 +313,6 @@ def _judge_pair(calls, outs):
 #: prompt; and the prefix after which the prompt does matter (the sentence may end or take an adverb).
 NEUTRAL_PREFIX = "the dog"
 PROMPT_PREFIX = "the dog sleeps"
-
-
-# --------------------------------------------------------------------------- the training mix (create)
-
-#: The create item: the student must stay within this KL of the prompted teacher (nats per token).
-QUALITY = 0.01
-#: The create item's cost rule: keep rows teach nothing about the prompt, so a mix may use at most
-#: ``KEEP_COST / budget`` of them (capped at 1): few for a loose budget, many for a tight one.
-KEEP_COST = 0.006
-
-
-def max_keep_share(budget: float) -> float:
-    """The largest share of keep rows 08.training_mix allows for a drift ``budget``: min(1, KEEP_COST / budget)."""
-    return min(1.0, KEEP_COST / float(budget))
-
-
-@functools.lru_cache(maxsize=1)
-def original_model():
-    """``(lang, model)``: the toy language and chapter 8's prompt-following model (seed 0), trained once.
-
-    The model read with ``<brief> <polite>`` is the teacher of :func:`mix_outcome` and of the
-    exercise notebook's prediction; the first call trains it (about a second), later calls reuse it.
-    Treat the model as read-only (copy it before training).
-    """
-    from ..lm.context import train_original
-    from ..lm.language import ToyLanguage
-
-    lang = ToyLanguage()
-    return lang, train_original(lang, seed=0)
-
-
-def mix_outcome(distil, seed: int) -> dict[str, float]:
-    """Train the chapter's short-prompt student with a mix (``distil``: True = distillation row) on a seed.
-
-    The recipe of the chapter: queries of two words from the training openings
-    (``kdbook.lm.context_split``), full context ``<brief> <polite>``, short context ``<polite>``,
-    Adam (lr 0.01) for 8 epochs of equal batches of about 50 rows; then
-    :func:`kdbook.lm.context_mix.mix_quality` on 400 held-out queries from the other openings
-    (no overlap with the training queries).
-    """
-    from ..lm.context_mix import mix_data, mix_quality
-    from ..lm.context_split import sample_split_queries
-    from ..train import train
-
-    lang, model = original_model()
-    held = _held_out_openings()
-    distil = np.asarray(distil, dtype=bool)
-    queries = sample_split_queries(lang, len(distil), held_out_openings=held, part="train", seed=1000 + seed)
-    kw = {"context": ("brief", "polite"), "short_context": "polite", "n_query_words": 2}
-    data = mix_data(model, queries, distil, seed=seed, **kw)
-    student = model.copy()
-    n_batches = -(-len(distil) // 50)  # batches of about 50, none tiny: a last batch of 1 row jolts Adam
-    train(student, **data.train_kwargs(), epochs=8, batch_size=-(-len(distil) // n_batches), lr=0.01, seed=seed)
-    held_out = sample_split_queries(lang, 400, held_out_openings=held, part="held_out", seed=2000 + seed)
-    return mix_quality(student, model, held_out, seed=seed, **kw)
-
-
-@functools.lru_cache(maxsize=1)
-def _held_out_openings():
-    from ..lm.context_split import split_openings
-
-    return split_openings(original_model()[0], words=2, held_out=0.25, seed=0)
-
-
-def _mix_public(rng):
-    # a fresh number of rows at every check, so that the training seed (derived from it) changes too; a tight
-    # and a loose budget, so that a constant share fails one of them
-    n = int(rng.integers(280, 321))
-    return [Call((n, 0.005), {}), Call((n, 0.025), {})]
-
-
-def _mix_hidden(rng):
-    # the training seed is the judge's secret: the design cannot work it out from its arguments
-    return [Call((int(rng.integers(300, 401)), 0.006), {}, secret=int(rng.integers(10_000))),
-            Call((int(rng.integers(300, 401)), 0.02), {}, secret=int(rng.integers(10_000)))]
-
-
-def _judge_mix(calls, outs):
-    for call, out in zip(calls, outs):
-        n, budget = call.args
-        what = f"training_mix({n}, {budget:g})"
-        if out is None:
-            raise Fail(f"{what} returned None (did you forget `return`?)")
-        arr = np.asarray(out) if not isinstance(out, (str, dict)) else None
-        if arr is None or arr.dtype != bool or arr.shape != (n,):
-            raise Fail(f"{what} should return a boolean array of shape ({n},): True for a distillation row, "
-                       f"False for a keep row")
-        if not arr.any():
-            raise Fail(f"{what} has no distillation rows: the student would never learn the prompt")
-        share, cap = 1.0 - arr.mean(), max_keep_share(budget)
-        if share > cap + 1e-9:
-            raise Fail(f"{what} makes {share:.0%} of the rows keep rows, more than the {cap:.0%} allowed for a "
-                       f"budget of {budget:g} (ch08.max_keep_share): a looser budget needs fewer keep rows")
-        seed = call.secret if call.secret is not None else (n * 7919 + int(round(budget * 1e4))) % 10_000
-        res = mix_outcome(arr, seed)
-        if res["kl_unprompted"] > budget:
-            raise Fail(f"{what}: the unprompted model drifted by {res['kl_unprompted']:.4f} nats per token, over the "
-                       f"budget of {budget:g}")
-        if res["kl_to_teacher"] > QUALITY:
-            raise Fail(f"{what}: the student reading c′ is {res['kl_to_teacher']:.4f} nats per token from the "
-                       f"prompted teacher, over {QUALITY:g}")
 
 
 EXERCISES = (

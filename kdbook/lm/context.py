@@ -335,10 +335,13 @@ def behaviour_rates(lang, batch: LMBatch, *, n_query_words: int = 0, short: int 
 
 
 def tokens_per_query(batch: LMBatch, vocab) -> np.ndarray:
-    """(B,) token positions a model reads per query: the prompt, ``<s>`` and every word.
+    """(B,) token positions a model reads per query: the prompt and every input position it processes.
 
-    The compute of a query is proportional to it for a model that processes every position
-    (a transformer, ignoring attention's quadratic term). Introduced in chapter 8.
+    That is ``<s>`` and every word it reads: a sentence that ends is read to its last word (which
+    predicts ``</s>``); a sentence cut at the maximum length writes its last word without reading
+    it, so that word is not counted. The compute of a query is proportional to this count for a
+    model that processes every position (a transformer, ignoring attention's quadratic term).
+    Introduced in chapter 8.
     """
     vocab = _vocab(vocab, "vocab")
     X = vocab.check_inputs(batch.inputs, "batch.inputs")

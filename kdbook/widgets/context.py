@@ -1,6 +1,6 @@
 """The chapter-8 explorer: slide over the training mix and the epochs of context distillation.
 
-Introduced in chapter 8 (``notebooks/08_context_distillation.ipynb``, section 5). Every run is
+Introduced in chapter 8 (``notebooks/08_context_distillation.ipynb``, section 2). Every run is
 precomputed by ``kdbook.lm.context_mix.mix_sweep``; each redraw looks up
 ``kdbook.lm.context_mix.mix_state`` (no training) and draws it with
 ``kdbook.plotting.context.plot_mix_state``. The widget only wires the controls.

@@ -127,7 +127,7 @@ def test_token_level_distillation_is_dozens_of_times_closer_than_no_prompt():
 def test_sequence_level_student_collapses_on_every_run():
     for t, s in RUNS:
         m = _measure(t, s, "seq")
-        assert m["kl"] > 1.0 and m["polite"] == 0.0, (t, s, m)
+        assert m["kl"] > 2.5 and m["polite"] == 0.0, (t, s, m)  # §2: over 2.5 nats per token
 
 
 def test_the_one_hot_target_not_the_greedy_data_causes_the_collapse():
@@ -137,18 +137,19 @@ def test_the_one_hot_target_not_the_greedy_data_causes_the_collapse():
         teacher_polite = _teacher_rates(t)[0]
         assert gd["kl"] < 0.05 and so["kl"] > 0.05, (t, s, gd, so)
         assert gd["kl"] * 5 < so["kl"], (t, s)
+        assert tok["kl"] * 50 < so["kl"], (t, s, tok, so)  # §2: over fifty times the token-level student's
         assert gd["polite"] > 0.75 * teacher_polite, (t, s, gd, teacher_polite)
     # one-hot targets on samples: fewer polite sentences than the token-level student on 8 of 10 runs
-    # (measured; mean -0.024), degraded, not collapsed
+    # (the prose says 8 of 10, by 0.02 on average), degraded, not collapsed
     lower = np.array([_measure(t, s, "samples_onehot")["polite"] - _measure(t, s, "T1")["polite"] for t, s in RUNS])
-    assert (lower < 0).sum() >= 7 and lower.mean() < -0.01, lower
+    assert (lower < 0).sum() >= 8 and -0.03 < lower.mean() < -0.015, lower
 
 
 def test_T2_is_slightly_closer_than_T1_on_every_run():
-    """§2 says: T = 2 slightly closer on 10 of 10 runs, by under a thousandth of a nat."""
+    """§2 says: T = 2 slightly closer on 10 of 10 runs, by about a thousandth of a nat or less."""
     diffs = np.array([_measure(t, s, "T2")["kl"] - _measure(t, s, "T1")["kl"] for t, s in RUNS])
     assert (diffs < 0).all(), diffs
-    assert np.abs(diffs).max() < 0.001
+    assert np.abs(diffs).max() < 0.0015
 
 
 def test_soft_prompt_ranking_depends_on_the_learning_rate():
@@ -166,7 +167,7 @@ def test_soft_prompt_ranking_depends_on_the_learning_rate():
 def test_short_prompt_student_ends_almost_as_close_as_no_prompt():
     """§2: within a thousandth of a nat per token of the no-prompt student, further on 9 of 10 runs."""
     d = np.array([_measure(t, s, "short")["kl"] - _measure(t, s, "T1")["kl"] for t, s in RUNS])
-    assert np.abs(d).max() < 0.001 and (d > 0).sum() >= 8, d
+    assert np.abs(d).max() < 0.001 and (d > 0).sum() >= 9, d
 
 
 def test_sequence_level_brief_share_is_not_always_right():
@@ -202,8 +203,9 @@ def test_a_quarter_of_keep_rows_holds_the_drift_below_a_tenth_and_a_tenth_does_n
         assert drift[0.25] < goal < drift[0.1], (t, s, drift, goal)
 
 
-def test_A_is_best_only_between_the_two_temperatures():
-    """§3: B ranks before A below T ≈ 0.063, C before B above T ≈ 1.43 (closed form, scipy roots)."""
+def test_B_beats_A_only_at_the_lowest_temperatures():
+    """§3: B ranks before A below T ≈ 0.063, above it A is best (tried up to T = 1000); C passes B at
+    T ≈ 1.43 (closed form, scipy roots)."""
     from scipy.optimize import brentq
     from scipy.special import rel_entr, softmax
 
@@ -216,6 +218,7 @@ def test_A_is_best_only_between_the_two_temperatures():
     t_ab = brentq(lambda T: soft("A", T) - soft("B", T), 0.04, 0.2)
     t_bc = brentq(lambda T: soft("B", T) - soft("C", T), 1.0, 2.0)
     assert abs(t_ab - 0.063) < 0.0005 and abs(t_bc - 1.4303) < 0.0005
-    for T in (0.07, 0.5, 1.0, 1.4):
-        assert soft("A", T) < min(soft("B", T), soft("C", T))
+    for T in (0.07, 0.5, 1.0, 1.4, 2.0, 4.0, 10.0, 100.0, 1000.0):
+        assert soft("A", T) < min(soft("B", T), soft("C", T)), T
+    assert soft("B", 0.05) < soft("A", 0.05)
     assert soft("B", 0.05) < soft("A", 0.05) and soft("C", 2.0) < soft("B", 2.0)

@@ -2,7 +2,7 @@
 
 Plain data: each source is exec'd in a fresh namespace and must define the exercise's answer name.
 Every WRONG entry must lose points on every one of >= 20 grading seeds (public and hidden tests);
-every VALID entry must get full points on every one of them (``tests/test_wrong_answers_ch08.py``).
+every VALID entry must get full points on every one of them (``tests/test_wrong_answers.py -k ch08``).
 """
 
 _LOSS = '''
@@ -49,6 +49,7 @@ WRONG = {
         "reverse KL(q‖p) at both temperatures": 'rankings = (["F", "D", "E"], ["D", "F", "E"], "E")',
         "the T = 1 ranking for both temperatures": 'rankings = (["D", "F", "E"], ["D", "F", "E"], "E")',
         "top-1 view read as the smallest KL": 'rankings = (["D", "F", "E"], ["D", "E", "F"], "D")',
+        "softmax of the probabilities, not of their logarithms": 'rankings = (["F", "D", "E"], ["F", "D", "E"], "E")',
         "worst first": 'rankings = (["E", "F", "D"], ["F", "E", "D"], "E")',
     },
     "08.cd_loss": {
@@ -92,6 +93,8 @@ def cd_loss(student_logits, teacher_logits, mask, T=1.0):
         "student reads the prompt too": _PAIR.format(
             body="x = set_prompt(rows, model, context)\n    return model.logits(x), model.logits(x)"),
         "swapped": _PAIR.format(body="return model.logits(rows), model.logits(set_prompt(rows, model, context))"),
+        "teacher reads only the first instruction": _PAIR.format(
+            body="return model.logits(set_prompt(rows, model, context[0])), model.logits(rows)"),
         "teacher always reads the chapter's prompt": _PAIR.format(
             body='return model.logits(set_prompt(rows, model, ("brief", "polite"))), model.logits(rows)'),
     },
@@ -156,6 +159,9 @@ def soft_prompt_grad(pre, U, teacher_logits, mask, T=1.0):
     "08.keep_or_distil": {"a tuple in capitals": 'decisions = ("DISTIL", "KEEP", "KEEP")'},
     "08.recipe_claims": {"a list of capitals": 'recipe_claims = ["A", "C", "E"]'},
     "08.teacher_student": {
+        "log-probabilities instead of logits": _PAIR.format(
+            body="import kdbook\n    return (kdbook.log_softmax(model.logits(set_prompt(rows, model, context))),\n"
+                 "            kdbook.log_softmax(model.logits(rows)))"),
         "a copy as the student, its prompt removed explicitly": _PAIR.format(
             body="student = model.copy()\n    return (model.logits(set_prompt(rows, model, context)),\n"
                  "            student.logits(set_prompt(rows, model, None)))"),
