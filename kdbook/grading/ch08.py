@@ -303,7 +303,12 @@ def _judge_pair(calls, outs):
                        f"rows). The teacher must read the prompt: kdbook.lm.context.set_prompt(rows, model, context)")
         if np.allclose(t, want_s, atol=1e-9) and np.allclose(st, want_t, atol=1e-9):
             raise Fail(f"{what}: teacher and student are swapped: the teacher reads c, the student reads no prompt")
-        expect_close(t, want_t, f"{what}[0] (the teacher's logits, read with c)", rtol=1e-9, atol=1e-9)
+        suspects = [(log_softmax(reference.logits(set_prompt(rows, reference, c))), why) for c, why in (
+            (context[:1], "the teacher reads only the first instruction: pass the whole context to set_prompt"),
+            (("brief", "polite"), "the teacher reads the chapter's prompt, not the context asked"),
+        ) if tuple(c) != tuple(context)]
+        expect_close(t, want_t, f"{what}[0] (the teacher's logits, read with c)", rtol=1e-9, atol=1e-9,
+                     suspects=tuple(suspects))
         expect_close(st, want_s, f"{what}[1] (the student's logits, read without a prompt)", rtol=1e-9, atol=1e-9)
 
 
