@@ -142,6 +142,12 @@ def open_notebook(page, lab, rel: str) -> str:
 
 def run_all(page, rel: str) -> None:
     """Clear outputs, run all cells once the kernel is really ready, wait until all have run."""
+    start_run_all(page, rel)
+    wait_run_all(page, rel)
+
+
+def start_run_all(page, rel: str) -> None:
+    """Clear outputs and send run-all once the kernel is really ready; return once a cell has started."""
     page.evaluate(_JS_COMMAND, ["notebook:clear-all-cell-outputs"])
     stale = [c["prompt"] for c in _code_cells(page.evaluate(_JS_CELLS, rel)) if _PROMPT_BUSY_OR_DONE.match(c["prompt"] or "")]
     assert not stale, f"prompts still show old execution counts after clearing: {stale}"
@@ -158,16 +164,20 @@ def run_all(page, rel: str) -> None:
             if attempt:
                 raise
 
-    def finished():
-        cells = page.evaluate(_JS_CELLS, rel)
-        code = _code_cells(cells)
-        error = _first_error(cells)
-        if error and _kernel_idle(page):  # run-all stops at an error: report it, don't time out
-            raise AssertionError(f"{rel}: error output in {error}")
-        return all(_PROMPT_DONE.match(c["prompt"] or "") for c in code) and _kernel_idle(page)
 
+def run_all_finished(page, rel: str) -> bool:
+    """Whether every code cell of ``rel`` has run and the kernel is idle; raises on an error output."""
+    cells = page.evaluate(_JS_CELLS, rel)
+    error = _first_error(cells)
+    if error and _kernel_idle(page):  # run-all stops at an error: report it, don't time out
+        raise AssertionError(f"{rel}: error output in {error}")
+    return all(_PROMPT_DONE.match(c["prompt"] or "") for c in _code_cells(cells)) and _kernel_idle(page)
+
+
+def wait_run_all(page, rel: str, timeout: float = RUN_TIMEOUT_S) -> None:
+    """Wait until :func:`run_all_finished`; on a time-out, name the prompts and the status bar."""
     try:
-        _poll(finished, RUN_TIMEOUT_S, 0.5, f"every cell of {rel} to finish")
+        _poll(lambda: run_all_finished(page, rel), timeout, 0.5, f"every cell of {rel} to finish")
     except AssertionError as err:
         prompts = [c["prompt"] for c in _code_cells(page.evaluate(_JS_CELLS, rel))]
         raise AssertionError(f"{err}; prompts {prompts}; status bar {page.evaluate(_JS_KERNEL_STATUS)}") from None

@@ -1,0 +1,165 @@
+"""A real JupyterHub on loopback for the tests (private test helper; used by ``test_jupyterhub.py``).
+
+The hub runs from this Python (``python -m jupyterhub``) with its proxy, configurable-http-proxy,
+installed from npm into ``build/hub-cache/proxy`` (once; later runs reuse it). Learners log in
+through ``DummyAuthenticator`` (any name and password: testing only) and get a server from
+``SimpleLocalProcessSpawner`` (testing only: no system users, each home a folder under the test's
+temporary folder) running this Python's ``jupyterhub.singleuser``, that is JupyterLab with the
+environment's extensions (nbgitpuller, the widgets front end).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from _labserver import LabServer, free_port, write_lab_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
+PROXY_DIR = ROOT / "build" / "hub-cache" / "proxy"
+PROXY_BIN = PROXY_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+# npm's words for "the registry cannot be reached or has no such package" (then the test skips).
+REGISTRY_ERRORS = ("E404", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "network")
+
+#: Flags of every learner's JupyterLab: no news or update check, the app exposed for the test.
+SINGLEUSER_ARGS = (
+    "--ServerApp.allow_root=True",  # CI runs as root; the spawner runs learners as the hub's user
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    "--LabApp.expose_app_in_browser=True",
+)
+
+_CONFIG = """\
+import sys
+c = get_config()  # noqa: F821
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {port}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub_port}
+c.JupyterHub.db_url = {db!r}
+c.JupyterHub.cookie_secret_file = {secret!r}
+c.JupyterHub.pid_file = {pid_file!r}
+c.JupyterHub.cleanup_servers = True
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
+c.ConfigurableHTTPProxy.pid_file = {proxy_pid!r}
+c.ConfigurableHTTPProxy.debug = False
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+c.SimpleLocalProcessSpawner.home_dir_template = {homes!r} + "/{{username}}"
+c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
+c.Spawner.args = {args!r}
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 150
+c.Spawner.http_timeout = 150
+c.Spawner.env_keep = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "PYTHONHASHSEED"]
+"""
+
+
+class ProxyUnavailable(RuntimeError):
+    """The npm registry could not supply configurable-http-proxy."""
+
+
+def install_proxy() -> Path:
+    """configurable-http-proxy from npm into ``build/hub-cache/proxy`` (reused when already there)."""
+    if PROXY_BIN.exists():
+        return PROXY_BIN
+    npm = shutil.which("npm")
+    if npm is None:
+        raise FileNotFoundError("npm is missing: install Debian's npm package (apt-get install nodejs npm); "
+                                "python3 workbook.py test does it when run as root")
+    PROXY_DIR.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([npm, "install", "--prefix", str(PROXY_DIR), "--no-audit", "--no-fund", "--no-save",
+                           "--loglevel=error", PROXY_PACKAGE], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        text = done.stdout + done.stderr
+        if any(word in text for word in REGISTRY_ERRORS):
+            raise ProxyUnavailable(f"npm could not install {PROXY_PACKAGE} from the registry:\n{text[-1500:]}")
+        raise RuntimeError(f"npm install {PROXY_PACKAGE} failed:\n{text[-3000:]}")
+    return PROXY_BIN
+
+
+def processes_under(folder: Path) -> list[int]:
+    """Pids of live processes whose working directory lies in ``folder`` (learners' servers, kernels)."""
+    found = []
+    for cwd in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            if Path(os.readlink(cwd)).is_relative_to(folder):
+                stat = (cwd.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                if stat[0] != "Z":
+                    found.append(int(cwd.parent.name))
+        except OSError:
+            continue  # ended while we looked, or not ours to read
+    return found
+
+
+class Hub:
+    """A JupyterHub (and its proxy, and the learners' servers it spawns) in ``base``."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.homes = base / "homes"
+        self.homes.mkdir(parents=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = base / "jupyterhub_config.py"
+        config.write_text(_CONFIG.format(
+            port=self.port, hub_port=free_port(), api_port=free_port(), db=f"sqlite:///{base / 'hub.sqlite'}",
+            secret=str(base / "cookie_secret"), pid_file=str(base / "hub.pid"), proxy=str(install_proxy()),
+            proxy_pid=str(base / "proxy.pid"), homes=str(self.homes), python=sys.executable,
+            args=list(SINGLEUSER_ARGS)))
+        env = dict(os.environ, PYTHONHASHSEED="0", CONFIGPROXY_AUTH_TOKEN=os.urandom(16).hex())
+        self.server = LabServer([sys.executable, "-m", "jupyterhub", "-f", str(config)], port=self.port,
+                                token="", cwd=base, env=env, log_path=base / "hub.log")
+
+    def prepare_home(self, name: str) -> Path:
+        """The learner's home with JupyterLab's user settings: no news pop-up, no autosave."""
+        home = self.homes / name
+        write_lab_settings(home / ".jupyter" / "lab" / "user-settings")
+        return home
+
+    def wait_until_ready(self, timeout: float = 90) -> str:
+        """Poll ``/hub/api`` through the proxy until it answers; return the hub's version."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server.proc.poll() is not None:
+                raise RuntimeError(f"the hub exited with code {self.server.proc.returncode}:\n{self.server.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/hub/api", timeout=5) as response:
+                    return json.loads(response.read())["version"]
+            except (urllib.error.URLError, ConnectionError, OSError, ValueError, KeyError):
+                time.sleep(0.5)
+        raise TimeoutError(f"the hub did not answer on {self.url} in {timeout:.0f} s:\n{self.server.log_tail()}")
+
+    def stop(self) -> list[int]:
+        """End the hub (it stops the proxy and the learners' servers); return pids left behind, if any.
+
+        Whatever is still running in the learners' homes after that is ended too, by its pid.
+        """
+        self.server.stop(timeout=30)
+        proxy = self.base / "proxy.pid"  # the hub stops the proxy it started; make sure
+        if proxy.exists():
+            try:
+                pid = int(proxy.read_text())
+                if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 15
+        while (left := processes_under(self.homes)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return left
