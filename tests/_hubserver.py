@@ -23,9 +23,8 @@ from pathlib import Path
 from _labserver import LabServer, free_port, write_lab_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
-PROXY_DIR = ROOT / "build" / "hub-cache" / "proxy"
-PROXY_BIN = PROXY_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+# 5.x needs Node.js >= 20 (this machine's); Debian 12's own nodejs is 18, which 4.6 accepts.
+PROXY_PACKAGES = {20: "configurable-http-proxy@5.3.0", 0: "configurable-http-proxy@4.6.3"}
 # npm's words for "the registry cannot be reached or has no such package" (then the test skips).
 REGISTRY_ERRORS = ("E404", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "network")
 
@@ -70,22 +69,27 @@ class ProxyUnavailable(RuntimeError):
 
 
 def install_proxy() -> Path:
-    """configurable-http-proxy from npm into ``build/hub-cache/proxy`` (reused when already there)."""
-    if PROXY_BIN.exists():
-        return PROXY_BIN
-    npm = shutil.which("npm")
-    if npm is None:
-        raise FileNotFoundError("npm is missing: install Debian's npm package (apt-get install nodejs npm); "
-                                "python3 workbook.py test does it when run as root")
-    PROXY_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([npm, "install", "--prefix", str(PROXY_DIR), "--no-audit", "--no-fund", "--no-save",
-                           "--loglevel=error", PROXY_PACKAGE], capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
+    """configurable-http-proxy from npm into ``build/hub-cache/`` (reused when already there)."""
+    npm, node = shutil.which("npm"), shutil.which("node") or shutil.which("nodejs")
+    if npm is None or node is None:
+        raise FileNotFoundError("Node.js and npm are missing: install Debian's nodejs and npm packages "
+                                "(python3 workbook.py test does it when run as root)")
+    major = int(subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+                .lstrip("v").split(".")[0])
+    package = next(pkg for least, pkg in sorted(PROXY_PACKAGES.items(), reverse=True) if major >= least)
+    folder = ROOT / "build" / "hub-cache" / package.replace("@", "-")
+    binary = folder / "node_modules" / ".bin" / "configurable-http-proxy"
+    if binary.exists():
+        return binary
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--no-save",
+                           "--loglevel=error", package], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 or not binary.exists():
         text = done.stdout + done.stderr
         if any(word in text for word in REGISTRY_ERRORS):
-            raise ProxyUnavailable(f"npm could not install {PROXY_PACKAGE} from the registry:\n{text[-1500:]}")
-        raise RuntimeError(f"npm install {PROXY_PACKAGE} failed:\n{text[-3000:]}")
-    return PROXY_BIN
+            raise ProxyUnavailable(f"npm could not install {package} from the registry:\n{text[-1500:]}")
+        raise RuntimeError(f"npm install {package} failed:\n{text[-3000:]}")
+    return binary
 
 
 def processes_under(folder: Path) -> list[int]:
