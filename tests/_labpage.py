@@ -21,7 +21,11 @@ _JS_PANEL = """
 (path) => {
   const app = window.jupyterapp;
   if (!app || !app.shell) return null;
-  for (const w of app.shell.widgets('main')) {
+  const found = app.shell.widgets('main');  // an iterable in JupyterLab 4, a Lumino 1 iterator in 3
+  const all = [];
+  if (found[Symbol.iterator]) { for (const w of found) all.push(w); }
+  else { for (let w = found.next(); w !== undefined; w = found.next()) all.push(w); }
+  for (const w of all) {
     if (w.context && w.context.path === path && w.content && w.content.widgets) return w;
   }
   return null;
@@ -53,8 +57,9 @@ _JS_CELLS = f"""
 }}
 """
 
+# JupyterLab 3's status bar items have generated class names: its spans are read too.
 _JS_KERNEL_STATUS = """
-() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].map((e) => e.textContent.trim())
+() => [...document.querySelectorAll('.jp-StatusBar-TextItem, #jp-main-statusbar span')].map((e) => e.textContent.trim())
 """
 
 _JS_COMMAND = "([cmd]) => window.jupyterapp.commands.execute(cmd)"
@@ -255,7 +260,7 @@ def widget_responds(page, panel) -> str | None:
     for k in range(views.count()):
         view = views.nth(k)
         before = page.evaluate(_JS_WIDGET_SIGNATURE, view.element_handle())
-        handles = view.locator(".noUi-handle")
+        handles = view.locator(".noUi-handle, .ui-slider-handle")  # ipywidgets 8 (noUiSlider), 7 (jQuery UI)
         for h in range(handles.count()):
             handle = handles.nth(h)
             handle.scroll_into_view_if_needed()
