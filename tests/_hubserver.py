@@ -59,6 +59,10 @@ c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
 c.Spawner.args = {args!r}
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 150
+# Stopping a learner's server: SIGINT, then SIGTERM, then SIGKILL. A server killed before it has
+# shut its kernel down leaves the kernel behind, so on a busy machine give it time.
+c.LocalProcessSpawner.interrupt_timeout = 30
+c.LocalProcessSpawner.term_timeout = 15
 c.Spawner.http_timeout = 150
 c.Spawner.env_keep = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "PYTHONHASHSEED"]
 """
@@ -144,12 +148,12 @@ class Hub:
                 time.sleep(0.5)
         raise TimeoutError(f"the hub did not answer on {self.url} in {timeout:.0f} s:\n{self.server.log_tail()}")
 
-    def stop(self) -> list[int]:
-        """End the hub (it stops the proxy and the learners' servers); return pids left behind, if any.
+    def stop(self) -> list[str]:
+        """End the hub (it stops the proxy and the learners' servers); return what was left behind, if any.
 
         Whatever is still running in the learners' homes after that is ended too, by its pid.
         """
-        self.server.stop(timeout=30)
+        self.server.stop(timeout=90)  # the hub waits for every learner's server to stop (up to 45 s each, at once)
         proxy = self.base / "proxy.pid"  # the hub stops the proxy it started; make sure
         if proxy.exists():
             try:
@@ -161,9 +165,12 @@ class Hub:
         deadline = time.monotonic() + 15
         while (left := processes_under(self.homes)) and time.monotonic() < deadline:
             time.sleep(0.5)
+        described = []
         for pid in left:
             try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                described.append(f"{pid}: {cmdline[:200]}")
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (OSError, ProcessLookupError):
                 pass
-        return left
+        return described

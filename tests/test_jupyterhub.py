@@ -36,7 +36,7 @@ import nbformat
 import pytest
 
 from _hubserver import Hub, ProxyUnavailable, processes_under
-from _labpage import _JS_PANEL_ID, VIEWPORT, check_outputs, read_cells, run_all_finished, settle, start_run_all
+from _labpage import _JS_KERNEL_STATUS, _JS_PANEL, _JS_PANEL_ID, VIEWPORT, check_outputs, read_cells, run_all_finished, settle, start_run_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub, pytest.mark.slow]
 
@@ -59,22 +59,19 @@ GIT = ["git", "-c", "user.name=course", "-c", "user.email=course@example.invalid
 READY_TIMEOUT_S = 150
 
 # The tags-of-a-cell lookup and the source edit go through JupyterLab's own notebook model.
-_JS_ANSWER = """
-([path, tag, source]) => {
-  for (const w of window.jupyterapp.shell.widgets('main')) {
-    if (!(w.context && w.context.path === path && w.content && w.content.widgets)) continue;
-    const cells = w.content.widgets;
-    const at = cells.findIndex((c) => (c.model.getMetadata('tags') || []).includes(tag));
-    if (source !== null) cells[at].model.sharedModel.setSource(source);
-    return at;
-  }
-  return -1;
-}
+_JS_ANSWER = f"""
+([path, tag, source]) => {{
+  const panel = ({_JS_PANEL})(path);
+  if (!panel) return -1;
+  const cells = panel.content.widgets;
+  const at = cells.findIndex((c) => (c.model.getMetadata('tags') || []).includes(tag));
+  if (at >= 0) cells[at].model.sharedModel.setSource(source);
+  return at;
+}}
 """
-_JS_STATE = """
-() => window.jupyterapp ? {open: [...window.jupyterapp.shell.widgets('main')].map((w) => w.context && w.context.path),
-                           status: [...document.querySelectorAll('.jp-StatusBar-TextItem')].map((e) => e.textContent)}
-                        : {noApp: document.title, text: document.body.innerText.slice(0, 300)}
+_JS_STATE = f"""
+() => window.jupyterapp ? {{status: ({_JS_KERNEL_STATUS.strip()})()}}
+                        : {{noApp: document.title, text: document.body.innerText.slice(0, 300)}}
 """
 _JS_OPEN = "([path]) => window.jupyterapp.commands.execute('docmanager:open', {path}).then(() => true)"
 _JS_SAVE = "() => window.jupyterapp.commands.execute('docmanager:save').then(() => true)"
