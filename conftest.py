@@ -49,6 +49,8 @@ GROUPS = {
     "test_wrong_answers.py": "grader",
     "test_browser_notebooks.py": "browser",
     "test_lite_site.py": "browser",
+    "test_jupyterhub.py": "browser",
+    "test_colab_widgets_browser.py": "browser",
     "test_portability.py": "portability",
     "test_oldest_versions.py": "oldest",
     "test_fresh_machine.py": "system",

@@ -70,17 +70,21 @@ def warm_caches(py: Path | str, env: dict | None = None) -> None:
 
 
 def ensure_chromium() -> None:
-    """The browser tests drive Debian's Chromium; install it when we may (root with apt-get)."""
-    if Path(CHROMIUM).exists():
+    """The browser tests drive Debian's Chromium, and the JupyterHub test installs its proxy with npm:
+    install what is missing when we may (root with apt-get)."""
+    missing = [] if Path(CHROMIUM).exists() else ["chromium", "fonts-dejavu-core"]
+    if shutil.which("npm") is None:
+        missing += ["nodejs", "npm"]  # tests/test_jupyterhub.py: configurable-http-proxy from the npm registry
+    if not missing:
         return
     if running_as_root() and shutil.which("apt-get"):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         run(["apt-get", "update", "-qq"], env=env)
-        run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core"], env=env)
+        run(["apt-get", "install", "-y", "-qq", *missing], env=env)
         return
     print(
-        f"note: {CHROMIUM} is missing, so the browser tests will fail. Install Debian's chromium "
-        "package (sudo apt-get install chromium), or deselect them with: "
+        f"note: {' and '.join(missing)} missing, so the browser tests will fail. Install Debian's packages "
+        f"(sudo apt-get install {' '.join(missing)}), or deselect them with: "
         "python3 workbook.py test -m 'not browser'",
         file=sys.stderr,
     )

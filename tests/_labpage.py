@@ -21,7 +21,11 @@ _JS_PANEL = """
 (path) => {
   const app = window.jupyterapp;
   if (!app || !app.shell) return null;
-  for (const w of app.shell.widgets('main')) {
+  const found = app.shell.widgets('main');  // an iterable in JupyterLab 4, a Lumino 1 iterator in 3
+  const all = [];
+  if (found[Symbol.iterator]) { for (const w of found) all.push(w); }
+  else { for (let w = found.next(); w !== undefined; w = found.next()) all.push(w); }
+  for (const w of all) {
     if (w.context && w.context.path === path && w.content && w.content.widgets) return w;
   }
   return null;
@@ -53,8 +57,9 @@ _JS_CELLS = f"""
 }}
 """
 
+# JupyterLab 3's status bar items have generated class names: its spans are read too.
 _JS_KERNEL_STATUS = """
-() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].map((e) => e.textContent.trim())
+() => [...document.querySelectorAll('.jp-StatusBar-TextItem, #jp-main-statusbar span')].map((e) => e.textContent.trim())
 """
 
 _JS_COMMAND = "([cmd]) => window.jupyterapp.commands.execute(cmd)"
@@ -142,6 +147,12 @@ def open_notebook(page, lab, rel: str) -> str:
 
 def run_all(page, rel: str) -> None:
     """Clear outputs, run all cells once the kernel is really ready, wait until all have run."""
+    start_run_all(page, rel)
+    wait_run_all(page, rel)
+
+
+def start_run_all(page, rel: str) -> None:
+    """Clear outputs and send run-all once the kernel is really ready; return once a cell has started."""
     page.evaluate(_JS_COMMAND, ["notebook:clear-all-cell-outputs"])
     stale = [c["prompt"] for c in _code_cells(page.evaluate(_JS_CELLS, rel)) if _PROMPT_BUSY_OR_DONE.match(c["prompt"] or "")]
     assert not stale, f"prompts still show old execution counts after clearing: {stale}"
@@ -158,16 +169,20 @@ def run_all(page, rel: str) -> None:
             if attempt:
                 raise
 
-    def finished():
-        cells = page.evaluate(_JS_CELLS, rel)
-        code = _code_cells(cells)
-        error = _first_error(cells)
-        if error and _kernel_idle(page):  # run-all stops at an error: report it, don't time out
-            raise AssertionError(f"{rel}: error output in {error}")
-        return all(_PROMPT_DONE.match(c["prompt"] or "") for c in code) and _kernel_idle(page)
 
+def run_all_finished(page, rel: str) -> bool:
+    """Whether every code cell of ``rel`` has run and the kernel is idle; raises on an error output."""
+    cells = page.evaluate(_JS_CELLS, rel)
+    error = _first_error(cells)
+    if error and _kernel_idle(page):  # run-all stops at an error: report it, don't time out
+        raise AssertionError(f"{rel}: error output in {error}")
+    return all(_PROMPT_DONE.match(c["prompt"] or "") for c in _code_cells(cells)) and _kernel_idle(page)
+
+
+def wait_run_all(page, rel: str, timeout: float = RUN_TIMEOUT_S) -> None:
+    """Wait until :func:`run_all_finished`; on a time-out, name the prompts and the status bar."""
     try:
-        _poll(finished, RUN_TIMEOUT_S, 0.5, f"every cell of {rel} to finish")
+        _poll(lambda: run_all_finished(page, rel), timeout, 0.5, f"every cell of {rel} to finish")
     except AssertionError as err:
         prompts = [c["prompt"] for c in _code_cells(page.evaluate(_JS_CELLS, rel))]
         raise AssertionError(f"{err}; prompts {prompts}; status bar {page.evaluate(_JS_KERNEL_STATUS)}") from None
@@ -245,7 +260,7 @@ def widget_responds(page, panel) -> str | None:
     for k in range(views.count()):
         view = views.nth(k)
         before = page.evaluate(_JS_WIDGET_SIGNATURE, view.element_handle())
-        handles = view.locator(".noUi-handle")
+        handles = view.locator(".noUi-handle, .ui-slider-handle")  # ipywidgets 8 (noUiSlider), 7 (jQuery UI)
         for h in range(handles.count()):
             handle = handles.nth(h)
             handle.scroll_into_view_if_needed()

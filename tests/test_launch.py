@@ -98,3 +98,19 @@ def test_chapter_and_solution_notebooks_open_with_the_setup_block(path):
     cells = json.loads((ROOT / path).read_text())["cells"]
     first_code = next(c for c in cells if c["cell_type"] == "code")
     assert "".join(first_code["source"]).startswith(launch.setup_block())
+
+
+def test_the_start_notebook_tells_colab_and_kaggle_learners_what_the_setup_cell_does_and_how_to_keep_work():
+    """Issue 26: where the work lives on Colab and Kaggle, how to save it and how to hand it in, next to
+    what the setup cell (the block tools/launch.py writes) does there."""
+    nb = json.loads((ROOT / "notebooks" / "00_start_here.ipynb").read_text(encoding="utf-8"))
+    section = next("".join(c["source"]) for c in nb["cells"]
+                   if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("### Working on Colab or Kaggle"))
+    marker = launch.setup_block().splitlines()[0].split(" (")[0]  # the setup cell's first line, as learners see it
+    assert marker in section, f"the section should name the setup cell by its first line {marker!r}"
+    for phrase in ("File ▸ Save a copy in Drive", "Save Version", "Download .ipynb", "Download notebook",
+                   "release tag", "does nothing"):
+        assert phrase in section, phrase
+    setup = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and marker in "".join(c["source"]))
+    where = next(i for i, c in enumerate(nb["cells"]) if "".join(c["source"]) == section)
+    assert where < setup, "learners should read what the setup cell does before they reach it"

@@ -303,3 +303,40 @@ def test_exercise_check_gives_feedback_in_the_site(page, server):
     cell = run_cell(page, rel, append_code_cell(page, rel, "from kdbook.grade.__main__ import main\nmain(['x.ipynb'])"))
     text = "".join(o["text"] for o in cell["outputs"])
     assert "does not run in the browser" in text and "python -m kdbook.grade" in text, cell["outputs"]
+
+
+def test_saved_work_survives_a_reload_and_a_new_tab_and_downloads_with_the_edit(page, server):
+    """The learner's way of keeping work (README "Run in your browser"): save (File > Save), and the
+    edit is still there after a reload and in a new tab on the same address (browser storage);
+    File > Download gives back the notebook with the edit. An edit never saved is gone after a
+    reload."""
+    rel = "exercises/01_teacher_and_student.ipynb"
+    nb = nbformat.read(ROOT / rel, as_version=4)
+    answer = next(i for i, c in enumerate(nb.cells) if "01.kl_contributions" in c.metadata.get("tags", []))
+    mine = _ANSWER + "# my answer, kept in the browser\n"
+    open_notebook(page, server, rel)
+    set_source(page, rel, answer, mine)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save').then(() => true)")
+
+    def source_after_opening(tab) -> str:
+        open_notebook(tab, server, rel)
+        return read_cells(tab, rel)[answer]["source"]
+
+    page.reload(wait_until="domcontentloaded")
+    assert source_after_opening(page) == mine, "the saved edit is gone after a reload"
+    tab = page.context.new_page()
+    assert source_after_opening(tab) == mine, "the saved edit is not there in a new tab on the same address"
+    with tab.expect_download(timeout=30_000) as download:
+        tab.evaluate("() => window.jupyterapp.commands.execute('docmanager:download')")
+    # The file arrives named after its path in the site: exercises_01_teacher_and_student.ipynb.
+    assert download.value.suggested_filename == rel.replace("/", "_"), download.value.suggested_filename
+    downloaded = nbformat.reads(Path(download.value.path()).read_text(encoding="utf-8"), as_version=4)
+    assert downloaded.cells[answer].source == mine, "the downloaded notebook lacks the edit"
+    nbformat.validate(downloaded)
+    tab.close()
+
+    # Not saved: gone after a reload (the page asks before leaving; a reload without saving loses it).
+    set_source(page, rel, answer, mine + "# not saved\n")
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?": yes
+    page.reload(wait_until="domcontentloaded")
+    assert source_after_opening(page) == mine, "an unsaved edit should not survive a reload"
