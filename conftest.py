@@ -43,6 +43,7 @@ def _install_tolerant_comparison() -> None:
 #: The group of each test file that is not ``unit`` (files under tests/claims/ are ``claims``).
 GROUPS = {
     "test_grade_batch.py": "grader",
+    "test_grade_isolation.py": "grader",
     "test_grading_create.py": "grader",
     "test_grade_lms.py": "grader",
     "test_grade_roundtrip.py": "grader",

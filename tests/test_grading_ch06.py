@@ -264,6 +264,7 @@ def _where_table(seed: int, n_sentences: int = 1000):
     return lang, held, kl, (H * m).sum(0) / m.sum(0), kl.sum(0) / m.sum(0)
 
 
+@pytest.mark.slow  # ten seeds of training: left out of the quick loop
 def test_the_where_statements_are_true_or_false_as_the_tables_of_ten_seeds_say():
     from scipy.stats import spearmanr
 

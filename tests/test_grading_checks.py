@@ -82,7 +82,8 @@ def test_every_answer_cell_is_tagged_once_in_its_solution_notebook():
             assert len(checks) == 1, ex.id
 
 
-@pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
+@pytest.mark.parametrize("ex", [pytest.param(ex, marks=[pytest.mark.slow] if ex.level == "create" else [])
+                                for ex in EXERCISES], ids=lambda ex: ex.id)
 def test_solution_passes_every_test_on_many_draws(ex, solved):
     for seed in range(1, 6):
         for v in run_all(ex, solved[ex.chapter], seed=seed):

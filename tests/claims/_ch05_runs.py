@@ -10,8 +10,8 @@ import functools
 
 import numpy as np
 
-import kdbook.data as kd
-from kdbook.models import MLP, shift_class_bias
+import kdbook.classify.data as kd
+from kdbook.classify.models import MLP, shift_class_bias
 from kdbook.train import evaluate, train
 
 SEEDS = tuple(range(10))
