@@ -22,11 +22,9 @@ NOTEBOOKS = sorted(p for folder in ("notebooks", "solutions", "exercises") for p
 #: edited in parallel, and solutions/exercises get the wrapped check messages when re-executed.
 #: Strict: once a notebook is fixed its xfail fails, so it is removed from this list.
 KNOWN_WIDE = {
-    "notebooks/06_distilling_a_language_model.ipynb": "the results table (124) and a prompt line (125)",
     "notebooks/07_generation_and_on_policy_distillation.ipynb": "paired differences (122, 136), the cost table (121)",
     **{path: "printed tables or arrays wider than 100 characters, not yet reformatted (issue 28, item 5)" for path in (
-        "notebooks/09_speculative_decoding.ipynb", "solutions/06_distilling_a_language_model.ipynb",
-        "exercises/06_distilling_a_language_model.ipynb", "solutions/07_generation_and_on_policy_distillation.ipynb",
+        "notebooks/09_speculative_decoding.ipynb", "solutions/07_generation_and_on_policy_distillation.ipynb",
         "solutions/09_speculative_decoding.ipynb",
         "exercises/09_speculative_decoding.ipynb")},
 }
