@@ -2,7 +2,8 @@
 
 Answers live in ``solutions/09_speculative_decoding.ipynb``; learners get
 ``exercises/09_speculative_decoding.ipynb``. The accept/reject item is graded on the **exact**
-output distribution of the learner's step: for every draft token the grader sweeps both
+output distribution of the learner's step (and its joint law with the draft, so that a step which
+ignores the draft and draws from p fails): for every draft token the grader sweeps both
 uniforms over the cells that the rule's breakpoints (p(x)/q(x) and the cumulative sums of the
 residual, of p and of q) and a uniform grid cut [0, 1] into, so a correct step is integrated
 exactly (to 1e-9) and a shortcut (redrawing from p after a rejection) is off by more than 0.05,
@@ -129,7 +130,7 @@ def _judge_verify(calls, outs):
         P, Q, X, U, Vv = call.args
         starts = np.r_[0, np.flatnonzero((np.diff(P, axis=0) != 0).any(axis=1) | (np.diff(Q, axis=0) != 0).any(axis=1)) + 1]
         p, q = P[starts], Q[starts]
-        bb, _, _, _, w = _sweep(p, q)
+        bb, xx, _, _, w = _sweep(p, q)
         B, V = p.shape
         what = "accept_reject(p, q, x, u, v)"
         tok = np.asarray(out)
@@ -146,6 +147,17 @@ def _judge_verify(calls, outs):
                      rtol=0, atol=1e-9, suspects=(
             (shortcut, "after a rejection you drew from p itself: draw from the residual max(0, p − q), normalised"),
             (q, "this is the draft's distribution q: the accept test should keep x with probability min(1, p(x)/q(x))"),
+        ))
+        # the same sweep, joint with the draft: P(draft x and x emitted) = q(x) min(1, p(x)/q(x)) = min(p, q)(x),
+        # since a rejected x has p(x) < q(x), so the residual never gives it back. A rule that ignores x (a
+        # fresh draw from p) has the right marginal but emits x with q(x) p(x): no speculation at all.
+        kept = np.zeros((B, V))
+        hit = tok == xx
+        np.add.at(kept, (bb[hit], xx[hit]), w[hit])
+        expect_close(kept, np.minimum(p, q), f"P(draft x, and {what} emits x), exact over every x, u and v",
+                     rtol=0, atol=1e-9, suspects=(
+            (p * q, "your token does not depend on the draft x: an accepted draft must be emitted as it is "
+                    "(u < p(x)/q(x) keeps x); only a rejection draws a new token"),
         ))
 
 

@@ -70,6 +70,18 @@ def accept_reject(p, q, x, u, v):
     drawn = np.minimum((np.cumsum(r, axis=1) <= v[:, None]).sum(axis=1), p.shape[1] - 1)
     return np.where(accept, x, drawn)
 ''',
+        "ignore the draft: inverse CDF of p with v": '''
+import numpy as np
+def accept_reject(p, q, x, u, v):
+    cdf = np.cumsum(np.asarray(p, float), axis=1)
+    return np.minimum((cdf <= np.asarray(v)[:, None]).sum(axis=1), np.shape(p)[1] - 1)
+''',
+        "ignore the draft: inverse CDF of p with u": '''
+import numpy as np
+def accept_reject(p, q, x, u, v):
+    cdf = np.cumsum(np.asarray(p, float), axis=1)
+    return np.minimum((cdf <= np.asarray(u)[:, None]).sum(axis=1), np.shape(p)[1] - 1)
+''',
         "always accept the draft": '''
 import numpy as np
 def accept_reject(p, q, x, u, v):
