@@ -235,3 +235,17 @@ def test_budget_region_speculation_is_never_slower_in_the_modelled_cost():
             g = best_gamma(alpha, c)
             assert g >= 1 and modelled_speedup(alpha, g, c) >= 1.4 - 1e-12
     assert best_gamma(0.6, 0.2) == 2
+
+
+def test_verified_sentence_colours_match_its_caption():
+    # the chapter's text and the figure's caption say green / red / blue: the boxes must be those colours
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgb
+
+    from kdbook.plotting.speculative import plot_verified_sentence
+    plot = plot_verified_sentence(["a", "b", "c"], ["accepted", "resampled", "bonus"])
+    rgb = [to_rgb(t.get_bbox_patch().get_facecolor()) for t in plot.artists["words"]]
+    green, red, blue = rgb
+    assert green[1] > max(green[0], green[2]) and red[0] > max(red[1], red[2]) and blue[2] > max(blue[0], blue[1])
+    assert "green" in plot.axes[0].get_title() and "red" in plot.axes[0].get_title()
