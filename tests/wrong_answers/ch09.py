@@ -128,23 +128,41 @@ def acceptance_by_position(target_logits, draft_logits, mask):
     },
     "09.choose": {
         "forward-KL draft, formula's γ": '''
-from kdbook.grading.ch09 import ACCEPTANCE
-def choose(c, mode):
+def choose(c, mode, table):
     col = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}[mode]
-    a = ACCEPTANCE["forward off"][col]
+    a = table["forward off"][col]
     return "forward off", max(range(31), key=lambda k: (1 - a ** (k + 1)) / ((1 - a) * (k * c + 1)))
 ''',
         "best draft, fixed γ = 4": '''
-from kdbook.grading.ch09 import ACCEPTANCE
-def choose(c, mode):
+def choose(c, mode, table):
     col = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}[mode]
-    return max(ACCEPTANCE, key=lambda k: ACCEPTANCE[k][col]), 4
+    return max(table, key=lambda k: table[k][col]), 4
 ''',
         "γ that maximises tokens per call (ignores c)": '''
-from kdbook.grading.ch09 import ACCEPTANCE
-def choose(c, mode):
+def choose(c, mode, table):
     col = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}[mode]
-    return max(ACCEPTANCE, key=lambda k: ACCEPTANCE[k][col]), 30
+    return max(table, key=lambda k: table[k][col]), 30
+''',
+        "the T = 1 column for every mode": '''
+def choose(c, mode, table):
+    name = max(table, key=lambda k: table[k][0])
+    a = table[name][0]
+    return name, max(range(31), key=lambda k: (1 - a ** (k + 1)) / ((1 - a) * (k * c + 1)))
+''',
+        "a round charged (γ + 1) draft passes": '''
+def choose(c, mode, table):
+    col = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}[mode]
+    name = max(table, key=lambda k: table[k][col])
+    a = table[name][col]
+    return name, max(range(31), key=lambda k: (1 - a ** (k + 1)) / ((1 - a) * ((k + 1) * c + 1)))
+''',
+        "the best draft from the chapter's table, whatever table is given": '''
+from kdbook.grading.ch09 import ACCEPTANCE
+def choose(c, mode, table):
+    col = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}[mode]
+    name = max(ACCEPTANCE, key=lambda k: ACCEPTANCE[k][col])
+    a = table[name][col]
+    return name, max(range(31), key=lambda k: (1 - a ** (k + 1)) / ((1 - a) * (k * c + 1)))
 ''',
     },
     "09.draft_recipe": {
@@ -184,12 +202,11 @@ def acceptance_by_position(target_logits, draft_logits, mask):
 '''},
     "09.choose": {"numpy search": '''
 import numpy as np
-from kdbook.grading.ch09 import ACCEPTANCE
-def choose(c, mode):
+def choose(c, mode, table):
     col = ["T = 1", "greedy", "T = 0.5"].index(mode)
-    names = list(ACCEPTANCE)
-    name = names[int(np.argmax([ACCEPTANCE[n][col] for n in names]))]
-    a = ACCEPTANCE[name][col]
+    names = list(table)
+    name = names[int(np.argmax([table[n][col] for n in names]))]
+    a = table[name][col]
     g = np.arange(31)
     return name, int(np.argmax((1 - a ** (g + 1)) / ((1 - a) * (g * c + 1))))
 '''},
