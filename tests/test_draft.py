@@ -6,7 +6,7 @@ import pytest
 
 import kdbook
 from kdbook.lm import ToyLanguage, WindowLM
-from kdbook.lm.draft import DraftObjective, acceptance, distill_draft, held_out, tv_loss_and_grad
+from kdbook.lm.draft import DraftObjective, acceptance, distill_draft, held_out, seen_share, tv_loss_and_grad
 from kdbook.lm.spec_explorer import speculative_state, speculative_sweep
 
 
@@ -57,6 +57,21 @@ def test_held_out_removes_every_training_sentence():
     seen = set(lang.decode_batch(data))
     assert removed > 0 and not any(s in seen for s in lang.decode_batch(ev))
     assert len(ev) == round(500 * (1 - removed))
+
+
+def test_held_out_against_several_training_sets_and_seen_share():
+    lang = ToyLanguage()
+    first, second, batch = lang.sample(1500, seed=3), lang.sample(1500, seed=4), lang.sample(400, seed=5)
+    texts = lang.decode_batch(batch)
+    in_first, in_second = set(lang.decode_batch(first)), set(lang.decode_batch(second))
+    assert seen_share(batch, first) == pytest.approx(np.mean([t in in_first for t in texts]))
+    ev, removed = held_out(batch, first, second)
+    kept = [t for t in texts if t not in in_first and t not in in_second]
+    assert lang.decode_batch(ev) == kept and removed == pytest.approx(1 - len(kept) / len(texts))
+    assert seen_share(ev, first) == 0 and seen_share(ev, second) == 0
+    assert len(kept) < len(lang.decode_batch(held_out(batch, first)[0]))  # the second set removes more
+    with pytest.raises(TypeError, match=r"more\[0\]"):
+        held_out(batch, first, "not a batch")
 
 
 def test_bad_input_names_the_argument():
