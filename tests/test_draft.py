@@ -97,3 +97,27 @@ def test_explorer_state_is_fast_and_validates():
         speculative_state(sweep, "a", 2, 0.2)
     with pytest.raises(ValueError, match="name"):
         speculative_state(sweep, "b", 3, 0.2)
+
+
+def test_round_acceptance_se_is_the_exact_conditional_one():
+    # given the prefixes, each verified draft is accepted with its own α_i = Σ min(p, q): the SE of the
+    # accepted share is √(Σ α_i(1 − α_i))/n, recomputed here from the logits with plain numpy
+    from kdbook.lm.draft import round_acceptance
+    from kdbook.lm.speculative import speculative_sample
+    lang = ToyLanguage("tiny")
+    draft = WindowLM(lang, window=1, seed=0)
+    run = speculative_sample(lang, draft, lang.vocab.start(300), gamma=2, seed=1)
+    out = round_acceptance(lang, draft, run, n_positions=3)
+
+    def soft(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    alpha = np.minimum(soft(lang.logits(run.batch.inputs)), soft(draft.logits(run.batch.inputs))).sum(-1)
+    first = np.argmax(run.batch.mask, axis=1)
+    for t in range(3):
+        rows = np.flatnonzero(run.drafted[:, t])
+        a = alpha[rows, first[rows] + t]
+        assert out["exact"][t] == pytest.approx(a.mean())
+        assert out["se"][t] == pytest.approx(np.sqrt((a * (1 - a)).sum()) / rows.size)
+        assert out["measured"][t] == pytest.approx(run.accepted[rows, t].mean())
