@@ -105,7 +105,7 @@ def test_reverse_kl_is_the_worst_under_greedy_and_t05_not_at_t1(table):
 
 def test_greedy_spread_is_several_times_larger(table):
     d = table["tv off"] - table["forward off"]
-    assert d[:, 1].std(ddof=1) > 3 * d[:, 0].std(ddof=1)
+    assert 5 * d[:, 0].std(ddof=1) < d[:, 1].std(ddof=1) < 20 * d[:, 0].std(ddof=1)  # "about ten times larger"
 
 
 def test_on_policy_does_not_help_here(table):
@@ -117,7 +117,7 @@ def test_on_policy_does_not_help_here(table):
 def test_chapter6_student_is_a_decent_draft_and_tv_raises_it(table):
     a = table["chapter 6 student"][:, 0]
     assert (0.82 < a).all() and (a < 0.86).all()
-    assert (table["tv off"][:, 0] - a > 0.02).all()
+    assert (table["tv off"][:, 0] - a > 0.02).all() and 0.025 < (table["tv off"][:, 0] - a).mean() < 0.045  # "about 0.03"
 
 
 def test_held_out_acceptance_is_below_acceptance_on_all_samples(table):
