@@ -207,7 +207,10 @@ def _sentences(b: LMBatch, name: str) -> list[tuple]:
 
 
 def seen_share(batch: LMBatch, data: LMBatch) -> float:
-    """The share of the sentences of ``batch`` that occur in ``data`` (whole sentences compared). Chapter 9, section 3."""
+    """The share of the sentences of ``batch`` that occur in ``data`` (whole sentences compared).
+
+    Chapter 9, section 3: the overlap of an evaluation set with a training set.
+    """
     seen = set(_sentences(data, "data"))
     rows = _sentences(batch, "batch")
     return float(np.mean([r in seen for r in rows])) if rows else 0.0

@@ -117,7 +117,8 @@ def test_on_policy_does_not_help_here(table):
 def test_chapter6_student_is_a_decent_draft_and_tv_raises_it(table):
     a = table["chapter 6 student"][:, 0]
     assert (0.82 < a).all() and (a < 0.86).all()
-    assert (table["tv off"][:, 0] - a > 0.02).all() and 0.025 < (table["tv off"][:, 0] - a).mean() < 0.045  # "about 0.03"
+    gain = table["tv off"][:, 0] - a
+    assert (gain > 0.02).all() and 0.025 < gain.mean() < 0.045  # "by about 0.03 (10 of 10)"
 
 
 def test_held_out_acceptance_is_below_acceptance_on_all_samples(table):
