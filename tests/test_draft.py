@@ -6,7 +6,7 @@ import pytest
 
 import kdbook
 from kdbook.lm import ToyLanguage, WindowLM
-from kdbook.lm.draft import DraftObjective, acceptance, distill_draft, held_out, tv_loss_and_grad
+from kdbook.lm.draft import DraftObjective, acceptance, distill_draft, held_out, seen_share, tv_loss_and_grad
 from kdbook.lm.spec_explorer import speculative_state, speculative_sweep
 
 
@@ -59,6 +59,21 @@ def test_held_out_removes_every_training_sentence():
     assert len(ev) == round(500 * (1 - removed))
 
 
+def test_held_out_against_several_training_sets_and_seen_share():
+    lang = ToyLanguage()
+    first, second, batch = lang.sample(1500, seed=3), lang.sample(1500, seed=4), lang.sample(400, seed=5)
+    texts = lang.decode_batch(batch)
+    in_first, in_second = set(lang.decode_batch(first)), set(lang.decode_batch(second))
+    assert seen_share(batch, first) == pytest.approx(np.mean([t in in_first for t in texts]))
+    ev, removed = held_out(batch, first, second)
+    kept = [t for t in texts if t not in in_first and t not in in_second]
+    assert lang.decode_batch(ev) == kept and removed == pytest.approx(1 - len(kept) / len(texts))
+    assert seen_share(ev, first) == 0 and seen_share(ev, second) == 0
+    assert len(kept) < len(lang.decode_batch(held_out(batch, first)[0]))  # the second set removes more
+    with pytest.raises(TypeError, match=r"more\[0\]"):
+        held_out(batch, first, "not a batch")
+
+
 def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="lam"):
         DraftObjective("tv", lam=1.5)
@@ -82,3 +97,27 @@ def test_explorer_state_is_fast_and_validates():
         speculative_state(sweep, "a", 2, 0.2)
     with pytest.raises(ValueError, match="name"):
         speculative_state(sweep, "b", 3, 0.2)
+
+
+def test_round_acceptance_se_is_the_exact_conditional_one():
+    # given the prefixes, each verified draft is accepted with its own α_i = Σ min(p, q): the SE of the
+    # accepted share is √(Σ α_i(1 − α_i))/n, recomputed here from the logits with plain numpy
+    from kdbook.lm.draft import round_acceptance
+    from kdbook.lm.speculative import speculative_sample
+    lang = ToyLanguage("tiny")
+    draft = WindowLM(lang, window=1, seed=0)
+    run = speculative_sample(lang, draft, lang.vocab.start(300), gamma=2, seed=1)
+    out = round_acceptance(lang, draft, run, n_positions=3)
+
+    def soft(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    alpha = np.minimum(soft(lang.logits(run.batch.inputs)), soft(draft.logits(run.batch.inputs))).sum(-1)
+    first = np.argmax(run.batch.mask, axis=1)
+    for t in range(3):
+        rows = np.flatnonzero(run.drafted[:, t])
+        a = alpha[rows, first[rows] + t]
+        assert out["exact"][t] == pytest.approx(a.mean())
+        assert out["se"][t] == pytest.approx(np.sqrt((a * (1 - a)).sum()) / rows.size)
+        assert out["measured"][t] == pytest.approx(run.accepted[rows, t].mean())

@@ -104,6 +104,20 @@ def test_speculative_sample_passes_goodness_of_fit_and_the_shortcut_does_not(tin
     assert _gof(lang, good.batch, table) > 1e-3
     bad = speculative_sample(lang, draft, start, gamma=3, seed=5, rejection="target")
     assert _gof(lang, bad.batch, table) < 1e-12
+    # ... but the shortcut's samples do fit the shortcut's own exact sentence probabilities
+    shortcut = sentence_probabilities(lang, draft, allb, gamma=3, rejection="target")
+    assert _gof(lang, bad.batch, dict(zip(lang.decode_batch(allb), shortcut))) > 1e-3
+
+
+@pytest.mark.parametrize("gamma", [1, 2, 4])
+def test_shortcut_sentence_probabilities_are_a_distribution(tiny, gamma):
+    # a block that ends in </s> emits it with min(p, q) + (1 − α)·p under the shortcut, not p: with p
+    # there the "distribution" summed to 0.983; every sentence's mass must add up like the target's
+    lang, allb, exact = tiny
+    bad = sentence_probabilities(lang, WindowLM(lang, window=1, seed=0), allb, gamma=gamma, rejection="target")
+    assert (bad >= 0).all()
+    assert bad.sum() == pytest.approx(exact.sum(), abs=1e-9)
+    assert 0.5 * np.abs(bad - exact).sum() > 0.05
 
 
 def test_first_position_acceptance_matches_sum_of_min(tiny):
@@ -221,3 +235,17 @@ def test_budget_region_speculation_is_never_slower_in_the_modelled_cost():
             g = best_gamma(alpha, c)
             assert g >= 1 and modelled_speedup(alpha, g, c) >= 1.4 - 1e-12
     assert best_gamma(0.6, 0.2) == 2
+
+
+def test_verified_sentence_colours_match_its_caption():
+    # the chapter's text and the figure's caption say green / red / blue: the boxes must be those colours
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgb
+
+    from kdbook.plotting.speculative import plot_verified_sentence
+    plot = plot_verified_sentence(["a", "b", "c"], ["accepted", "resampled", "bonus"])
+    rgb = [to_rgb(t.get_bbox_patch().get_facecolor()) for t in plot.artists["words"]]
+    green, red, blue = rgb
+    assert green[1] > max(green[0], green[2]) and red[0] > max(red[1], red[2]) and blue[2] > max(blue[0], blue[1])
+    assert "green" in plot.axes[0].get_title() and "red" in plot.axes[0].get_title()

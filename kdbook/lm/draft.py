@@ -31,7 +31,7 @@ from .sequences import LMBatch
 from .speculative import tempered
 
 __all__ = ["tv_loss_and_grad", "DraftObjective", "DRAFT_OBJECTIVES", "distill_draft", "acceptance",
-           "position_acceptance", "round_acceptance", "held_out"]
+           "position_acceptance", "round_acceptance", "held_out", "seen_share"]
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -179,7 +179,9 @@ def round_acceptance(target, draft, gen, *, n_positions: int = 10, T: float = 1.
     ``gen`` is a :class:`kdbook.lm.speculative.SpeculativeGeneration`. At position t the
     measured rate is accepted / drafted over the rows where a draft was verified there; the
     exact value is the mean of :math:`\sum_x \min(p_T, q_T)` at those very prefixes, so the two
-    differ only by sampling noise. Returns ``measured``, ``se``, ``exact`` and ``count``
+    differ only by sampling noise; ``se`` is that noise's standard error given the prefixes,
+    :math:`\sqrt{\sum_i \alpha_i(1-\alpha_i)}/n` (each verified draft is accepted with its own
+    :math:`\alpha_i`). Returns ``measured``, ``se``, ``exact`` and ``count``
     (NaN where nothing was drafted). Chapter 9, section 2.
     """
     a, _ = _position_values(target, draft, gen.batch, T)
@@ -191,22 +193,39 @@ def round_acceptance(target, draft, gen, *, n_positions: int = 10, T: float = 1.
         if rows.size == 0:
             continue
         col = np.argmax((pos[rows] == t) & gen.batch.mask[rows], axis=1)
-        acc = gen.accepted[rows, t].astype(float)
+        acc, a_t = gen.accepted[rows, t].astype(float), a[rows, col]
         out["measured"][t], out["count"][t] = acc.mean(), rows.size
-        out["se"][t] = acc.std(ddof=1) / np.sqrt(rows.size) if rows.size > 1 else np.nan
-        out["exact"][t] = a[rows, col].mean()
+        out["se"][t] = np.sqrt((a_t * (1 - a_t)).sum()) / rows.size  # given the prefixes: Bernoulli(α_i) each
+        out["exact"][t] = a_t.mean()
     return out
 
 
-def held_out(batch: LMBatch, data: LMBatch) -> tuple[LMBatch, float]:
-    """The sentences of ``batch`` that do not occur in ``data`` (whole rows compared), and the share removed.
+def _sentences(b: LMBatch, name: str) -> list[tuple]:
+    if not isinstance(b, LMBatch):
+        raise TypeError(f"{name} must be a kdbook.lm.LMBatch, got {type(b).__name__}")
+    return [tuple(r[m]) for r, m in zip(b.targets, b.mask)]
 
-    Held-out means disjoint from the training inputs: short sentences of the toy language recur
-    in any large sample, so evaluation sets are filtered. Chapter 9, section 3.
+
+def seen_share(batch: LMBatch, data: LMBatch) -> float:
+    """The share of the sentences of ``batch`` that occur in ``data`` (whole sentences compared).
+
+    Chapter 9, section 3: the overlap of an evaluation set with a training set.
     """
-    for b, name in ((batch, "batch"), (data, "data")):
-        if not isinstance(b, LMBatch):
-            raise TypeError(f"{name} must be a kdbook.lm.LMBatch, got {type(b).__name__}")
-    seen = {tuple(r[m]) for r, m in zip(data.targets, data.mask)}
-    keep = np.array([tuple(r[m]) not in seen for r, m in zip(batch.targets, batch.mask)])
+    seen = set(_sentences(data, "data"))
+    rows = _sentences(batch, "batch")
+    return float(np.mean([r in seen for r in rows])) if rows else 0.0
+
+
+def held_out(batch: LMBatch, data: LMBatch, *more: LMBatch) -> tuple[LMBatch, float]:
+    """The sentences of ``batch`` that occur in none of the training sets ``data, *more``, and the share removed.
+
+    Held-out means disjoint from every training input a model saw (for a fine-tuned draft: its
+    starting model's data too). Short sentences of the toy language recur in any large sample, so
+    the filter removes the short, frequent sentences, which drafts accept most often: acceptance
+    on a held-out set is lower than on the target's own traffic. Chapter 9, section 3.
+    """
+    seen = set()
+    for i, d in enumerate((data, *more)):
+        seen.update(_sentences(d, "data" if i == 0 else f"more[{i - 1}]"))
+    keep = np.array([r not in seen for r in _sentences(batch, "batch")], dtype=bool)
     return batch.select(np.flatnonzero(keep)), float(1 - keep.mean())

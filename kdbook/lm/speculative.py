@@ -350,8 +350,10 @@ def sentence_probabilities(target, draft, batch: LMBatch, *, gamma: int, rejecti
     Computed from the algorithm's description, not by sampling: a round starting at position i
     emits the block :math:`y_i \dots y_{i+k-1}` with probability
     :math:`\prod_{j<i+k-1} \min(p_j, q_j)(y_j)` times :math:`\max(0, p - q)(y_{i+k-1})` (a rejection,
-    k ≤ γ) or :math:`p(y_{i+\gamma})` (the bonus, k = γ + 1); a block ending in ``</s>`` has
-    last factor :math:`p(\texttt{</s>})` (accepted or redrawn). Summing over how rounds split
+    k ≤ γ) or :math:`p(y_{i+\gamma})` (the bonus, k = γ + 1); a block of k ≤ γ tokens ending in
+    ``</s>`` has last factor :math:`\min(p, q)(\texttt{</s>}) + (1-\alpha)\,r(\texttt{</s>})`
+    (accepted, or redrawn after a rejection), which is :math:`p(\texttt{</s>})` for the residual
+    r but :math:`\min(p, q) + (1-\alpha)\,p` for the shortcut. Summing over how rounds split
     the sentence (a backward recursion) gives its probability. With ``rejection="residual"``
     this equals the target's :math:`\prod_t p(y_t \mid y_{<t})`; with ``"target"`` it does not.
     Sentences must stay within the word limit (no draft is cut by it). Chapter 9, section 1.
@@ -391,8 +393,8 @@ def sentence_probabilities(target, draft, batch: LMBatch, *, gamma: int, rejecti
             inside = live & (j < n_tok)
             col = np.minimum(first + j, L - 1)
             last_is_end = j == n_tok - 1
-            if k <= g:
-                last = np.where(last_is_end, py[idx, col], ry[idx, col])
+            if k <= g:  # a block that ends the sentence: </s> accepted as a draft, or redrawn after a rejection
+                last = np.where(last_is_end, my[idx, col] + ry[idx, col], ry[idx, col])
             else:
                 last = py[idx, col]
             total += np.where(inside, acc * last * f[idx, np.minimum(j + 1, L + g + 1)], 0.0)

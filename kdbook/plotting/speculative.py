@@ -117,12 +117,12 @@ def plot_speedup(alphas: Sequence[float], cs: Sequence[float], *, max_gamma: int
 def plot_verified_sentence(words: Sequence[str], kinds: Sequence[str], *, title: str | None = None, ax=None) -> Plot:
     """One sentence as coloured word boxes: ``kinds[i]`` is "accepted", "resampled" or "bonus".
 
-    Accepted drafts are green, tokens drawn from the residual after a rejection red, tokens the
-    target drew itself (bonus, or no draft) blue.
+    Accepted drafts are green (#009E73), tokens drawn from the residual after a rejection red
+    (vermillion, #D55E00), tokens the target drew itself (bonus, or no draft) blue (#0072B2).
     """
     if len(words) != len(kinds):
         raise ValueError(f"words and kinds must have one length, got {len(words)} and {len(kinds)}")
-    colors = {"accepted": PALETTE[2], "resampled": PALETTE[5], "bonus": PALETTE[0]}
+    colors = {"accepted": PALETTE[7], "resampled": PALETTE[4], "bonus": PALETTE[0]}  # green, vermillion, blue
     for k in kinds:
         if k not in colors:
             raise ValueError(f"kinds must be 'accepted', 'resampled' or 'bonus', got {k!r}")
