@@ -26,7 +26,7 @@ comm, which the kernel installs at start-up) sit in the site's piplite index, wi
 PyPI disabled: the site never asks PyPI for anything. Two fixes on top of jupyterlite-core 0.6.4
 (``lite_fixes.py``): the apps let a focused widget handle a key before JupyterLab's shortcuts (arrow
 keys on sliders), and ``import matplotlib`` also installs a font list matplotlib accepts (no
-"building the font cache" note, about 5 s less per kernel).
+"building the font cache" note, and no time spent building it).
 
 Runs under the separate build environment that ``workbook.py lite`` creates; standard library only.
 """
