@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         server, site_proxy, background = SiteServer(site), RecordingProxy(), RecordingProxy()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(background))
-            print(f"\n{'notebook':<45} {'kernel idle':>11} {'run all':>9} {'JupyterLab':>10} {'ratio':>6} {'load':>5}")
+            print(f"\n{'notebook':<58} {'kernel idle':>11} {'run all':>9} {'JupyterLab':>10} {'ratio':>6} {'load':>5}")
             rows = []
             for i, rel in enumerate(rels):
                 load = load_1min()
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 lab_run = (lab.get(rel) or {}).get("run_all_s")
                 ratio = f"{run / lab_run:5.1f}x" if run and lab_run else "     -"
                 lab_text = f"{lab_run:9.1f}s" if lab_run else "         -"
-                print(f"{rel:<45} {ready:10.1f}s {run_text} {lab_text} {ratio} {load:5.1f}", flush=True)
+                print(f"{rel:<58} {ready:10.1f}s {run_text} {lab_text} {ratio} {load:5.1f}", flush=True)
                 rows.append({"rel": rel, "ready": ready, "run": run, "load": load})
                 if i == 0 and run:
                     print(f"  import kdbook in the browser kernel (Python-level, package already on disk): "
