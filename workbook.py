@@ -175,10 +175,10 @@ LITE_TOOLS = (
     "jupyterlite-core==0.6.4",
     "jupyterlite-pyodide-kernel==0.6.1",
     "jupyter_server>=2.10",  # lets the build index the notebooks' contents
-    # The widgets' front end, shipped as a site extension. It must be built for the site's JupyterLab
-    # (4.4.5, from jupyterlite-core 0.6.4): 3.0.15 asks for ^4.4.1; 3.0.16 asks for ^4.4.6 and 3.0.17 for
-    # ^4.6.2: with those the browser console reports a version mismatch and arrow keys on a slider
-    # handle did nothing in the site (tests/test_lite_site.py presses one).
+    # The widgets' front end, shipped as a site extension, built for the site's JupyterLab (4.4.5, from
+    # jupyterlite-core 0.6.4): 3.0.15 asks for ^4.4.1; 3.0.16 asks for ^4.4.6 and 3.0.17 for ^4.6.2 (the
+    # browser console then reports a version mismatch). (Arrow keys on a slider handle did nothing in
+    # the site for another reason, fixed by tools/lite_fixes.py; tests/test_lite_site.py presses one.)
     "jupyterlab_widgets==3.0.15",
     "setuptools>=77",  # builds the kdbook wheel for the site
 )

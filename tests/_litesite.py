@@ -230,40 +230,15 @@ def run_all_cells(page, rel: str, timeout: float = 900) -> float:
     return time.perf_counter() - start
 
 
-#: Printed by matplotlib (on stderr) when it first builds its font list, which Pyodide does in
-#: every new kernel: harmless, and the only stderr the site is allowed to show.
-FONT_CACHE_NOTE = "Matplotlib is building the font cache; this may take a moment.\n"
-
-_JS_DROP_NOTE = f"""
-([path, note]) => {{
-  const panel = ({_JS_PANEL})(path);
-  let dropped = 0;
-  for (const cell of panel.content.widgets) {{
-    if (cell.model.type !== 'code') continue;
-    const outs = cell.model.outputs.toJSON();
-    const kept = outs.filter((o) => !(o.output_type === 'stream' && o.name === 'stderr'
-      && (typeof o.text === 'string' ? o.text : o.text.join('')) === note));
-    if (kept.length !== outs.length) {{
-      dropped += outs.length - kept.length;
-      cell.model.outputs.clear();
-      cell.model.outputs.fromJSON(kept);
-    }}
-  }}
-  return dropped;
-}}
-"""
-
-
-def drop_font_cache_note(page, rel: str) -> int:
-    """Remove matplotlib's font-cache note (exactly that text) from the outputs; return how many."""
-    return page.evaluate(_JS_DROP_NOTE, [rel, FONT_CACHE_NOTE])
+#: Printed by matplotlib (on stderr) when it builds its font list: the site ships the list
+#: (tools/lite_fixes.py), so no kernel of the site may print it.
+FONT_CACHE_NOTE = "Matplotlib is building the font cache"
 
 
 def drag_slider_changes_output(page, panel, timeout: float = 30) -> str | None:
     """Drag each widget's slider handle with the mouse until the widget's output changes.
 
-    (JupyterLab 4.4 in the site hands keyboard focus back to the active cell, so arrow keys on a
-    handle do nothing there; a learner drags.) Returns which widget answered, or None.
+    Returns which widget answered, or None.
     """
     views = panel.locator(_WIDGET_VIEWS)
     for k in range(views.count()):

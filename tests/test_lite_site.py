@@ -17,12 +17,13 @@ import hashlib
 import json
 import re
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from _labpage import check_outputs, read_cells, screenshot, settle
+from _labpage import _JS_WIDGET_SIGNATURE, _WIDGET_VIEWS, _poll, check_outputs, read_cells, screenshot, settle
 
 
 def _site_budget_mb() -> float:
@@ -41,8 +42,8 @@ from _litesite import (
     build_site,
     chromium_args,
     clear_outputs,
+    FONT_CACHE_NOTE,
     drag_slider_changes_output,
-    drop_font_cache_note,
     offline_context,
     open_notebook,
     run_all_cells,
@@ -157,6 +158,19 @@ def test_site_contents(site):
     assert size_mb <= MAX_SITE_MB, f"the site is {size_mb:.1f} MB, over the {MAX_SITE_MB} MB budget of tools/lite_site.py"
     assert "path=notebooks/00_start_here.ipynb" in (site / "index.html").read_text()
     assert not list(site.rglob("*.map")), "source maps should be left out"
+    # Issue 28: the apps let the focused element handle a key first (as JupyterLab does) ...
+    apps = [p.name for p in (site / "build").glob("*.js") if "start({bubblingKeydown:!0})" in p.read_text(encoding="utf-8")]
+    assert apps, "no JupyterLite app starts with bubblingKeydown"
+    # ... and `import matplotlib` installs a font list matplotlib 3.8.4 accepts (version 330) over the wheel's.
+    order = list(lock["packages"])
+    assert order.index("matplotlib-fontlist") > order.index("matplotlib"), order
+    entry = lock["packages"]["matplotlib-fontlist"]
+    assert entry["depends"] == ["matplotlib"] and entry["imports"] == ["matplotlib"], entry
+    assert lock["packages"]["matplotlib"]["version"] == "3.8.4"
+    with zipfile.ZipFile(site / "static" / "pyodide" / entry["file_name"]) as wheel:
+        fontlist = json.loads(wheel.read("matplotlib/fontlist.json"))
+    assert fontlist["_version"] == 330 and fontlist["ttflist"], fontlist.keys()
+    assert all(f["fname"].startswith("fonts/") for f in fontlist["ttflist"] + fontlist["afmlist"])
 
 
 def test_official_source_is_verified_too(site, tmp_path):
@@ -202,23 +216,36 @@ def test_official_source_is_verified_too(site, tmp_path):
 # --------------------------------------------------------------------------- in the browser
 
 
-def _arrow_key_moves_a_slider(page, panel, timeout: float = 10) -> bool:
-    """Focus the first slider's handle and press ArrowRight (ArrowLeft at its maximum): its readout
-    must change, as the start notebook tells learners (issue 28: a widgets front end built for
-    another JupyterLab ignored the keys in the site)."""
-    slider = panel.locator(".widget-slider").first
+def _arrow_keys_move_a_slider(page, panel, timeout: float = 10) -> dict:
+    """Focus the first slider's handle and press ArrowRight (then ArrowLeft twice, for a handle at its
+    maximum) until the widget's output changes, as the JupyterLab test does (the callback ran, not
+    only the readout). Returns what happened: the readout before/after, whether the output changed,
+    and which element has the focus after the key press."""
+    view = panel.locator(_WIDGET_VIEWS).filter(has=page.locator(".widget-slider")).first
+    slider = view.locator(".widget-slider").first
     handle, readout = slider.locator(".noUi-handle").first, slider.locator(".widget-readout").first
     handle.scroll_into_view_if_needed()
-    for key in ("ArrowRight", "ArrowLeft"):
-        before = readout.inner_text()
+    before = {"readout": readout.text_content(), "output": page.evaluate(_JS_WIDGET_SIGNATURE, view.element_handle())}
+    result = {"readout_before": before["readout"], "output_changed": False}
+    for key, presses in (("ArrowRight", 1), ("ArrowLeft", 2)):
         handle.focus()
-        handle.press(key)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if readout.inner_text() != before:
-                return True
-            time.sleep(0.2)
-    return False
+        for _ in range(presses):
+            handle.press(key)
+        result["focus"] = page.evaluate("() => document.activeElement.className")
+        try:
+            _poll(lambda: page.evaluate(_JS_WIDGET_SIGNATURE, view.element_handle()) != before["output"], timeout, 0.25)
+            result["output_changed"] = key
+            break
+        except AssertionError:
+            continue
+    result["readout_after"] = readout.text_content()
+    return result
+
+
+def _assert_no_font_cache_note(cells: list[dict], rel: str) -> None:
+    """The site ships matplotlib's font list (tools/lite_fixes.py): no kernel builds it or says so."""
+    notes = [o for c in cells for o in c["outputs"] if FONT_CACHE_NOTE in o["text"]]
+    assert not notes, f"{rel}: matplotlib built its font cache in the site's kernel: {notes}"
 
 
 def _run_notebook(page, server, rel: str, lite_timings: dict) -> None:
@@ -229,7 +256,7 @@ def _run_notebook(page, server, rel: str, lite_timings: dict) -> None:
     try:
         run_s = run_all_cells(page, rel)
         settle(page, panel)
-        drop_font_cache_note(page, rel)  # matplotlib's one-off note in each new kernel (harmless)
+        _assert_no_font_cache_note(read_cells(page, rel), rel)
         check_outputs(page, panel, rel, read_cells(page, rel), committed)
         responded = drag_slider_changes_output(page, panel)
         assert responded, f"{rel}: dragging no slider changed a widget's output"
@@ -251,16 +278,22 @@ def test_start_notebook_runs_in_the_site(page, server, lite_timings):
     assert "missing" not in text and "too old" not in text, f"the environment check complains in the browser:\n{text}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 28 item 3: arrow keys on a slider handle still do nothing in the site "
-                                       "with jupyterlab_widgets 3.0.15 (built for JupyterLab ^4.4.1; the site has 4.4.5); "
-                                       "dragging works. Remove this mark when the keys work.")
 def test_arrow_keys_move_a_slider_in_the_site(page, server):
-    """The start notebook tells learners to click a slider and press the arrow keys."""
+    """The start notebook tells learners to click a slider and press the arrow keys (issue 28).
+
+    JupyterLite 0.6.4 handled keyboard shortcuts before the focused element, so the notebook's
+    command-mode ArrowRight/ArrowLeft shortcuts took the key from the handle; the build starts
+    the apps as JupyterLab does (tools/lite_fixes.py). The key must move the slider, run the
+    widget's callback (its output changes) and leave the focus on the handle.
+    """
     panel = page.locator(f"#{open_notebook(page, server, None)}")
     wait_kernel_ready(page)
     run_all_cells(page, START)
     settle(page, panel)
-    assert _arrow_key_moves_a_slider(page, panel), "ArrowRight/ArrowLeft on a slider handle did nothing"
+    pressed = _arrow_keys_move_a_slider(page, panel)
+    assert pressed["output_changed"], f"ArrowRight/ArrowLeft on a slider handle did not change the widget's output: {pressed}"
+    assert pressed["readout_after"] != pressed["readout_before"], pressed
+    assert "noUi-handle" in pressed["focus"], f"the key press moved the focus away from the handle: {pressed}"
 
 
 def test_chapter_1_runs_in_the_site(page, server, lite_timings):

@@ -37,10 +37,6 @@ _NAMED_KINDS = ("function", "value")
 UNNAMED = {
     "02.pick_divergence/not a divergence name": "the message lists the allowed names, which is the diagnosis",
     "06.masked_kd_loss/KL direction reversed": "chapter 6's grader has no suspect for it yet",
-    "09.expected_tokens/γ / (1 − α)": "chapter 9's grader has no suspect for it yet",
-    "09.accept_reject/residual max(0, q − p)": "chapter 9's grader has no suspect for it yet",
-    "09.accept_reject/acceptance ratio q/p": "chapter 9's grader has no suspect for it yet",
-    "09.accept_reject/residual not normalised (inverse CDF against v)": "chapter 9's grader has no suspect for it yet",
 }
 _BROKEN_ENTRY = ("raised NameError", "raised ImportError", "raised ModuleNotFoundError", "raised SyntaxError",
                  "raised IndentationError")

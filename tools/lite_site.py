@@ -23,7 +23,10 @@ Only the packages the workbook needs (and the kernel's own) are shipped, with a 
 ``pyodide-lock.json`` listing just those plus kdbook and ipywidgets, so a plain ``import kdbook``
 loads kdbook, numpy, matplotlib and ipywidgets on first use. The same pure-Python wheels (and
 comm, which the kernel installs at start-up) sit in the site's piplite index, with the fallback to
-PyPI disabled: the site never asks PyPI for anything.
+PyPI disabled: the site never asks PyPI for anything. Two fixes on top of jupyterlite-core 0.6.4
+(``lite_fixes.py``): the apps let a focused widget handle a key before JupyterLab's shortcuts (arrow
+keys on sliders), and ``import matplotlib`` also installs a font list matplotlib accepts (no
+"building the font cache" note, and no time spent building it).
 
 Runs under the separate build environment that ``workbook.py lite`` creates; standard library only.
 """
@@ -47,6 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lite_contents  # noqa: E402  (beside this file)
+import lite_fixes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "build" / "lite-cache"
@@ -271,7 +275,7 @@ def lock_entry(wheel: Path, name: str) -> dict:
     spec = EXTRA_LOCK[name]
     return {"name": name, "version": wheel.name.split("-")[1], "file_name": wheel.name,
             "install_dir": "site", "sha256": sha256(wheel), "package_type": "package",
-            "imports": spec["imports"], "depends": spec["depends"], "unvendored_tests": False,
+            "imports": spec["imports"], "depends": list(spec["depends"]), "unvendored_tests": False,
             "shared_library": False}
 
 
@@ -312,7 +316,13 @@ def stage(lite: Path, source: str, build_python: Path) -> None:
         if name in EXTRA_LOCK:
             shutil.copy2(wheel, pyodide / wheel.name)
             trimmed["packages"][name] = lock_entry(wheel, name)
-    (pyodide / "pyodide-lock.json").write_text(json.dumps(trimmed, indent=1, sort_keys=True) + "\n")
+    # matplotlib's font list for Pyodide (the wheel's own is for another matplotlib): tools/lite_fixes.py
+    fontlist = lite_fixes.fontlist_wheel(pyodide, lock["packages"]["matplotlib"]["version"])
+    trimmed["packages"][lite_fixes.FONTLIST_PACKAGE] = lite_fixes.fontlist_lock_entry(fontlist, sha256(fontlist))
+    trimmed["packages"]["kdbook"]["depends"].append(lite_fixes.FONTLIST_PACKAGE)
+    lock_text = json.dumps(trimmed, indent=1, sort_keys=True) + "\n"
+    lite_fixes.check_lock_order(lock_text)
+    (pyodide / "pyodide-lock.json").write_text(lock_text)
     for rel, data in lite_contents.notebooks_to_publish(ROOT, log).items():  # committed; never solutions
         (lite / "files" / rel).parent.mkdir(exist_ok=True)
         (lite / "files" / rel).write_bytes(data)
@@ -353,6 +363,7 @@ def build(out: Path, source: str) -> None:
             shutil.rmtree(out)
         run([build_python, "-m", "jupyterlite_core", "build", "--lite-dir", lite, "--contents", lite / "files",
              "--output-dir", out, "--no-sourcemaps", "--no-unused-shared-packages"], cwd=lite)
+    log(f"{lite_fixes.bubble_keydown(out)} JupyterLite apps start with bubblingKeydown (keys reach widgets first)")
     (out / "index.html").write_text(FRONT_PAGE.format(start=START_NOTEBOOK))
     size = folder_mb(out)
     if size > MAX_SITE_MB:
@@ -377,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInputError as err:
         print(f"[lite] cannot build the site, a build input is unavailable: {err}", file=sys.stderr)
         return 3
-    except (VerificationError, lite_contents.EditedExerciseError) as err:
+    except (VerificationError, lite_contents.EditedExerciseError, lite_fixes.FixError) as err:
         print(f"[lite] build failed: {err}", file=sys.stderr)
         return 4
     return 0

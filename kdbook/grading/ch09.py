@@ -67,8 +67,14 @@ def _judge_tokens(calls, outs):
         want = np.array([sum(a**k for k in range(int(g) + 1)) for a, g in zip(alpha, gamma)])
         got = as_array(out, what, want.shape)
         no_bonus = np.array([sum(a**k for k in range(1, int(g) + 1)) for a, g in zip(alpha, gamma)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            geometric = np.where(alpha < 1, gamma / np.where(alpha < 1, 1 - alpha, 1.0), gamma + 1.0)
+        short = np.array([sum(a**k for k in range(int(g))) for a, g in zip(alpha, gamma)])
         expect_close(got, want, what, rtol=1e-9, atol=1e-9, suspects=(
             (no_bonus, "the round's extra token is missing: a round always emits one token after the accepted drafts"),
+            (geometric, "γ/(1 − α) is not the expected count: the accepted run stops at γ drafts, so sum α^k for "
+                        "k = 0 … γ, which is (1 − α^(γ+1))/(1 − α)"),
+            (short, "the sum stops at α^(γ−1): a round emits up to γ + 1 tokens, so sum α^k for k = 0 … γ"),
         ))
 
 
@@ -128,40 +134,81 @@ def _verify_cases(*specs):
     return cases
 
 
+def _inverse_cdf(weights, v):
+    return np.minimum((np.cumsum(weights, axis=1) <= v[:, None]).sum(axis=1), weights.shape[1] - 1)
+
+
+def _residual_draw(P, Q, X, U, V, residual, accept_ratio_flipped=False):
+    rows = np.arange(len(X))
+    accept = U * P[rows, X] < Q[rows, X] if accept_ratio_flipped else U * Q[rows, X] < P[rows, X]
+    return np.where(accept, X, _inverse_cdf(residual, V))
+
+
+#: The slips chapter 9 warns about, as the tokens each would emit on the judge's sweep, and their names.
+_SLIPS = (
+    (lambda P, Q, X, U, V: _residual_draw(P, Q, X, U, V, P),
+     "after a rejection you drew from p itself: draw from the residual max(0, p − q), normalised"),
+    (lambda P, Q, X, U, V: _residual_draw(P, Q, X, U, V, np.maximum(Q - P, 0) / np.maximum(Q - P, 0).sum(1, keepdims=True)),
+     "the residual is max(0, q − p): it must be max(0, p − q), the target's mass the draft under-covers"),
+    (lambda P, Q, X, U, V: _residual_draw(P, Q, X, U, V, np.maximum(P - Q, 0) / np.maximum(P - Q, 0).sum(1, keepdims=True),
+                                          accept_ratio_flipped=True),
+     "the acceptance ratio is upside down: keep x with probability min(1, p(x)/q(x)), target over draft"),
+    (lambda P, Q, X, U, V: _residual_draw(P, Q, X, U, V, np.maximum(P - Q, 0)),
+     "the residual max(0, p − q) is not normalised: divide it by its sum (1 − α) before drawing from it"),
+    (lambda P, Q, X, U, V: _inverse_cdf(P, V), "your token does not depend on the draft x: it is a fresh draw from p"),
+    (lambda P, Q, X, U, V: _inverse_cdf(P, U), "your token does not depend on the draft x: it is a fresh draw from p"),
+    (lambda P, Q, X, U, V: X, "every draft token is accepted: test u < p(x)/q(x) first"),
+)
+
+
 def _judge_verify(calls, outs):
     for call, out in zip(calls, outs):
-        P, Q, X, U, Vv = call.args
-        starts = np.r_[0, np.flatnonzero((np.diff(P, axis=0) != 0).any(axis=1) | (np.diff(Q, axis=0) != 0).any(axis=1)) + 1]
-        p, q = P[starts], Q[starts]
-        bb, xx, _, _, w = _sweep(p, q)
-        B, V = p.shape
-        what = "accept_reject(p, q, x, u, v)"
-        tok = np.asarray(out)
-        n = len(X)
-        if tok.shape != (n,) or not np.issubdtype(tok.dtype, np.integer):
-            raise Fail(f"{what} should return one integer token id per row, shape ({n},); got {tok.dtype} {tok.shape}")
-        if tok.min() < 0 or tok.max() >= V:
-            raise Fail(f"{what} returned a token id outside 0 … {V - 1}")
-        got = np.zeros((B, V))
-        np.add.at(got, (bb, tok), w)
-        alpha = np.minimum(p, q).sum(axis=1, keepdims=True)
-        shortcut = np.minimum(p, q) + (1 - alpha) * p
-        expect_close(got, p, f"the distribution of the token {what} emits (exact, over every x, u and v)",
-                     rtol=0, atol=1e-9, suspects=(
-            (shortcut, "after a rejection you drew from p itself: draw from the residual max(0, p − q), normalised"),
-            (q, "this is the draft's distribution q: the accept test should keep x with probability min(1, p(x)/q(x))"),
-        ))
-        # the same sweep, joint with the draft: P(draft x and x emitted) = q(x) min(1, p(x)/q(x)) = min(p, q)(x),
-        # since a rejected x has p(x) < q(x), so the residual never gives it back. A rule that ignores x (a
-        # fresh draw from p) has the right marginal but emits x with q(x) p(x): no speculation at all.
-        kept = np.zeros((B, V))
-        hit = tok == xx
-        np.add.at(kept, (bb[hit], xx[hit]), w[hit])
-        expect_close(kept, np.minimum(p, q), f"P(draft x, and {what} emits x), exact over every x, u and v",
-                     rtol=0, atol=1e-9, suspects=(
-            (p * q, "your token does not depend on the draft x: an accepted draft must be emitted as it is "
-                    "(u < p(x)/q(x) keeps x); only a rejection draws a new token"),
-        ))
+        try:
+            _judge_verify_one(call, out)
+        except Fail as err:
+            P, Q, X, U, Vv = call.args
+            tok = np.asarray(out)
+            why = next((text for rule, text in _SLIPS if tok.shape == X.shape
+                        and np.array_equal(tok, rule(P, Q, X, U, Vv))), None)
+            if why and why not in str(err):
+                raise Fail(f"{err}: {why}") from None
+            raise
+
+
+def _judge_verify_one(call, out):
+    """One call of 9.3's judge (``_judge_verify`` names a slip when the answer makes one)."""
+    P, Q, X, U, Vv = call.args
+    starts = np.r_[0, np.flatnonzero((np.diff(P, axis=0) != 0).any(axis=1) | (np.diff(Q, axis=0) != 0).any(axis=1)) + 1]
+    p, q = P[starts], Q[starts]
+    bb, xx, _, _, w = _sweep(p, q)
+    B, V = p.shape
+    what = "accept_reject(p, q, x, u, v)"
+    tok = np.asarray(out)
+    n = len(X)
+    if tok.shape != (n,) or not np.issubdtype(tok.dtype, np.integer):
+        raise Fail(f"{what} should return one integer token id per row, shape ({n},); got {tok.dtype} {tok.shape}")
+    if tok.min() < 0 or tok.max() >= V:
+        raise Fail(f"{what} returned a token id outside 0 … {V - 1}")
+    got = np.zeros((B, V))
+    np.add.at(got, (bb, tok), w)
+    alpha = np.minimum(p, q).sum(axis=1, keepdims=True)
+    shortcut = np.minimum(p, q) + (1 - alpha) * p
+    expect_close(got, p, f"the distribution of the token {what} emits (exact, over every x, u and v)",
+                 rtol=0, atol=1e-9, suspects=(
+        (shortcut, "after a rejection you drew from p itself: draw from the residual max(0, p − q), normalised"),
+        (q, "this is the draft's distribution q: the accept test should keep x with probability min(1, p(x)/q(x))"),
+    ))
+    # the same sweep, joint with the draft: P(draft x and x emitted) = q(x) min(1, p(x)/q(x)) = min(p, q)(x),
+    # since a rejected x has p(x) < q(x), so the residual never gives it back. A rule that ignores x (a
+    # fresh draw from p) has the right marginal but emits x with q(x) p(x): no speculation at all.
+    kept = np.zeros((B, V))
+    hit = tok == xx
+    np.add.at(kept, (bb[hit], xx[hit]), w[hit])
+    expect_close(kept, np.minimum(p, q), f"P(draft x, and {what} emits x), exact over every x, u and v",
+                 rtol=0, atol=1e-9, suspects=(
+        (p * q, "your token does not depend on the draft x: an accepted draft must be emitted as it is "
+                "(u < p(x)/q(x) keeps x); only a rejection draws a new token"),
+    ))
 
 
 # --------------------------------------------------------------------------- 9.3 acceptance by position
