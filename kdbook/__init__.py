@@ -50,7 +50,7 @@ __all__ = [
 _LAZY_SUBMODULES = {
     "lm", "classify", "plotting", "widgets", "grading", "grade", "exercises",
     "train", "evaluation", "optim", "protocol", "progress", "threads", "states", "calibration",
-    "conventions", "environment", "restricted", "softmax", "divergences", "losses", "gradcheck",
+    "conventions", "environment", "restricted", "softmax", "divergences", "losses", "gradcheck", "goodness_of_fit",
 }
 
 
