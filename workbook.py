@@ -146,7 +146,8 @@ def cmd_test(args: argparse.Namespace, rest: list[str]) -> int:
     if args.quick:
         # The two-minute loop: unit, property and doctests plus nbval of the chapter notebooks, without
         # the slow groups (conftest.py marks every test with its group).
-        rest = ["tests", "kdbook", "notebooks", "-m", QUICK_MARKERS, "-n", "2", "--dist", "loadfile", *rest]
+        # The notebooks run longest: collected first, they start first and the short files fill in.
+        rest = ["notebooks", "tests", "kdbook", "-m", QUICK_MARKERS, "-n", "2", "--dist", "loadfile", *rest]
     cmd = [str(py), "-m", "pytest", *rest]
     print("+", " ".join(cmd), flush=True)
     start = time.monotonic()
