@@ -14,9 +14,22 @@ import numpy as np
 from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import log_softmax, softmax
 from . import _draw
-from ._core import Call, Fail, expect_close
+from ._core import Call, Fail, Opaque, expect_close
 
 __all__ = ["reinforce_reference"]
+
+
+def _as_dict(got, what: str, keys) -> dict:
+    """The answer, a tuple, list or 1-D array with one item per name in ``keys``, as a dict by name."""
+    keys = tuple(keys)
+    if isinstance(got, np.ndarray) and got.ndim == 1:
+        got = [x[()] for x in got]  # numbers stay numbers (0-d arrays), whatever their dtype
+    if not isinstance(got, (tuple, list)) or len(got) != len(keys):
+        kind = (f"a {type(got).__name__} of {len(got)} items" if isinstance(got, (tuple, list)) else
+                f"a {got.type_name} that is not a sequence of numbers" if isinstance(got, Opaque) else
+                type(got).__name__)
+        raise Fail(f"{what} should be a tuple of {len(keys)} items ({', '.join(keys)}), got {kind}")
+    return dict(zip(keys, got))
 
 
 # --------------------------------------------------------------------------- 07.jsd_beta
