@@ -2,9 +2,9 @@
 estimate with the leave-one-out baseline (07.reinforce): inputs the grader draws and the judges.
 
 Split out of ``kdbook.grading.ch07`` (which builds the exercises from these). The hidden JSD test
-exercises what the item teaches: logits near 1000 (a naive ``exp`` overflows to inf in float64)
-with a spread of 30 (some probabilities underflow to exactly 0, so ``p * log(p / m)`` gives nan),
-and β = 0.2 on teacher and student logits far apart, where the reversed convention JSD(1 − β)
+exercises what the item teaches: logits near 1000 (a naive ``exp`` overflows to inf in float64;
+their spread of 30 keeps every probability above float64's underflow, so ``p * log(p / m)`` after
+a stable log-softmax is fine there), and β = 0.2 on teacher and student logits far apart, where the reversed convention JSD(1 − β)
 differs from JSD(β) by far more than the tolerance.
 """
 from __future__ import annotations
