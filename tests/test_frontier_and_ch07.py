@@ -284,7 +284,7 @@ def test_recipe_specs_straddle_the_frontier():
 def test_conventions_check_is_form_only():
     ex = registry.get("07.conventions")
     assert [t.points for t in ex.tests if not t.hidden] == [0]
-    assert _messages("07.conventions", (1.0, 0.0, "beta", 0.0)) and _points("07.conventions", (1, 0, "beta", 0)) == 0
+    assert _messages("07.conventions", (1.0, 0.0, "beta", 0.0)) and _points("07.conventions", (1, 0, "beta", 0)) == 1  # the λ point only
 
 
 def test_exposure_gap_messages():
