@@ -46,8 +46,9 @@ def _off_grammar(lang, student):
     return float(((policy_token_logprobs(lang, b) < np.log(0.003)) & b.mask).any(axis=1).mean())
 
 
-#: The sweep at λ = 1: label -> the run key of tests/claims/_ch07_runs.py.
-SWEEP = {beta_label(0.0): ("forward",), beta_label(0.1): ("gjsd", 0.1), beta_label(0.5): ("gjsd", 0.5),
+#: The sweep at λ = 1 (the β and skew objectives the prose compares): label -> the run key of
+#: tests/claims/_ch07_runs.py. β = 0.1 is left out: no statement of the prose rests on it.
+SWEEP = {beta_label(0.0): ("forward",), beta_label(0.5): ("gjsd", 0.5),
          beta_label(0.9): ("gjsd", 0.9), beta_label(1.0): ("reverse",), "skew forward": ("skew_forward", 0.1),
          "skew reverse": ("skew_reverse", 0.1), "start": ("start",)}
 

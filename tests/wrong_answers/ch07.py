@@ -132,7 +132,7 @@ def reinforce_grad(theta, samples, log_p):
 }
 
 # 07.recipe (create): gkd_recipe(min_quality, min_coverage) -> (objective, weight, lam); each test trains the
-# recipes for a coverage-first (-3.00, -1.905) and a quality-first (-2.68, -2.30) spec on one secret student.
+# recipes for a coverage-first (-3.00, -1.905) and a quality-first (-2.70, -2.30) spec on one secret student.
 # Forward KL at λ = 1 misses the quality floors, reverse KL at λ = 1 the coverage floor of the coverage-first
 # spec on every seed ("constant:" entries must score 0). JSD(0.5) for every spec (the chapter's table row) meets
 # the coverage-first floor on a few lucky students, so it only has to lose points on every seed.
