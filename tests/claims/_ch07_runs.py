@@ -26,9 +26,13 @@ def setting():
     return lang, lang.sample(1000, seed=123)
 
 
-@functools.lru_cache(maxsize=None)
 def start(seed: int, window: int = 2) -> WindowLM:
     """The supervised start: 300 forward-KL updates on 4,000 teacher samples (the chapter's for window 2)."""
+    return _start(int(seed), int(window))  # every argument explicit: lru_cache keys start(s) and start(s, 2) apart
+
+
+@functools.lru_cache(maxsize=None)
+def _start(seed: int, window: int) -> WindowLM:
     lang, _ = setting()
     if window == 2:
         return supervised_student(lang, seed)
@@ -50,9 +54,13 @@ def objective(key: tuple) -> Objective | None:
     return Objective(name)
 
 
-@functools.lru_cache(maxsize=None)
 def run(seed: int, key: tuple, lam: float, window: int = 2) -> tuple[WindowLM, np.ndarray]:
     """One fine-tuning from :func:`start`: the student and its (quality, coverage, entropy rate, distinct-2)."""
+    return _run(int(seed), tuple(key), float(lam), int(window))
+
+
+@functools.lru_cache(maxsize=None)
+def _run(seed: int, key: tuple, lam: float, window: int) -> tuple[WindowLM, np.ndarray]:
     lang, teacher_eval = setting()
     sw = objective_sweep(lang, {"x": objective(key)}, [seed], starts={seed: start(seed, window)}, lam=lam,
                          teacher_samples=teacher_eval)
