@@ -1,4 +1,4 @@
-"""How far the create items of chapters 1-6 pass, for the reference design and every valid alternative.
+"""How far the create items of chapters 1-7 pass, for the reference design and every valid alternative.
 
 A valid design must never fail by seed luck: this script judges the solution notebook's design and each
 VALID entry of tests/wrong_answers/chNN.py on many grading seeds (as ``python -m kdbook.grade --seed s``
@@ -22,6 +22,7 @@ from test_wrong_answers import _catalogue, answer_namespace  # noqa: E402
 
 from kdbook import divergences as div  # noqa: E402
 from kdbook.grading import ch01, ch02, ch03, ch04, ch05, ch06, engine, registry  # noqa: E402
+from kdbook.grading.ch07_recipe import SPECS, recipe_scores  # noqa: E402
 from kdbook.grading.spec import draw_calls  # noqa: E402
 from kdbook.losses import kd_loss_and_grad  # noqa: E402
 from kdbook.softmax import softmax  # noqa: E402
@@ -130,8 +131,22 @@ def m06(design, seed):
             f"mean KL(teacher ‖ rebuilt) (pass ≤ {ch06.STORAGE_KL:g})": -max(kl)}
 
 
+def m07(design, seed):
+    ex = registry.get("07.recipe")
+    out = {}
+    for _, cs in calls(ex, seed)[1]:
+        for c in cs:
+            kind = next(k for k, spec in SPECS.items() if tuple(spec) == tuple(c.args))
+            q, cov = recipe_scores(design(*c.args), c.secret)
+            for name, value in (("quality", q - c.args[0]), ("coverage", cov - c.args[1])):
+                key = f"{kind}: {name} above its floor (pass ≥ 0)"
+                out[key] = min(out.get(key, np.inf), value)
+    return out
+
+
 ITEMS = {"01": ("01.capped_student", m01), "02": ("02.flag_collapse", m02), "03": ("03.soft_targets", m03),
-         "04": ("04.symmetric_kd", m04), "05": ("05.recipe", m05), "06": ("06.storage_scheme", m06)}
+         "04": ("04.symmetric_kd", m04), "05": ("05.recipe", m05), "06": ("06.storage_scheme", m06),
+         "07": ("07.recipe", m07)}
 
 
 def main(n_seeds: int = 100, chapters=tuple(ITEMS)) -> None:

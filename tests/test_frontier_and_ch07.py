@@ -260,6 +260,74 @@ def test_recipe_check_rejects_bad_recipes_before_training():
     assert "strictly between 0 and 1" in _messages("07.recipe", lambda n, s: ("gjsd", 1.0, 0.5))
 
 
-def test_recipe_check_fails_plain_forward_kl():
-    msg = _messages("07.recipe", lambda n, s: ("forward", None, 1.0))
-    assert "quality" in msg and "look at the frontier" in msg
+def test_recipe_check_fails_constant_recipes():
+    """No constant passes both specs: forward KL misses the quality-first floor, JSD(0.5) the coverage-first one."""
+    msg = _messages("07.recipe", lambda q, c: ("forward", None, 1.0))
+    assert "quality -2." in msg  # λ = 1 forward KL misses even the coverage-first quality floor
+    msg = _messages("07.recipe", lambda q, c: ("gjsd", 0.5, 0.0))
+    assert "coverage -1.9" in msg and "min_coverage=-1.905" in msg
+
+
+def test_recipe_specs_straddle_the_frontier():
+    """Every test asks for both specs on one secret seed."""
+    from kdbook.grading.ch07 import SPECS
+    from kdbook.grading.spec import draw_calls
+
+    ex = registry.get("07.recipe")
+    for seed in range(20):
+        for test in ex.tests:
+            calls = draw_calls(ex, test, seed)
+            assert len(calls) == 2 and calls[0].secret == calls[1].secret and calls[0].secret is not None
+            assert sorted(c.args for c in calls) == sorted(SPECS.values())
+
+
+def test_conventions_check_is_form_only():
+    ex = registry.get("07.conventions")
+    assert [t.points for t in ex.tests if not t.hidden] == [0]
+    assert _messages("07.conventions", (1.0, 0.0, "beta", 0.0)) and _points("07.conventions", (1, 0, "beta", 0)) == 1  # the λ point only
+
+
+def test_exposure_gap_messages():
+    from kdbook.grading.ch07_measure import _token_kl
+
+    def gap(direction=None, masked=True, sign=1):
+        def f(to, so, mo, tr, sr, mr):
+            def mean(t, s, m):
+                kl = _token_kl(t, s, np.asarray(m, bool) if masked else np.ones(np.shape(m), bool),
+                               reverse=direction == "reverse")
+                return kl.sum() / (np.sum(m) if masked else np.size(m))
+            return sign * (mean(to, so, mo) - mean(tr, sr, mr))
+        return f
+    assert _messages("07.exposure_gap", gap()) == ""
+    assert "reverse KL(q‖p)" in _messages("07.exposure_gap", gap("reverse"))
+    assert "padding positions were counted" in _messages("07.exposure_gap", gap(masked=False))
+    assert "sign is flipped" in _messages("07.exposure_gap", gap(sign=-1))
+
+
+def test_exposure_gap_reference_against_scipy():
+    from scipy.special import rel_entr, softmax as sp_softmax
+
+    from kdbook.grading.ch07_measure import _exposure_cases, exposure_gap_reference
+
+    args = _exposure_cases()(np.random.default_rng(3))[0].args
+    def mean(t, s, m):
+        return rel_entr(sp_softmax(t, axis=-1), sp_softmax(s, axis=-1)).sum(-1)[m].mean()
+    want = mean(*args[:3]) - mean(*args[3:])
+    assert exposure_gap_reference(*args) == pytest.approx(want, rel=1e-9)
+    assert np.isfinite(exposure_gap_reference(*_exposure_cases(800.0)(np.random.default_rng(3))[0].args))
+
+
+def test_gkd_cost_messages_and_counts():
+    def cost(n_on_of, per_token=False, stored_ignored=False):
+        def f(lam, B, lt, ls, stored):
+            n = n_on_of(lam, B)
+            return (0.0 if stored and not stored_ignored else (B - n) * lt, n * ls if per_token else n, n * ls)
+        return f
+    assert _messages("07.gkd_cost", cost(lambda lam, B: round(lam * B))) == ""
+    assert "on-policy fraction" in _messages("07.gkd_cost", cost(lambda lam, B: round((1 - lam) * B)))
+    assert "not one per token" in _messages("07.gkd_cost", cost(lambda lam, B: round(lam * B), per_token=True))
+    assert "stored teacher data set" in _messages("07.gkd_cost", cost(lambda lam, B: round(lam * B),
+                                                                      stored_ignored=True))
+    assert "rounded down" in _messages("07.gkd_cost", cost(lambda lam, B: int(lam * B)))
+    # a constant count (the row of the chapter's table for λ = 0.5, B = 32) earns nothing
+    assert _points("07.gkd_cost", lambda lam, B, lt, ls, stored: (16 * lt, 16, 16 * ls)) == 0

@@ -18,14 +18,9 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 NOTEBOOKS = sorted(p for folder in ("notebooks", "solutions", "exercises") for p in (ROOT / folder).glob("*.ipynb")
                    if not p.name.endswith(".bak.ipynb"))
 
-#: Notebooks with wider lines today, left to the integrator (issue 28): chapters 05–08 are being
-#: edited in parallel, and solutions/exercises get the wrapped check messages when re-executed.
-#: Strict: once a notebook is fixed its xfail fails, so it is removed from this list.
-KNOWN_WIDE = {
-    "notebooks/07_generation_and_on_policy_distillation.ipynb": "paired differences (122, 136), the cost table (121)",
-    **{path: "printed tables or arrays wider than 100 characters, not yet reformatted (issue 28, item 5)" for path in (
-        "solutions/07_generation_and_on_policy_distillation.ipynb",)},
-}
+#: Notebooks allowed wider lines, with why (strict xfails: once a notebook fits, its entry must go).
+#: Empty: every notebook fits (issue 28, item 5).
+KNOWN_WIDE: dict[str, str] = {}
 
 
 def wide_lines(nb: dict) -> list[tuple[int, int, str]]:

@@ -1,24 +1,25 @@
 """Chapter 7 exercises: GKD's conventions, JSD(β) and REINFORCE from scratch, bugs in on-policy code,
-predicting when a REINFORCE baseline pays, choosing β from a frontier, and designing a distillation
-recipe that meets a product spec.
+predicting when a REINFORCE baseline pays, choosing β from a frontier, designing a
+recipe for a product spec, measuring exposure bias and counting the cost of a GKD update.
 
 Answers live in ``solutions/07_generation_and_on_policy_distillation.ipynb``; learners get
-``exercises/07_generation_and_on_policy_distillation.ipynb``. The recipe exercise trains the
-learner's recipe in the grader's process on a seed the grader draws (about a second).
+``exercises/07_generation_and_on_policy_distillation.ipynb``. The recipe exercise (``ch07_recipe``) trains
+the learner's recipes in the grader's process on a seed the grader draws (about 1.5 s per test).
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
 from ._core import Call, Exercise, Fail, Opaque, Test, as_array
-from .ch07_functions import (_jsd_cases, _jsd_convention_cases, _judge_jsd, _judge_reinforce, _reinforce_cases,
+from .ch07_functions import (_as_dict, _jsd_cases, _jsd_convention_cases, _judge_jsd, _judge_reinforce, _reinforce_cases,
                              reinforce_reference)  # reinforce_reference: re-exported for the solution notebook
+from .ch07_measure import _cost_cases, _exposure_cases, _judge_cost, _judge_exposure
+from .ch07_recipe import SPECS, _judge_recipe, _recipe_cases, recipe_scores
 from ._predict import prediction_tests
 
-__all__ = ["EXERCISES", "FRONTIER", "BUGS", "SPEC", "BASELINE_THETA", "BASELINE_N", "BASELINE_TEACHERS",
+__all__ = ["EXERCISES", "FRONTIER", "BUGS", "SPECS", "BASELINE_THETA", "BASELINE_N", "BASELINE_TEACHERS",
            "reinforce_reference", "recipe_scores"]
 
 #: The chapter's sweep (notebook section 4, seeds 0-2, λ = 1, 60 updates): β -> mean and SD over
@@ -44,28 +45,12 @@ _SNIPPETS = ("A", "B", "C", "D", "E")
 BASELINE_THETA = (1.0, 0.0, -1.0, 0.5)
 BASELINE_N = 8
 BASELINE_TEACHERS = {"near": (0.1, 0.2, 0.3, 0.4), "far": (0.02, 0.04, 0.9, 0.04)}
-#: The recipe exercise's spec: per-token quality and coverage a recipe must reach.
-SPEC = {"quality": -2.72, "coverage": -2.00}
-_RECIPE_STEPS = 60
 
 
 # --------------------------------------------------------------------------- 07.conventions
 
 _CONVENTIONS = {"beta_forward_like": 0.0, "beta_reverse_like": 1.0, "teacher_weight_in_m": "beta",
                 "lambda_supervised": 0.0}
-
-
-def _as_dict(got, what: str, keys) -> dict:
-    """The answer, a tuple, list or 1-D array with one item per name in ``keys``, as a dict by name."""
-    keys = tuple(keys)
-    if isinstance(got, np.ndarray) and got.ndim == 1:
-        got = [x[()] for x in got]  # numbers stay numbers (0-d arrays), whatever their dtype
-    if not isinstance(got, (tuple, list)) or len(got) != len(keys):
-        kind = (f"a {type(got).__name__} of {len(got)} items" if isinstance(got, (tuple, list)) else
-                f"a {got.type_name} that is not a sequence of numbers" if isinstance(got, Opaque) else
-                type(got).__name__)
-        raise Fail(f"{what} should be a tuple of {len(keys)} items ({', '.join(keys)}), got {kind}")
-    return dict(zip(keys, got))
 
 
 def _number(x) -> float | None:
@@ -77,6 +62,16 @@ def _number(x) -> float | None:
     if isinstance(x, (int, float, np.integer, np.floating)) and math.isfinite(float(x)):
         return float(x)
     return None
+
+
+def _conventions_form(calls, outs):
+    """The form only (public): which values are right is judged at grading, so the check cannot be searched."""
+    d = _as_dict(outs[0], "conventions", _CONVENTIONS)
+    for k in ("beta_forward_like", "beta_reverse_like", "lambda_supervised"):
+        if _number(d[k]) not in (0.0, 1.0):
+            raise Fail(f"{k} should be the number 0 or 1")
+    if d["teacher_weight_in_m"] not in ("beta", "1-beta"):
+        raise Fail("teacher_weight_in_m should be the string 'beta' or '1-beta'")
 
 
 def _judge_beta_ends(calls, outs):
@@ -186,93 +181,14 @@ def _judge_lead(calls, outs):
                "best other β that meets the floor: read both from the table")
 
 
-# --------------------------------------------------------------------------- 07.recipe
-
-
-@functools.lru_cache(maxsize=4)
-def _start(seed: int):
-    from ..lm.frontier import supervised_student
-    from ..lm.language import ToyLanguage
-
-    lang = ToyLanguage()
-    return lang, supervised_student(lang, seed), lang.sample(1000, seed=123)
-
-
-def recipe_scores(recipe, seed: int, *, n_steps: int = _RECIPE_STEPS) -> tuple[float, float]:
-    """Train a recipe ``(objective, weight, lam)`` from the supervised student of ``seed``; (quality, coverage).
-
-    Exactly what exercise 07.recipe's grader does: 60 updates of 32 sentences, lr 0.02, from
-    ``kdbook.lm.frontier.supervised_student(lang, seed)``; scores from 1,000 student samples and
-    the chapter's 1,000 fixed teacher samples.
-    """
-    if not isinstance(recipe, dict):
-        recipe = _check_recipe(recipe)
-    from ..lm.genmetrics import generation_report
-    from ..lm.onpolicy import Objective, distill_on_policy
-
-    lang, start, teacher_eval = _start(int(seed))
-    obj = Objective(recipe["objective"], beta=recipe.get("beta"), alpha=recipe.get("alpha"))
-    lam = recipe["lam"]
-    schedule = (lambda s, n, x=float(lam): x) if np.ndim(lam) == 0 else (lambda s, n, xs=tuple(lam): xs[s])
-    student = start.copy()
-    distill_on_policy(student, lang, lang.sample(n_steps * 32, seed=2000 + int(seed)), lam=schedule, objective=obj,
-                      steps=n_steps, batch_size=32, lr=0.02, seed=int(seed) + 50)
-    r = generation_report(student, lang, teacher_samples=teacher_eval, n_samples=1000, seed=99)
-    return r.quality.mean, r.coverage.mean
-
-
-def _recipe_cases(rng):
-    seed = int(rng.integers(10, 10_000))
-    return [Call((_RECIPE_STEPS, seed))]
-
-
-def _check_recipe(out) -> dict:
-    from ..losses import DIVERGENCES, check_divergence
-
-    d = _as_dict(out, "gkd_recipe(n_steps, seed)", ("objective", "weight", "lam"))
-    if not isinstance(d["objective"], str) or d["objective"] not in DIVERGENCES:
-        raise Fail(f"recipe['objective'] should be one of {', '.join(map(repr, DIVERGENCES))}, got {d['objective']!r}")
-    w = d["weight"]
-    if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
-        raise Fail("recipe's weight should be β (for 'gjsd'), α (for the skew divergences) or None")
-    beta = w if d["objective"] == "gjsd" else None
-    alpha = w if d["objective"].startswith("skew_") else None
-    if w is not None and beta is None and alpha is None:
-        raise Fail(f"recipe's weight should be None for divergence {d['objective']!r} (it takes no β or α)")
-    try:
-        check_divergence(d["objective"], beta, alpha)
-    except (ValueError, TypeError) as err:
-        raise Fail(f"the recipe's objective is not valid: {err}") from None
-    lam = as_array(d["lam"], "recipe['lam']")
-    if lam.ndim not in (0, 1) or (lam.ndim == 1 and lam.size != _RECIPE_STEPS):
-        raise Fail(f"recipe['lam'] should be one number or a list of {_RECIPE_STEPS} numbers (one per update)")
-    if not np.all((lam >= 0) & (lam <= 1)):
-        raise Fail("every λ in recipe['lam'] must lie in [0, 1]")
-    return {"objective": d["objective"], "beta": beta, "alpha": alpha,
-            "lam": float(lam) if lam.ndim == 0 else tuple(float(x) for x in lam)}
-
-
-def _judge_recipe(calls, outs):
-    recipe = _check_recipe(outs[0])
-    seed = calls[0].args[1]
-    q, c = recipe_scores(recipe, seed)
-    short = []
-    if not math.isfinite(q) or q < SPEC["quality"]:
-        short.append(f"quality {q:.3f} < {SPEC['quality']}")
-    if not math.isfinite(c) or c < SPEC["coverage"]:
-        short.append(f"coverage {c:.3f} < {SPEC['coverage']}")
-    if short:
-        raise Fail(f"on student seed {seed} your recipe reached " + " and ".join(short) +
-                   " (nats per token); look at the frontier again")
-
-
 EXERCISES = (
     Exercise(
         id="07.conventions", title="GKD's conventions", name="conventions", kind="value", level="remember",
         hint="Write out M = βP + (1−β)Q with P the teacher and let β go to 0: which KL's gradient is left? λ is the "
              "on-policy fraction.",
-        tests=(Test("the ends of β and the teacher's weight in the mixture", 1, _judge_beta_ends),
-               Test("the λ of supervised KD", 1, _judge_lambda)),
+        tests=(Test("four items of the right kinds (judged at grading)", 0, _conventions_form),
+               Test("the ends of β and the teacher's weight in the mixture", 1, _judge_beta_ends, hidden=True),
+               Test("the λ of supervised KD", 1, _judge_lambda, hidden=True)),
     ),
     Exercise(
         id="07.jsd_beta", title="JSD(β) and its gradient from scratch", name="jsd_beta", kind="function",
@@ -328,13 +244,35 @@ EXERCISES = (
                Test("its quality lead over the best other β that meets the floor", 1, _judge_lead, hidden=True)),
     ),
     Exercise(
-        id="07.recipe", title="Design a recipe that meets the spec", name="gkd_recipe", kind="function",
-        level="create",
-        hint="The frontier says which objectives trade too much coverage for quality and which the reverse. Try "
-             "your recipe with kdbook.grading.ch07.recipe_scores(recipe, seed) on a few seeds of your own first.",
+        id="07.recipe", title="Design a recipe for a spec", name="gkd_recipe", kind="function", level="create",
+        hint="No single recipe serves both specs: the frontier trades coverage for quality. Measure a few recipes "
+             "with kdbook.grading.ch07.recipe_scores(recipe, seed) on seeds of your own (λ and the divergence both "
+             "move the point), keep a margin over the spread across seeds, and let the floors pick the recipe.",
         tests=(
-            Test("meets quality ≥ −2.72 and coverage ≥ −2.00 on a public seed", 2, _judge_recipe, _recipe_cases),
-            Test("meets the spec on a hidden seed", 2, _judge_recipe, _recipe_cases, hidden=True),
+            Test("a coverage-first and a quality-first spec, one public student", 2, _judge_recipe, _recipe_cases),
+            Test("both specs on a hidden student", 2, _judge_recipe, _recipe_cases, hidden=True),
+        ),
+    ),
+    Exercise(
+        id="07.exposure_gap", title="Measure exposure bias", name="exposure_gap", kind="function", level="apply",
+        forbid=("position_kl", "kl_divergence", "kl_from_logits", "kd_loss", "kd_loss_and_grad",
+                "exposure_gap_reference"),
+        hint="On each prefix set: log p and log q by a stable log-softmax of the logits, KL(p‖q) = Σ_v p (log p − "
+             "log q) at every position, then the sum over positions where the mask is True divided by the number "
+             "of such positions. The gap is the own-prefix mean minus the teacher-prefix mean.",
+        tests=(
+            Test("two padded prefix sets", 2, _judge_exposure, _exposure_cases()),
+            Test("logits near 800", 1, _judge_exposure, _exposure_cases(shift=800.0), hidden=True),
+        ),
+    ),
+    Exercise(
+        id="07.gkd_cost", title="What one GKD update costs", name="gkd_cost", kind="function", level="apply",
+        hint="round(λB) sentences are the student's: each takes ℓ_student decoding steps of the student and one "
+             "teacher scoring pass. The other B − round(λB) are teacher samples: ℓ_teacher teacher decoding steps "
+             "each when fresh, nothing when read from a stored set.",
+        tests=(
+            Test("fresh teacher samples, three (λ, B)", 2, _judge_cost, _cost_cases(stored=False)),
+            Test("a stored teacher data set", 1, _judge_cost, _cost_cases(stored=True), hidden=True),
         ),
     ),
 )

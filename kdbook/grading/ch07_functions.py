@@ -2,9 +2,9 @@
 estimate with the leave-one-out baseline (07.reinforce): inputs the grader draws and the judges.
 
 Split out of ``kdbook.grading.ch07`` (which builds the exercises from these). The hidden JSD test
-exercises what the item teaches: logits near 1000 (a naive ``exp`` overflows to inf in float64)
-with a spread of 30 (some probabilities underflow to exactly 0, so ``p * log(p / m)`` gives nan),
-and β = 0.2 on teacher and student logits far apart, where the reversed convention JSD(1 − β)
+exercises what the item teaches: logits near 1000 (a naive ``exp`` overflows to inf in float64;
+their spread of 30 keeps every probability above float64's underflow, so ``p * log(p / m)`` after
+a stable log-softmax is fine there), and β = 0.2 on teacher and student logits far apart, where the reversed convention JSD(1 − β)
 differs from JSD(β) by far more than the tolerance.
 """
 from __future__ import annotations
@@ -14,9 +14,22 @@ import numpy as np
 from ..losses import kd_loss, kd_loss_and_grad
 from ..softmax import log_softmax, softmax
 from . import _draw
-from ._core import Call, Fail, expect_close
+from ._core import Call, Fail, Opaque, expect_close
 
 __all__ = ["reinforce_reference"]
+
+
+def _as_dict(got, what: str, keys) -> dict:
+    """The answer, a tuple, list or 1-D array with one item per name in ``keys``, as a dict by name."""
+    keys = tuple(keys)
+    if isinstance(got, np.ndarray) and got.ndim == 1:
+        got = [x[()] for x in got]  # numbers stay numbers (0-d arrays), whatever their dtype
+    if not isinstance(got, (tuple, list)) or len(got) != len(keys):
+        kind = (f"a {type(got).__name__} of {len(got)} items" if isinstance(got, (tuple, list)) else
+                f"a {got.type_name} that is not a sequence of numbers" if isinstance(got, Opaque) else
+                type(got).__name__)
+        raise Fail(f"{what} should be a tuple of {len(keys)} items ({', '.join(keys)}), got {kind}")
+    return dict(zip(keys, got))
 
 
 # --------------------------------------------------------------------------- 07.jsd_beta

@@ -4,43 +4,28 @@
 supervised start of each seed, for two students: the chapter's 2-token window and a 5-token
 window (which can see the subject when it picks a verb). A 5-seed grid (weak and strong
 starts, 60 and 240 updates, forward and reverse KL) found no regime where λ = 1 wrote better
-sentences; these are the rows the prose quotes (it does not re-run the grid).
+sentences; these are the rows the prose quotes (it does not re-run the grid). The runs are shared with
+test_ch07_onpolicy.py through ``_ch07_runs`` (the 2-token start and the λ = 1 rows are the same
+training runs).
 """
 import numpy as np
 import pytest
 
-from kdbook.lm import ToyLanguage, WindowLM
-from kdbook.lm.genmetrics import generation_report
-from kdbook.lm.onpolicy import Objective, distill_on_policy
+from . import _ch07_runs
 
 pytestmark = [pytest.mark.claims, pytest.mark.slow]
 
 SEEDS = range(10)
 
 
-def _start(lang, seed, window):
-    st = WindowLM(lang, seed=seed, window=window, dim=16, hidden=32)
-    distill_on_policy(st, lang, lang.sample(4000, seed=1000 + seed), lam=0.0, steps=300, batch_size=32, lr=0.01,
-                      seed=seed)
-    return st
-
-
 @pytest.fixture(scope="module")
 def grid():
-    lang = ToyLanguage()
-    teval = lang.sample(1000, seed=123)
     out = {}
     for seed in SEEDS:
-        fresh = lang.sample(60 * 32, seed=2000 + seed)
         for window in (2, 5):
-            start = _start(lang, seed, window)
             for obj in ("forward", "reverse"):
                 for lam in (0.0, 1.0):
-                    s = start.copy()
-                    distill_on_policy(s, lang, fresh, lam=lam, objective=Objective(obj), steps=60, batch_size=32,
-                                      lr=0.02, seed=seed + 50)
-                    r = generation_report(s, lang, teacher_samples=teval, n_samples=500, seed=99)
-                    out[seed, window, obj, lam] = (r.quality.mean, r.coverage.mean)
+                    out[seed, window, obj, lam] = tuple(_ch07_runs.run(seed, (obj,), lam, window)[1][:2])
     return out
 
 

@@ -131,17 +131,141 @@ def reinforce_grad(theta, samples, log_p):
                                        "choice_reasons = 'floor rules out 0.9 and 1'"},
 }
 
-# 07.recipe (create): the spec (quality >= -2.72 and coverage >= -2.00 nats per token) on a hidden seed.
-# Plain forward KL on the student's own samples misses the quality floor, plain reverse KL the coverage
-# floor (the chapter's frontier, FRONTIER in kdbook/grading/ch07.py); the reference is the solution's
-# JSD(0.5) on teacher samples, here also written as a list.
+# 07.recipe (create): gkd_recipe(min_quality, min_coverage) -> (objective, weight, lam); each test trains the
+# recipes for a coverage-first (-3.00, -1.905) and a quality-first (-2.70, -2.30) spec on one secret student.
+# Forward KL at λ = 1 misses the quality floors, reverse KL at λ = 1 the coverage floor of the coverage-first
+# spec on every seed ("constant:" entries must score 0). JSD(0.5) for every spec (the chapter's table row) meets
+# the coverage-first floor on a few lucky students, so it only has to lose points on every seed.
 WRONG["07.recipe"] = {
-    "plain forward KL, fully on-policy (misses quality)": "def gkd_recipe(n_steps, seed):\n"
-                                                          "    return ('forward', None, 1.0)\n",
-    "plain reverse KL, fully on-policy (misses coverage)": "def gkd_recipe(n_steps, seed):\n"
-                                                           "    return ('reverse', None, 1.0)\n",
+    "constant: forward KL, fully on-policy": "def gkd_recipe(min_quality, min_coverage):\n"
+                                             "    return ('forward', None, 1.0)\n",
+    "constant: reverse KL, fully on-policy": "def gkd_recipe(min_quality, min_coverage):\n"
+                                             "    return ('reverse', None, 1.0)\n",
+    "the chapter's JSD(0.5) for every spec": "def gkd_recipe(min_quality, min_coverage):\n"
+                                             "    return ('gjsd', 0.5, 0.0)\n",
+    "the floors read the wrong way round": "def gkd_recipe(min_quality, min_coverage):\n"
+                                           "    return ('gjsd', 0.5, 0.0) if min_coverage > -2 else ('gjsd', 0.1, 0.0)\n",
 }
 VALID["07.recipe"] = {
-    "JSD(0.5) on teacher samples, as a list": "def gkd_recipe(n_steps, seed):\n"
-                                              "    return ['gjsd', 0.5, 0.0]\n",
+    "a threshold on the coverage floor, λ as a list": "def gkd_recipe(min_quality, min_coverage):\n"
+                                                     "    if min_coverage > -2.0:\n"
+                                                     "        return ['gjsd', 0.1, [0.0] * 60]\n"
+                                                     "    return ('gjsd', 0.5, 0.0)\n",
+}
+
+# 07.exposure_gap: per-token KL(p‖q) on the student's own prefixes minus on the teacher's (masked, stable).
+_EXPOSURE_HEAD = '''
+import numpy as np
+def _lsm(z):
+    z = np.asarray(z, float); z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+'''
+WRONG["07.exposure_gap"] = {
+    "reverse KL(q‖p)": _EXPOSURE_HEAD + '''
+def _mean(t, s, m):
+    lp, lq = _lsm(t), _lsm(s)
+    return ((np.exp(lq) * (lq - lp)).sum(-1) * m).sum() / m.sum()
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask)
+''',
+    "padding counted (mask ignored)": _EXPOSURE_HEAD + '''
+def _mean(t, s, m):
+    lp, lq = _lsm(t), _lsm(s)
+    return (np.exp(lp) * (lp - lq)).sum(-1).mean()
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask)
+''',
+    "per sentence, not per token": _EXPOSURE_HEAD + '''
+def _mean(t, s, m):
+    lp, lq = _lsm(t), _lsm(s)
+    return ((np.exp(lp) * (lp - lq)).sum(-1) * m).sum() / m.shape[0]
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask)
+''',
+    "mean of per-sentence means": _EXPOSURE_HEAD + '''
+def _mean(t, s, m):
+    lp, lq = _lsm(t), _lsm(s)
+    return (((np.exp(lp) * (lp - lq)).sum(-1) * m).sum(-1) / m.sum(-1)).mean()
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask)
+''',
+    "naive softmax (overflows near 800)": '''
+import numpy as np
+def _mean(t, s, m):
+    p = np.exp(t) / np.exp(t).sum(-1, keepdims=True)
+    q = np.exp(s) / np.exp(s).sum(-1, keepdims=True)
+    kl = (p * np.log(p / q)).sum(-1)
+    return kl[m].mean()
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask)
+''',
+    "teacher's prefixes minus own": _EXPOSURE_HEAD + '''
+def _mean(t, s, m):
+    lp, lq = _lsm(t), _lsm(s)
+    return (np.exp(lp) * (lp - lq)).sum(-1)[m].mean()
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_ref, student_on_ref, ref_mask) - _mean(teacher_on_own, student_on_own, own_mask)
+''',
+}
+VALID["07.exposure_gap"] = {
+    "scipy, boolean indexing": '''
+import numpy as np
+from scipy.special import log_softmax
+def _mean(t, s, m):
+    lp, lq = log_softmax(t, axis=-1), log_softmax(s, axis=-1)
+    return np.sum(np.exp(lp) * (lp - lq), axis=-1)[np.asarray(m, bool)].mean()
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return float(_mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask))
+''',
+    "a loop over valid positions": '''
+import numpy as np
+def _kl(v, z):
+    v = v - v.max(); z = z - z.max()
+    lp = v - np.log(np.exp(v).sum()); lq = z - np.log(np.exp(z).sum())
+    return float((np.exp(lp) * (lp - lq)).sum())
+def _mean(t, s, m):
+    vals = [_kl(t[b, i].astype(np.float64), s[b, i].astype(np.float64))
+            for b in range(m.shape[0]) for i in range(m.shape[1]) if m[b, i]]
+    return sum(vals) / len(vals)
+def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, student_on_ref, ref_mask):
+    return _mean(teacher_on_own, student_on_own, own_mask) - _mean(teacher_on_ref, student_on_ref, ref_mask)
+''',
+}
+
+# 07.gkd_cost: (teacher decoding steps, teacher scoring passes, student decoding steps) per update.
+WRONG["07.gkd_cost"] = {
+    "λ read as the off-policy fraction": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = round((1 - lam) * batch_size)
+    return (0 if stored else (batch_size - n_on) * ell_teacher, n_on, n_on * ell_student)
+''',
+    "one scoring pass per token": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = round(lam * batch_size)
+    return (0 if stored else (batch_size - n_on) * ell_teacher, n_on * ell_student, n_on * ell_student)
+''',
+    "stored data still decoded by the teacher": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = round(lam * batch_size)
+    return ((batch_size - n_on) * ell_teacher, n_on, n_on * ell_student)
+''',
+    "λB rounded down": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = int(lam * batch_size)
+    return (0 if stored else (batch_size - n_on) * ell_teacher, n_on, n_on * ell_student)
+''',
+    "the teacher decodes every sentence of the batch": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = round(lam * batch_size)
+    return (0 if stored else batch_size * ell_teacher, n_on, n_on * ell_student)
+''',
+}
+VALID["07.gkd_cost"] = {
+    "numpy, as a list": '''
+import numpy as np
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = int(np.rint(lam * batch_size))
+    fresh = batch_size - n_on
+    return [0.0 if stored else float(fresh * ell_teacher), int(n_on), float(n_on * ell_student)]
+''',
 }

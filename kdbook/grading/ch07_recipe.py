@@ -1,0 +1,114 @@
+"""Chapter 7's create item 07.recipe: a function that maps a product spec to a distillation recipe.
+
+The learner writes ``gkd_recipe(min_quality, min_coverage)`` returning ``(objective, weight, lam)``.
+Each test trains the learner's recipes from one supervised student (the judge's secret seed, which
+the answer never sees) for two specs drawn on opposite sides of the chapter's frontier:
+
+* coverage first: coverage ≥ −1.905 (and quality ≥ −3.00) nats per token;
+* quality first: quality ≥ −2.70 (and coverage ≥ −2.30) nats per token.
+
+Coverage is precise (its spread over seeds is 0.006 nats for forward-like objectives), quality is
+not (about 0.05: 60 updates and 1,000 samples). Only forward-like objectives (β ≤ about 0.2 at
+λ = 0) keep coverage ≥ −1.905, and they reach quality ≥ −2.70 only on a lucky seed, so a recipe
+that ignores the floors fails most tests: the tempting forward KL at λ = 1 (quality), reverse
+KL at λ = 1 and the chapter's JSD(0.5) (coverage) fail every one of them on the 20 grading seeds
+of tests/test_wrong_answers.py, but a tuned forward-like constant passes some tests by luck
+(docs/grading.md gives the rate). The reference's margins over 100 grading seeds are in
+docs/grading.md. Grading time: one supervised start and two 60-update runs, about 1.5 s of CPU
+per test.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ._core import Call, Fail, as_array
+from .ch07_functions import _as_dict
+
+__all__ = ["SPECS", "recipe_scores"]
+
+#: The two specs of every test: name -> (min_quality, min_coverage), nats per token.
+SPECS = {"coverage first": (-3.00, -1.905), "quality first": (-2.70, -2.30)}
+_RECIPE_STEPS = 60
+
+
+@functools.lru_cache(maxsize=4)
+def _start(seed: int):
+    from ..lm.frontier import supervised_student
+    from ..lm.language import ToyLanguage
+
+    lang = ToyLanguage()
+    return lang, supervised_student(lang, seed), lang.sample(1000, seed=123)
+
+
+def recipe_scores(recipe, seed: int, *, n_steps: int = _RECIPE_STEPS) -> tuple[float, float]:
+    """Train a recipe ``(objective, weight, lam)`` from the supervised student of ``seed``; (quality, coverage).
+
+    Exactly what exercise 07.recipe's grader does: 60 updates of 32 sentences, lr 0.02, from
+    ``kdbook.lm.frontier.supervised_student(lang, seed)``; scores (nats per token) from 1,000
+    student samples and the chapter's 1,000 fixed teacher samples. About a second of CPU.
+    """
+    if not isinstance(recipe, dict):
+        recipe = _check_recipe(recipe)
+    from ..lm.genmetrics import generation_report
+    from ..lm.onpolicy import Objective, distill_on_policy
+
+    lang, start, teacher_eval = _start(int(seed))
+    obj = Objective(recipe["objective"], beta=recipe.get("beta"), alpha=recipe.get("alpha"))
+    lam = recipe["lam"]
+    schedule = (lambda s, n, x=float(lam): x) if np.ndim(lam) == 0 else (lambda s, n, xs=tuple(lam): xs[s])
+    student = start.copy()
+    distill_on_policy(student, lang, lang.sample(n_steps * 32, seed=2000 + int(seed)), lam=schedule, objective=obj,
+                      steps=n_steps, batch_size=32, lr=0.02, seed=int(seed) + 50)
+    r = generation_report(student, lang, teacher_samples=teacher_eval, n_samples=1000, seed=99)
+    return r.quality.mean, r.coverage.mean
+
+
+def _recipe_cases(rng):
+    """The two specs, in random order; the student seed is the judge's secret."""
+    seed = int(rng.integers(10, 10_000))
+    calls = [Call(spec, secret=seed) for spec in SPECS.values()]
+    return calls if rng.random() < 0.5 else calls[::-1]
+
+
+def _check_recipe(out) -> dict:
+    from ..losses import DIVERGENCES, check_divergence
+
+    d = _as_dict(out, "gkd_recipe(min_quality, min_coverage)", ("objective", "weight", "lam"))
+    if not isinstance(d["objective"], str) or d["objective"] not in DIVERGENCES:
+        raise Fail(f"recipe['objective'] should be one of {', '.join(map(repr, DIVERGENCES))}, got {d['objective']!r}")
+    w = d["weight"]
+    if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
+        raise Fail("recipe's weight should be β (for 'gjsd'), α (for the skew divergences) or None")
+    beta = w if d["objective"] == "gjsd" else None
+    alpha = w if d["objective"].startswith("skew_") else None
+    if w is not None and beta is None and alpha is None:
+        raise Fail(f"recipe's weight should be None for divergence {d['objective']!r} (it takes no β or α)")
+    try:
+        check_divergence(d["objective"], beta, alpha)
+    except (ValueError, TypeError) as err:
+        raise Fail(f"the recipe's objective is not valid: {err}") from None
+    lam = as_array(d["lam"], "recipe['lam']")
+    if lam.ndim not in (0, 1) or (lam.ndim == 1 and lam.size != _RECIPE_STEPS):
+        raise Fail(f"recipe['lam'] should be one number or a list of {_RECIPE_STEPS} numbers (one per update)")
+    if not np.all((lam >= 0) & (lam <= 1)):
+        raise Fail("every λ in recipe['lam'] must lie in [0, 1]")
+    return {"objective": d["objective"], "beta": beta, "alpha": alpha,
+            "lam": float(lam) if lam.ndim == 0 else tuple(float(x) for x in lam)}
+
+
+def _judge_recipe(calls, outs):
+    recipes = [_check_recipe(out) for out in outs]  # every recipe well formed before any training
+    for call, recipe in zip(calls, recipes):
+        min_q, min_c = call.args
+        q, c = recipe_scores(recipe, call.secret)
+        short = []
+        if not math.isfinite(q) or q < min_q:
+            short.append(f"quality {q:.3f} < {min_q:.3f}")
+        if not math.isfinite(c) or c < min_c:
+            short.append(f"coverage {c:.3f} < {min_c:.3f}")
+        if short:
+            raise Fail(f"for the spec (min_quality={min_q:.3f}, min_coverage={min_c:.3f}) your recipe reached "
+                       + " and ".join(short) + " (nats per token) on the student the grader drew")
