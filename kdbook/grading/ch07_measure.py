@@ -37,11 +37,14 @@ def exposure_gap_reference(teacher_on_own, student_on_own, own_mask, teacher_on_
     """Per-token mean KL(p‖q) on the student's own prefixes minus that on the teacher's (grader's reference).
 
     The keyword options give the values common bugs produce: ``reverse`` (KL(q‖p)), ``masked=False``
-    (padding counted), ``per="sequence"`` (sum over tokens / number of sentences).
+    (padding counted), ``per="sequence"`` (sum over tokens / number of sentences), ``per="sentence mean"``
+    (the mean of each sentence's per-token mean).
     """
     def mean(t, s, m):
         m = np.asarray(m, bool) if masked else np.ones(np.shape(m), bool)
         kl = _token_kl(t, s, m, reverse=reverse)
+        if per == "sentence mean":  # each sentence's own per-token mean, then their mean
+            return float(np.mean(kl.reshape(m.shape[0], -1).sum(axis=1) / m.reshape(m.shape[0], -1).sum(axis=1)))
         return kl.sum() / (m.sum() if per == "token" else m.shape[0])
     return float(mean(teacher_on_own, student_on_own, own_mask) - mean(teacher_on_ref, student_on_ref, ref_mask))
 
@@ -79,6 +82,9 @@ def _judge_exposure(calls, outs):
                                                                "the mask is True"),
             (exposure_gap_reference(*call.args, per="sequence"), "that divides by the number of sentences; the gap is "
                                                                  "per token (divide by the number of valid tokens)"),
+            (exposure_gap_reference(*call.args, per="sentence mean"), "that averages each sentence's own mean, so a "
+                                                                      "short sentence weighs as much as a long one; the "
+                                                                      "gap is per token (all valid tokens together)"),
             (-want, "the sign is flipped: own prefixes minus the teacher's"),
         ))
 
