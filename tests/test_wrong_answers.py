@@ -27,17 +27,14 @@ GRADING_SEEDS = tuple(range(20))
 _NOTHING = ("baseline:", "constant:")
 #: Errors that mean the catalogue entry itself is broken, not the answer it stands for.
 #: A failing message that says only "should be X, got Y" (or adds only the generic "follow the recipe")
-#: names no mistake (issue 28, item 2).
-_BARE = re.compile(r"should (be|have) .*, got [^:;]*(; follow the recipe[^:]*)?$")
+#: names no mistake (issue 28, item 2); "should be one of …" lists the allowed answers, which does.
+_BARE = re.compile(r"should (be|have) (?!one of ).*, got [^:;]*(; follow the recipe[^:]*)?$")
 #: Kinds whose messages must name the mistake a catalogue WRONG entry makes (select and prediction
 #: items are judged at grading only, create items by how far a design misses its spec).
 _NAMED_KINDS = ("function", "value")
 #: WRONG entries whose feedback still only says "should be X, got Y", with why (strict: once the
 #: grader names the mistake, the entry must leave this list).
-UNNAMED = {
-    "02.pick_divergence/not a divergence name": "the message lists the allowed names, which is the diagnosis",
-    "06.masked_kd_loss/KL direction reversed": "chapter 6's grader has no suspect for it yet",
-}
+UNNAMED: dict[str, str] = {}
 _BROKEN_ENTRY = ("raised NameError", "raised ImportError", "raised ModuleNotFoundError", "raised SyntaxError",
                  "raised IndentationError")
 

@@ -152,6 +152,9 @@ def _judge_kd(calls, outs):
              "you used the other reduction: tokenmean divides by the real tokens, batchmean by B"),
         ]
         suspects += list(factor_suspects(want, "your loss", (("T²", T * T, "did you forget the T² factor?", None),)))
+        reverse = T * T * _per_position_kl(v, z, mask, T)  # KL(q_T‖p_T): student and teacher exchanged
+        suspects.append((reverse.sum() / denominator, "this is the reverse KL(q_T‖p_T): the teacher's distribution "
+                                                      "p_T comes first, KL(p_T‖q_T) = Σ p_T (log p_T − log q_T)"))
         got = as_array(out, what, ())
         if not np.isfinite(got) and np.isfinite(want):
             raise Fail(f"{what} is {float(got)}: the masked positions hold NaN and garbage; they must not reach the "
