@@ -5,7 +5,8 @@ in ``build/lite-cache``); the site is served on 127.0.0.1 and opened in Debian's
 every request to anything else is aborted and recorded (see ``_litesite.py``) and must never
 happen. In the browser the tests run the start notebook and chapter 1 top to bottom (no errors,
 every figure drawn, a slider that changes the output) and an exercise's check cell, which must
-give its feedback. If a build input cannot be obtained (no registry access), the tests are
+give its feedback; saved work survives a reload, a new tab and a download; and a cell that never
+ends is not stopped by Interrupt but by a kernel restart, with the saved notebook intact. If a build input cannot be obtained (no registry access), the tests are
 skipped with the build's reason; any other build failure (a sha256 mismatch) fails them.
 
 Seconds measured go to ``build/lite_timings.json`` and are printed at the end.
