@@ -50,6 +50,32 @@ def test_solution_only_cells_are_dropped_and_metadata_records_the_chapter():
     assert ex.metadata["kdbook"]["chapter"] == "02" and set(ex.metadata["kdbook"]["answer_digest"]) >= {"02.kl_scratch"}
 
 
+def test_every_exercise_notebook_first_cell_says_how_to_hand_it_in():
+    """Issue 26: the first cell tells the learner to save and download the notebook to submit it
+    (the browser site keeps work only in the browser), and what to do about a cell that never ends
+    (README "Run in your browser"; tests/test_lite_site.py checks both in the site)."""
+    paths = sorted(p for p in (ROOT / "exercises").glob("[0-9][0-9]_*.ipynb") if not p.name.endswith(".bak.ipynb"))
+    assert len(paths) == len(list((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))) >= 8
+    for path in paths:
+        first = nbformat.read(path, as_version=4).cells[0]
+        assert first.cell_type == "markdown", path
+        text = " ".join(first.source.split())
+        for phrase in ("*File ▸ Save Notebook*, Ctrl+S", "*File ▸ Download*", "submit the `.ipynb` file",
+                       "browser's storage", "Colab or Kaggle, see the start notebook", "*Kernel ▸ Restart Kernel…*"):
+            assert phrase in text, f"{path.name}: the first cell lacks {phrase!r}"
+        assert text.count("**To hand in.**") == 1, path.name
+        assert len(first.source.split("**To hand in.**")[1].strip().splitlines()) <= 4, path.name
+
+
+def test_the_hand_in_note_is_added_once_and_only_to_the_exercise_notebook():
+    sol = nbformat.read(ROOT / "solutions/02_divergences.ipynb", as_version=4)
+    assert "**To hand in.**" not in sol.cells[0].source
+    ex = make_exercise_notebook(sol, "02", "02_divergences.ipynb")
+    assert ex.cells[0].source.startswith(sol.cells[0].source.rstrip("\n") + "\n\n**To hand in.**")
+    again = make_exercise_notebook(ex, "02", "02_divergences.ipynb")  # a header that has it already
+    assert again.cells[0].source == ex.cells[0].source
+
+
 @pytest.fixture
 def tiny_repo(tmp_path):
     (tmp_path / "solutions").mkdir()

@@ -9,7 +9,9 @@ contexts of headless Chromium, at once:
 1. log in by following the nbgitpuller link of docs/jupyterhub.md (the hub spawns their server,
    nbgitpuller clones the workbook into their home, JupyterLab opens the start notebook);
 2. run the start notebook: no error, every figure drawn, every widget rendered;
-3. open chapter 1's exercise notebook, answer ``01.kl_contributions`` (four with a correct answer,
+3. open chapter 1 (``notebooks/01_teacher_and_student.ipynb``) and run all its cells, with the
+   same checks;
+4. open chapter 1's exercise notebook, answer ``01.kl_contributions`` (four with a correct answer,
    ``scipy.special.rel_entr``, one with a wrong one), run it with its check and save it: the
    check's feedback says all public tests pass, or not, as it should.
 
@@ -19,7 +21,7 @@ link again: their answer is kept and both fixes arrive (docs/jupyterhub.md, sect
 request left loopback (every request is recorded, and Chromium resolves no other host). The
 seconds to ready per learner go to ``build/hub_timings.json`` and the terminal.
 
-Groups ``browser`` and ``hub`` (``pytest -m hub``); about 2 minutes.
+Groups ``browser`` and ``hub`` (``pytest -m hub``); about 2.5 minutes.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 LEARNERS = [f"learner{i}" for i in range(5)]
 WRONG_LEARNER = "learner4"
 START = "kdbook/notebooks/00_start_here.ipynb"
+CHAPTER_1 = "kdbook/notebooks/01_teacher_and_student.ipynb"
 EXERCISE = "kdbook/exercises/01_teacher_and_student.ipynb"
 ITEM = "01.kl_contributions"
 RIGHT = "from scipy.special import rel_entr\n\ndef kl_contributions(p, q):  # {name}\n    return rel_entr(p, q)\n"
@@ -182,11 +185,12 @@ def _report(timings: dict, config) -> None:
     TIMINGS_FILE.write_text(json.dumps(timings, indent=2) + "\n")
     lines = ["", "JupyterHub + nbgitpuller, 5 learners at once, seconds per learner:",
              "  learner     hub spawned server   login to start notebook open   run start notebook   "
-             "exercise opened+answered+checked"]
+             "chapter 1 opened+run   exercise opened+answered+checked"]
     for name in LEARNERS:
         t = {k: v for k, v in timings.get(name, {}).items() if v is not None}
         lines.append(f"  {name:<10}  {t.get('spawn_s', float('nan')):18.1f}   {t.get('ready_s', float('nan')):27.1f}"
-                     f"   {t.get('start_run_s', float('nan')):18.1f}   {t.get('exercise_s', float('nan')):32.1f}")
+                     f"   {t.get('start_run_s', float('nan')):18.1f}   {t.get('chapter1_s', float('nan')):20.1f}"
+                     f"   {t.get('exercise_s', float('nan')):32.1f}")
     lines.append(f"  hub ready {timings.get('hub_ready_s', float('nan')):.1f} s; whole scenario "
                  f"{timings.get('total_s', float('nan')):.1f} s; second pull (course fix) {timings.get('repull_s', float('nan')):.1f} s")
     capture = config.pluginmanager.get_plugin("capturemanager")
@@ -249,7 +253,22 @@ def test_five_learners_get_the_workbook_through_an_nbgitpuller_link(hub, course,
             settle(ln["page"], panel)
             check_outputs(ln["page"], panel, f"{ln['name']}: {START}", read_cells(ln["page"], START), committed)
 
-        # 3. Everyone answers the first exercise of chapter 1 and runs its check.
+        # 3. Everyone opens chapter 1 and runs all its cells.
+        committed = nbformat.read(ROOT / "notebooks" / "01_teacher_and_student.ipynb", as_version=4)
+        for ln in learners:
+            ln["t_ch1"] = time.perf_counter()
+            ln["page"].evaluate(_JS_OPEN, [CHAPTER_1])
+        _wait_all(learners, lambda ln: _safe(lambda: ln["page"].evaluate(_JS_PANEL_ID, CHAPTER_1)), 60,
+                  "chapter 1 to open")
+        for ln in learners:
+            start_run_all(ln["page"], CHAPTER_1)
+        _wait_all(learners, lambda ln: _finished(ln, CHAPTER_1, "t_ch1", "chapter1_s"), 240, "chapter 1 to run")
+        for ln in learners:
+            panel = ln["page"].locator(f"#{ln['page'].evaluate(_JS_PANEL_ID, CHAPTER_1)}")
+            settle(ln["page"], panel)
+            check_outputs(ln["page"], panel, f"{ln['name']}: {CHAPTER_1}", read_cells(ln["page"], CHAPTER_1), committed)
+
+        # 4. Everyone answers the first exercise of chapter 1 and runs its check.
         for ln in learners:
             ln["t2"] = time.perf_counter()
             ln["page"].evaluate(_JS_OPEN, [EXERCISE])
@@ -283,7 +302,7 @@ def test_five_learners_get_the_workbook_through_an_nbgitpuller_link(hub, course,
             assert processes_under(ln["home"] / "kdbook"), f"no kernel of {ln['name']} runs in their home"
         timings["total_s"] = round(time.perf_counter() - start_all, 1)
 
-        # 4. The course pushes a fix; learner 0 follows the link again in a new tab.
+        # 5. The course pushes a fix; learner 0 follows the link again in a new tab.
         for rel in ("notebooks/00_start_here.ipynb", "exercises/01_teacher_and_student.ipynb"):
             _edit_first_markdown(course["work"] / rel)
         _git(course["work"], "commit", "-qam", "fix a typo")
@@ -303,7 +322,8 @@ def test_five_learners_get_the_workbook_through_an_nbgitpuller_link(hub, course,
     finally:
         spawned = dict(re.findall(r"User (\S+) took ([\d.]+) seconds to start", hub.server.log_tail(10**7)))
         for ln in learners:
-            timings[ln["name"]] = {k: round(ln[k], 1) for k in ("ready_s", "start_run_s", "exercise_s") if k in ln}
+            timings[ln["name"]] = {k: round(ln[k], 1) for k in ("ready_s", "start_run_s", "chapter1_s", "exercise_s")
+                                  if k in ln}
             timings[ln["name"]]["spawn_s"] = spawned.get(ln["name"]) and round(float(spawned[ln["name"]]), 1)
         for context in contexts:
             context.close()

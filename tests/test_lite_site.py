@@ -5,7 +5,8 @@ in ``build/lite-cache``); the site is served on 127.0.0.1 and opened in Debian's
 every request to anything else is aborted and recorded (see ``_litesite.py``) and must never
 happen. In the browser the tests run the start notebook and chapter 1 top to bottom (no errors,
 every figure drawn, a slider that changes the output) and an exercise's check cell, which must
-give its feedback. If a build input cannot be obtained (no registry access), the tests are
+give its feedback; saved work survives a reload, a new tab and a download; and a cell that never
+ends is not stopped by Interrupt but by a kernel restart, with the saved notebook intact. If a build input cannot be obtained (no registry access), the tests are
 skipped with the build's reason; any other build failure (a sha256 mismatch) fails them.
 
 Seconds measured go to ``build/lite_timings.json`` and are printed at the end.
@@ -23,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from _labpage import _JS_WIDGET_SIGNATURE, _WIDGET_VIEWS, _poll, check_outputs, read_cells, screenshot, settle
+from _labpage import _JS_KERNEL_STATUS, _JS_WIDGET_SIGNATURE, _WIDGET_VIEWS, _poll, check_outputs, read_cells, screenshot, settle
 
 
 def _site_budget_mb() -> float:
@@ -373,3 +374,69 @@ def test_saved_work_survives_a_reload_and_a_new_tab_and_downloads_with_the_edit(
     page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?": yes
     page.reload(wait_until="domcontentloaded")
     assert source_after_opening(page) == mine, "an unsaved edit should not survive a reload"
+
+
+_JS_START_CELL = """
+([path, index]) => {
+  const panel = [...window.jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === path);
+  panel.content.activeCellIndex = index;
+  window.jupyterapp.commands.execute('notebook:run-cell');  // not awaited: the cell never ends
+}
+"""
+
+
+def _kernel_busy(page) -> bool:
+    return any(text.endswith("| Busy") for text in page.evaluate(_JS_KERNEL_STATUS))
+
+
+def test_an_infinite_loop_needs_a_kernel_restart_and_saved_work_stays(page, server):
+    """What README "Run in your browser" tells a learner whose cell never ends: the page stays
+    usable (the kernel runs in a web worker) and saving still works; Interrupt does nothing (the
+    site is not cross-origin isolated, the headers a static host like GitHub Pages cannot send, so
+    Pyodide has no shared buffer to receive the interrupt through); Kernel ▸ Restart Kernel
+    (accepting its dialog) stops the loop and gives a fresh idle kernel that runs the next cell,
+    and the saved notebook is intact. If Interrupt starts to work (a newer JupyterLite, or
+    headers), update the README and the exercise notebooks' note (kdbook/exercises)."""
+    rel = "exercises/01_teacher_and_student.ipynb"
+    nb = nbformat.read(ROOT / rel, as_version=4)
+    answer = next(i for i, c in enumerate(nb.cells) if "01.kl_contributions" in c.metadata.get("tags", []))
+    mine = _ANSWER + "# my answer, saved while the loop ran\n"
+    open_notebook(page, server, rel)
+    wait_kernel_ready(page)
+    assert page.evaluate("() => self.crossOriginIsolated") is False  # as on GitHub Pages
+    loop = append_code_cell(page, rel, "print('looping', flush=True)\nwhile True:\n    pass")
+    page.evaluate(_JS_START_CELL, [rel, loop])
+    _poll(lambda: _kernel_busy(page) and "looping" in "".join(o["text"] for o in read_cells(page, rel)[loop]["outputs"]),
+          30, 0.25, "the loop to start")
+    # The page still answers: the learner edits and saves while the kernel is stuck.
+    set_source(page, rel, answer, mine)
+    assert page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save').then(() => true)")
+
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:interrupt-kernel').then(() => true)")
+    time.sleep(8)
+    assert _kernel_busy(page) and read_cells(page, rel)[loop]["executionCount"] is None, \
+        "Interrupt stopped the loop: update README 'Run in your browser' and the exercise notebooks' note"
+
+    restarted = time.perf_counter()
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-kernel'); }")
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=10_000)
+    assert "Restart Kernel?" in dialog.text_content(), dialog.text_content()
+    dialog.locator(".jp-mod-accept").click()
+    wait_kernel_ready(page, timeout=60)
+    restart_s = time.perf_counter() - restarted
+    cells = read_cells(page, rel)
+    assert cells[loop]["executionCount"] is None and cells[answer]["source"] == mine
+    cell = run_cell(page, rel, append_code_cell(page, rel, "print(1 + 1)"), timeout=60)
+    assert cell["executionCount"] == 1, f"expected a fresh kernel (first execution): {cell}"
+    assert "".join(o["text"] for o in cell["outputs"]) == "2\n", cell["outputs"]
+    assert restart_s < 30, f"the restart took {restart_s:.1f} s"
+
+    # The saved notebook is intact: after a reload it is what was saved during the loop (the
+    # answer and the loop cell), without the unsaved cell added after the restart.
+    page.on("dialog", lambda d: d.accept())  # "leave the page?" (the unsaved cell): yes
+    page.reload(wait_until="domcontentloaded")
+    open_notebook(page, server, rel)
+    saved = read_cells(page, rel)
+    assert [c["source"] for c in saved] == [c.source for c in nb.cells[:answer]] + [mine] + \
+        [c.source for c in nb.cells[answer + 1:]] + ["print('looping', flush=True)\nwhile True:\n    pass"]

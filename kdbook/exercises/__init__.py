@@ -11,7 +11,8 @@ cells (type, source, tags); if the file no longer matches it (a cell added, remo
 place: answers, notes, helper cells), generation stops with a message, unless ``force=True``, which
 first saves a backup beside it (``NN_x.<time>.bak.ipynb``, ignored by git). Running the notebook
 (outputs, execution counts) is not an edit. Answer-key metadata of solution cells
-(``kdbook.grading.keys``) is never copied into an exercise notebook.
+(``kdbook.grading.keys``) is never copied into an exercise notebook. The first Markdown cell of every
+exercise notebook ends with :data:`SUBMIT_NOTE` (how to save and download the notebook to hand in).
 
 >>> print(stub_source("def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"))
 def f(x):
@@ -36,10 +37,19 @@ from ..grading import registry
 from ..grading.keys import KEY_METADATA
 from ..grading.spec import SOLUTION_ONLY, cell_tags, chapter_from_filename
 
-__all__ = ["stub_source", "make_exercise_notebook", "answer_digest", "cells_digest", "generate", "check",
+__all__ = ["SUBMIT_NOTE", "stub_source", "make_exercise_notebook", "answer_digest", "cells_digest", "generate", "check",
            "LearnerEditsError"]
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+#: Added to the first Markdown cell of every exercise notebook (true in JupyterLab and in the browser
+#: site; README "Run in your browser" and tests/test_lite_site.py back the site's part).
+SUBMIT_NOTE = (
+    "**To hand in.** Save (*File ▸ Save Notebook*, Ctrl+S), then download this notebook (*File ▸ Download*)\n"
+    "and submit the `.ipynb` file. In the browser site your work lives only in this browser's storage for\n"
+    "the site's address: download it before you leave. On Colab or Kaggle, see the start notebook. A cell that\n"
+    "never ends: *Kernel ▸ Restart Kernel…* (in the browser site Interrupt does nothing), then re-run from the top."
+)
 
 
 class LearnerEditsError(RuntimeError):
@@ -135,6 +145,11 @@ def make_exercise_notebook(solution_nb, chapter: str, source_name: str):
     nb = copy.deepcopy(solution_nb)
     nb.cells = [c for c in nb.cells if SOLUTION_ONLY not in _tags(c)]
     names = {ex.id: ex.names for ex in registry.chapter_exercises(chapter)}
+    header = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if header is None:
+        raise ValueError(f"{source_name}: a solution notebook starts with a Markdown header cell")
+    if SUBMIT_NOTE not in header.source:
+        header.source = header.source.rstrip("\n") + "\n\n" + SUBMIT_NOTE
     for cell in nb.cells:
         cell.metadata.pop(KEY_METADATA[0], None)
         if cell.cell_type == "code":
