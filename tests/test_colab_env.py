@@ -51,27 +51,32 @@ def _run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
 
 
-@pytest.fixture(scope="module")
-def colab_python() -> Path:
+def pinned_venv(venv: Path, packages: tuple[str, ...], stamp_name: str, what: str) -> Path:
+    """The Python of a Python 3.12 virtual environment at ``venv`` holding ``packages`` (rebuilt when they
+    change; skipped with the reason when the registry cannot supply them), with this checkout's kdbook
+    installed the way the setup cell installs it: no dependencies, the platform's stay as they are."""
     base = _python312()
     if base is None:
-        pytest.skip("no Python 3.12 on this machine (install python3.12, or pyenv's 3.12): the Colab-pinned "
-                    "environment cannot be built")
-    py = VENV / "bin" / "python"
-    stamp = VENV / ".kdbook-colab"
-    digest = hashlib.sha256("\n".join((*COLAB_PINS, *TOOLS)).encode()).hexdigest()
+        pytest.skip(f"no Python 3.12 on this machine (install python3.12, or pyenv's 3.12): {what} cannot be built")
+    py = venv / "bin" / "python"
+    stamp = venv / stamp_name
+    digest = hashlib.sha256("\n".join(packages).encode()).hexdigest()
     if not (stamp.exists() and stamp.read_text() == digest):
-        shutil.rmtree(VENV, ignore_errors=True)
-        made = _run([base, "-m", "venv", VENV])
+        shutil.rmtree(venv, ignore_errors=True)
+        made = _run([base, "-m", "venv", venv])
         assert made.returncode == 0, f"{base} -m venv failed: {made.stderr}"
-        got = _run([py, "-m", "pip", "install", "--quiet", *COLAB_PINS, *TOOLS], timeout=1800)
+        got = _run([py, "-m", "pip", "install", "--quiet", *packages], timeout=1800)
         if got.returncode != 0:
-            pytest.skip(f"installing Colab's pins from the registry failed: {got.stderr[-600:]}")
+            pytest.skip(f"installing {what} from the registry failed: {got.stderr[-600:]}")
         stamp.write_text(digest)
-    # kdbook itself the way the setup cell installs it: no dependencies, the platform's stay as they are
     got = _run([py, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(ROOT)], timeout=600)
     assert got.returncode == 0, got.stderr
     return py
+
+
+@pytest.fixture(scope="module")
+def colab_python() -> Path:
+    return pinned_venv(VENV, (*COLAB_PINS, *TOOLS), ".kdbook-colab", "the Colab-pinned environment")
 
 
 def test_the_pins_are_what_the_environment_has(colab_python):

@@ -13,11 +13,9 @@ reason, only when there is no Python 3.12 or the registry cannot supply the pins
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import pytest
 
 from _labpage import _WIDGET_MIME, _WIDGET_VIEWS, VIEWPORT, open_notebook, read_cells, run_all, settle, widget_responds
 from _labserver import LAB_FLAGS, LabServer, free_port, write_lab_settings
-from test_colab_env import COLAB_PINS, _python312
+from test_colab_env import COLAB_PINS, _run, pinned_venv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,29 +38,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-
-
 @pytest.fixture(scope="module")
 def lab3_python() -> Path:
-    base = _python312()
-    if base is None:
-        pytest.skip("no Python 3.12 on this machine (install python3.12, or pyenv's 3.12)")
-    py = VENV / "bin" / "python"
-    stamp = VENV / ".kdbook-colab-lab3"
-    digest = hashlib.sha256("\n".join((*COLAB_PINS, *LAB3)).encode()).hexdigest()
-    if not (stamp.exists() and stamp.read_text() == digest):
-        shutil.rmtree(VENV, ignore_errors=True)
-        made = _run([base, "-m", "venv", VENV])
-        assert made.returncode == 0, f"{base} -m venv failed: {made.stderr}"
-        got = _run([py, "-m", "pip", "install", "--quiet", *COLAB_PINS, *LAB3], timeout=1800)
-        if got.returncode != 0:
-            pytest.skip(f"installing Colab's pins with JupyterLab 3 from the registry failed: {got.stderr[-600:]}")
-        stamp.write_text(digest)
-    got = _run([py, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(ROOT)], timeout=600)
-    assert got.returncode == 0, got.stderr
-    return py
+    return pinned_venv(VENV, (*COLAB_PINS, *LAB3), ".kdbook-colab-lab3", "Colab's pins with JupyterLab 3")
 
 
 @pytest.fixture(scope="module")
