@@ -44,6 +44,7 @@ def _install_tolerant_comparison() -> None:
 GROUPS = {
     "test_grade_batch.py": "grader",
     "test_grade_isolation.py": "grader",
+    "test_grade_forkserver.py": "grader",
     "test_grading_create.py": "grader",
     "test_grade_lms.py": "grader",
     "test_grade_roundtrip.py": "grader",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..grading import registry
 from ..grading.keys import MissingKeyError, default_solutions, keyed, solution_keys
-from . import _isolation
+from . import _forkserver, _isolation
 from ._isolation import isolation
 from ._report import merge_manual, read_manual, write_csv, write_json, write_markdown
 from ..grading.spec import describe_error
@@ -97,7 +97,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
     interrupted, crashed = False, None
     futures: dict = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
-    with staged([Path(p) for p in paths]) as copies:
+    with staged([Path(p) for p in paths]) as copies, _forkserver.session():
         keys = _keys_for([c for c, _ in copies if c is not None], chapter, solutions)
         try:
             for i, (copy, refused) in enumerate(copies):

@@ -1,8 +1,10 @@
-"""The process that runs one submission's code (private; the grader starts it with ``python -I``).
+"""The process that runs one submission's code (private).
 
-It caps its own memory, CPU time, file size and (as a dedicated user) process count, reads the
-job the grader left in its temporary folder and deletes it, loads the modules notebooks use,
-and, when the grader runs as root, drops to the submission's own unprivileged user. Only then
+The fork server (``_forkserver``) forks it from a process that has loaded the modules notebooks
+use (:func:`forked`); where there is no fork server the grader starts it with ``python -I``
+(:func:`main`) and, as root, it loads them itself. It caps its own memory, CPU time, file size and
+(as a dedicated user) process count, reads the job the grader left in its temporary folder and
+deletes it, and, when the grader runs as root, drops to the submission's own unprivileged user. Only then
 does it run the notebook's code cells in one namespace (each under a time limit; a cell that
 fails with NameError is retried once after the others, so reordered cells still work), call the
 learner's objects on the grader's inputs and read the written reasoning. Every step is announced
@@ -109,15 +111,58 @@ def _display(*objs, **kwargs) -> None:
 
 
 def main(argv: list[str]) -> None:
+    """Entry point of a child started with ``python -I`` (when there is no fork server)."""
     job_path, fd, memory_mb, cpu_seconds = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     uid, gid = (int(argv[4]), int(argv[5])) if len(argv) > 5 else (None, None)
     key = sys.stdin.readline().strip()
     _limit(memory_mb, cpu_seconds, uid is not None)
+    if uid is not None:
+        _preload()
+    run(job_path, fd, key, uid, gid)
+
+
+def forked(request: dict, fds: list[int]) -> None:
+    """Entry point of a child forked by the fork server (``_forkserver``), which preloaded the modules.
+
+    ``fds`` are the key's pipe (becomes stdin), the result pipe and the stderr file. The child takes
+    its own session, working folder and environment, closes every other descriptor (the server's),
+    reseeds the random generators it shares with its siblings, caps itself and runs :func:`run`.
+    Never returns.
+    """
+    try:
+        signal.set_wakeup_fd(-1)  # the server's; its descriptor is closed below
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        key_fd, result_fd, err_fd = fds
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for src, dst in ((key_fd, 0), (null, 1), (err_fd, 2), (result_fd, 3)):
+            os.dup2(src, dst)
+        os.closerange(4, os.sysconf("SC_OPEN_MAX"))
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import tempfile
+
+        tempfile.tempdir = None  # TMPDIR is the submission's now
+        if "numpy" in sys.modules:  # (the random module reseeds itself after a fork)
+            sys.modules["numpy"].random.seed()
+        uid, gid = request.get("uid"), request.get("gid")
+        _limit(int(request["memory_mb"]), int(request["cpu"]), uid is not None)
+        key = sys.stdin.readline().strip()
+        run(request["job"], 3, key, uid, gid)
+    except BaseException:  # noqa: BLE001 - say why on stderr, which the grader reports
+        traceback.print_exc()
+    finally:
+        os._exit(70)
+
+
+def run(job_path: str, fd: int, key: str, uid: int | None, gid: int | None) -> None:
+    """Read and delete the job, drop to ``uid`` (when given), run the cells and the tests; announce
+    each step on ``fd``, each line prefixed with ``key``. Ends the process."""
     with open(job_path, "rb") as f:
         job = pickle.load(f)
     os.remove(job_path)
     if uid is not None:
-        _preload()
         _drop_to(uid, gid)
     channel = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
     dumps, write, flush = json.dumps, channel.write, channel.flush

@@ -181,7 +181,11 @@ SHARED_DIRS = ("/dev/shm", "/tmp", "/var/tmp")
 
 
 def _owned_by(uid: int, folder: str) -> Iterator[str]:
-    """Entries of ``folder`` (recursively) owned by ``uid``; a folder of its is yielded after its content."""
+    """Entries of ``folder`` (recursively) owned by ``uid``; a folder of its is yielded after its content.
+
+    Folders ``uid`` cannot enter (another user's, closed to others: a test run's 0700 folders under
+    /tmp, say) are not searched: nothing in them can be the submission's.
+    """
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -191,7 +195,7 @@ def _owned_by(uid: int, folder: str) -> Iterator[str]:
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        if stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(st.st_mode) and (st.st_uid == uid or st.st_mode & stat.S_IXOTH):
             yield from _owned_by(uid, entry.path)
         if st.st_uid == uid:
             yield entry.path

@@ -1,7 +1,8 @@
 """Run one submission in an isolated child process and judge what it sends back (private).
 
-The grader draws every test input, starts ``python -I`` on ``kdbook.grade._child`` in a fresh
-private temporary folder (as a dedicated user when the grader is root: see ``_isolation``), and
+The grader draws every test input, starts a child (forked by the fork server, ``_forkserver``, or
+else ``python -I`` on ``kdbook.grade._child``) in a fresh private temporary folder (as a dedicated
+user when the grader is root: see ``_isolation``), and
 reads step announcements from a private pipe, keeping only lines that carry this run's random
 key. A step (a code cell or one test) that runs past its time limit, or during which the process
 dies or closes the pipe (``os._exit``, a crash, a signal), is recorded and the child is restarted
@@ -10,6 +11,7 @@ happens here, in the grader's process, out of the submission's reach.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -26,6 +28,7 @@ from pathlib import Path
 from ..grading import registry
 from ..grading.engine import Verdict, decode, draw_calls, judge, static_violations
 from ..grading.spec import describe_error, verdict_line
+from . import _forkserver
 from ._budget import Budget, cpu_seconds, disk_bytes
 from ._extract import Submission, read_submission
 from ._isolation import Account, account, private_file, private_folder
@@ -73,11 +76,39 @@ def _child_env(work: Path) -> dict:
     return env
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _start(job_path: Path, write_fd: int, key: str, tmp: Path, memory_mb: int, cpu: int, user: Account):
+    """Start the child that runs the job: forked by the fork server, or else a fresh ``python -I``.
+    The key goes down a pipe of its own (never through the server); stderr to ``tmp/stderr.txt``."""
+    env = _child_env(tmp / "work")
+    key_r, key_w = os.pipe()
+    try:
+        with private_file(tmp / "stderr.txt") as err:
+            request = {"job": str(job_path), "memory_mb": memory_mb, "cpu": cpu, "uid": user.uid, "gid": user.gid,
+                       "cwd": str(tmp / "work"), "env": env}
+            proc = _forkserver.spawn(request, [key_r, write_fd, err.fileno()], env)
+            if proc is None:
+                argv = [sys.executable, "-I", "-c", _BOOT, str(job_path), str(write_fd), str(memory_mb), str(cpu)]
+                if user.uid is not None:
+                    argv += [str(user.uid), str(user.gid)]
+                proc = subprocess.Popen(argv, stdin=key_r, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp / "work",
+                                        env=env, pass_fds=(write_fd,), start_new_session=True)
+    finally:
+        os.close(key_r)
+    with contextlib.suppress(OSError):
+        os.write(key_w, (key + "\n").encode())
+    os.close(key_w)
+    return proc
+
+
+def _kill(proc) -> None:
+    """SIGKILL the child's session (its process group) and the child itself (which may not have
+    taken its own session yet)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    with contextlib.suppress(OSError):
+        proc.kill()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # stuck in the kernel; the user sweep and the OS finish it
@@ -117,20 +148,10 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
         f.write(pickle.dumps(job))
     read_fd, write_fd = os.pipe()
     cpu = int(max(10, min(limits.submission_timeout, deadline - time.monotonic()) + 5))
-    argv = [sys.executable, "-I", "-c", _BOOT, str(job_path), str(write_fd), str(limits.memory_mb), str(cpu)]
-    if user.uid is not None:
-        argv += [str(user.uid), str(user.gid)]
-    with private_file(tmp / "stderr.txt") as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp / "work",
-                                env=_child_env(tmp / "work"), pass_fds=(write_fd,), start_new_session=True)
+    proc = _start(job_path, write_fd, key, tmp, limits.memory_mb, cpu, user)
     with _ACTIVE_LOCK:
         _ACTIVE.add(proc)
     os.close(write_fd)
-    try:
-        proc.stdin.write((key + "\n").encode())
-        proc.stdin.close()
-    except OSError:
-        pass
     current, started, buf = None, time.monotonic(), b""
     born, next_check = started, started + 0.5
     try:
@@ -159,7 +180,8 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
             if not chunk:  # the child closed the pipe: it exited, died, or closed it on purpose
                 try:
                     code = proc.wait(timeout=1.0)
-                    how = (f"killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}")
+                    how = ("it ended" if code is None else f"killed by {_signal_name(-code)}" if code < 0
+                           else f"exited with status {code}")
                 except subprocess.TimeoutExpired:
                     how = "it closed the result channel and kept running"
                 _kill(proc)

@@ -243,8 +243,8 @@ kl_both = deep
 """
 
 CLOSE_PIPE_AND_SLEEP = """
-import os, signal, sys, time
-os.close(int(sys.argv[2]))
+import os, signal, time
+os.closerange(3, 4096)  # the result pipe is one of them, whichever its number
 signal.signal(signal.SIGALRM, signal.SIG_IGN)
 time.sleep(45)
 """
