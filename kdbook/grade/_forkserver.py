@@ -203,9 +203,15 @@ class _Server:
             data, fds, _, _ = socket.recv_fds(self.sock, _MAX_MSG, 1)
         except OSError:
             return None
-        if not data:
+        try:
+            msg = json.loads(data) if data else None
+        except ValueError:
+            msg = None
+        if not isinstance(msg, dict):  # the server ended (or is not ours to trust any more)
+            for f in fds:
+                os.close(f)
             return None
-        return json.loads(data), fds
+        return msg, fds
 
     def _read(self) -> None:
         while True:
@@ -217,7 +223,7 @@ class _Server:
                     return
                 msg, fds = got
                 if "exit" in msg:
-                    self.codes[int(msg["exit"])] = int(msg["code"])
+                    self.codes[int(msg["exit"])] = int(msg.get("code", 0))
                 else:
                     self.replies[msg.get("id")] = (msg, fds)
                 self.cond.notify_all()

@@ -345,7 +345,8 @@ EXERCISES = (
              "them with run_recipe. With only 150 steps, what limits the baseline: the temperature, or how far "
              "each step can go? Does one learning rate have to serve the whole run?",
         tests=(
-            Test("at most 0.8 times the baseline's KL on a problem", 1, _judge_recipe(0.8), _recipe_cases(1)),
+            Test("at most 0.8 times the baseline's KL, averaged over two problems", 1, _judge_recipe(0.8),
+                 _recipe_cases(2)),
             Test("at most half the baseline's KL, averaged over three fresh problems", 3, _judge_recipe(0.5),
                  _recipe_cases(3), hidden=True),
         ),

@@ -38,6 +38,7 @@ from .decoding import _start, truncate_distribution
 from .language import inverse_cdf
 from .policy import check_pair
 from .sequences import LMBatch
+from .speedup import best_gamma, expected_tokens_per_call, modelled_speedup  # noqa: F401 - re-exported
 
 __all__ = ["acceptance_probability", "residual", "step_distribution", "verify", "expected_tokens_per_call",
            "modelled_speedup", "best_gamma", "tempered", "SpeculativeGeneration", "speculative_sample",
@@ -159,60 +160,6 @@ def verify(p: ArrayLike, q: ArrayLike, drafts: ArrayLike, *, n_drafts: ArrayLike
     after = _residual(p_n, q_n) if rejection == "residual" else p_n
     dist = np.where(rejected[:, None], after, p_n)
     return n_acc, inverse_cdf(dist, rng.random(B))
-
-
-def _reals(x, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}") from None
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite")
-    return arr
-
-
-def expected_tokens_per_call(alpha: ArrayLike, gamma: ArrayLike) -> np.ndarray:
-    r"""Expected tokens a round emits for i.i.d. acceptance α and γ drafts: :math:`(1-\alpha^{\gamma+1})/(1-\alpha)`.
-
-    Equal to γ + 1 at α = 1. Leviathan et al. 2023, Equation 1. Chapter 9, section 2.
-
-    Examples
-    --------
-    >>> float(expected_tokens_per_call(0.5, 2))
-    1.75
-    """
-    a = _reals(alpha, "alpha")
-    if ((a < 0) | (a > 1)).any():
-        raise ValueError("alpha must be in [0, 1]")
-    g = np.asarray(gamma)
-    if not np.issubdtype(g.dtype, np.integer) or (g < 0).any():
-        raise ValueError("gamma must be a non-negative integer (drafted tokens per round)")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(a < 1, (1 - a ** (g + 1)) / np.where(a < 1, 1 - a, 1.0), g + 1.0)
-    return out
-
-
-def modelled_speedup(alpha: ArrayLike, gamma: ArrayLike, c: ArrayLike) -> np.ndarray:
-    r"""Leviathan et al.'s modelled wall-time speed-up over plain sampling: :math:`\frac{1-\alpha^{\gamma+1}}{(1-\alpha)(\gamma c + 1)}`.
-
-    c is the cost of one draft pass in target passes; a round costs γ draft passes and one
-    target pass. Chapter 9, section 4.
-
-    Examples
-    --------
-    >>> round(float(modelled_speedup(0.8, 4, 0.1)), 4)
-    2.4011
-    """
-    c = _reals(c, "c")
-    if (c < 0).any():
-        raise ValueError("c must be >= 0 (draft cost / target cost)")
-    return expected_tokens_per_call(alpha, gamma) / (np.asarray(gamma) * c + 1.0)
-
-
-def best_gamma(alpha: float, c: float, *, max_gamma: int = 20) -> int:
-    """The γ in 0 … ``max_gamma`` with the largest :func:`modelled_speedup` (0: do not speculate)."""
-    g = np.arange(v.check_int(max_gamma, "max_gamma", minimum=1) + 1)
-    return int(np.argmax(modelled_speedup(v.check_unit_interval(alpha, "alpha"), g, float(c))))
 
 
 def tempered(logprobs: ArrayLike, T: float) -> np.ndarray:
