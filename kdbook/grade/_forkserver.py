@@ -41,7 +41,7 @@ __all__ = ["Forked", "spawn", "available", "session", "shutdown", "serve"]
 _ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = f"import sys; sys.path.insert(0, {_ROOT!r}); from kdbook.grade._forkserver import serve; serve(int(sys.argv[1]))"
 _READY_TIMEOUT = 180.0  # seconds the preload may take on a loaded machine
-_REPLY_TIMEOUT = 30.0
+_REPLY_TIMEOUT = 10.0  # a fork answers in milliseconds; this allows for a machine under heavy load
 _MAX_MSG = 1 << 16
 
 
@@ -239,6 +239,10 @@ class _Server:
         if "pid" not in msg or len(got) != 1:
             for f in got:
                 os.close(f)
+            if not msg:  # no answer in time (stopped or stuck): replace it, so later submissions do not wait too
+                self.alive = False
+                with contextlib.suppress(OSError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
             raise RuntimeError(f"the fork server did not start the child ({msg.get('error', 'no answer')})")
         return Forked(self, int(msg["pid"]), got[0])
 
