@@ -122,6 +122,18 @@ def reinforce_grad(theta, samples, log_p):
         total += (R[i] - b) * s
     return total / n
 ''',
+        # Passes, and must: with the leave-one-out baseline the weights R_i - b_i sum to exactly 0, so the
+        # -q term of the score (onehot - q) adds nothing. The item cannot tell whether a learner knows that
+        # term; the solution's comment says so (review of chapter 7, finding 13).
+        "the score without its -q term": '''
+import numpy as np
+def reinforce_grad(theta, samples, log_p):
+    theta = np.asarray(theta, float)
+    lq = theta - theta.max(); lq = lq - np.log(np.exp(lq).sum())
+    R = lq[samples] - np.asarray(log_p)[samples]
+    b = (R.sum() - R) / (len(R) - 1)
+    return ((R - b)[:, None] * np.eye(theta.size)[samples]).mean(axis=0)
+''',
     },
     "07.predict_baseline": {"b, upper case": "predict_baseline = 'B'"},
     "07.diagnose": {"a list": "diagnosis = ['beta_reversed', 'sampled_from_teacher', 'missing_baseline', "
