@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,13 @@ AS_ROOT = _isolation.isolation() == "users"
 
 @pytest.mark.skipif(not AS_ROOT, reason="needs root (per-submission users)")
 def test_what_a_grading_user_leaves_in_shared_places_is_removed(tmp_path):
+    extra = Path("/srv/kdbook-test-public/deeper")  # world-writable, on no list: found by the scan
+    extra.mkdir(parents=True, exist_ok=True)
+    os.chmod(extra, 0o1777)
+    places = [d for d in ("/dev/shm", "/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d)] + [str(extra)]
+    assert str(extra) in _isolation.shared_dirs(refresh=True)
     code = ("import os, ctypes\n"
-            "for d in ('/dev/shm', '/tmp', '/var/tmp'):\n"
+            f"for d in {tuple(places)!r}:\n"
             "    open(os.path.join(d, 'kdbook-leftover-%d' % os.getuid()), 'w').write('x')\n"
             "    os.makedirs(os.path.join(d, 'kdbook-leftover-dir-%d/sub' % os.getuid()), exist_ok=True)\n"
             "libc = ctypes.CDLL(None)\n"
@@ -32,10 +38,14 @@ def test_what_a_grading_user_leaves_in_shared_places_is_removed(tmp_path):
                               f"os.setuid({user.uid}); exec({code!r})"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert int(out.stdout) >= 0 and _isolation._sysv_ids(user.uid)
-        left = [p for d in _isolation.SHARED_DIRS for p in Path(d).glob(f"kdbook-leftover*-{user.uid}")]
-        assert len(left) == 6
-    assert [p for d in _isolation.SHARED_DIRS for p in Path(d).glob(f"kdbook-leftover*-{user.uid}")] == []
-    assert _isolation._sysv_ids(user.uid) == []
+        left = [p for d in places for p in Path(d).glob(f"kdbook-leftover*-{user.uid}")]
+        assert len(left) == 2 * len(places)
+    try:
+        assert [p for d in places for p in Path(d).glob(f"kdbook-leftover*-{user.uid}")] == []
+        assert _isolation._sysv_ids(user.uid) == []
+    finally:
+        shutil.rmtree("/srv/kdbook-test-public", ignore_errors=True)
+        _isolation.shared_dirs(refresh=True)
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="needs root (per-submission users)")
@@ -133,14 +143,22 @@ def test_busy_helper_processes_and_a_full_disk_cost_only_their_own_submission(tm
                             "            pass\ntime.sleep(40)\n", tmp_path / "01_busy.ipynb")
     disk = _with_first_cell("import time\nfor i in range(8):\n    open(f'f{i}', 'wb').write(b'x' * 8_000_000)\n"
                             "time.sleep(40)\n", tmp_path / "01_disk.ipynb")
+    # As root, files in a shared folder count too: /run/lock is world-writable like /tmp, and lies outside
+    # the submission's folder (it is also cleaned up afterwards: the test above).
+    shared = [_with_first_cell("import os, time\nd = f'/run/lock/kdbook-test-{os.getuid()}'\nos.makedirs(d)\n"
+                               "for i in range(8):\n    open(f'{d}/f{i}', 'wb').write(b'x' * 8_000_000)\n"
+                               "time.sleep(40)\n", tmp_path / "01_shared.ipynb")] if AS_ROOT else []
     solution = tmp_path / "01_solution.ipynb"
     solution.write_bytes((ROOT / "solutions/01_teacher_and_student.ipynb").read_bytes())
     limits = Limits(step_timeout=50.0, submission_timeout=90.0, memory_mb=1024, budget=Budget(disk_mb=40.0))
-    report = grade([busy, disk, solution], limits=limits, jobs=3)
+    report = grade([busy, disk, solution, *shared], limits=limits, jobs=3)
     by_name = {Path(s["submission"]).name: s for s in report["submissions"]}
     text = {name: json.dumps(s) for name, s in by_name.items()}
     assert "processes it started used" in text["01_busy.ipynb"] and "budget" in text["01_busy.ipynb"]
     assert "grew beyond 40 MB" in text["01_disk.ipynb"]
+    if AS_ROOT:
+        assert "grew beyond 40 MB" in text["01_shared.ipynb"]
+        assert not list(Path("/run/lock").glob("kdbook-test-*"))
     assert by_name["01_solution.ipynb"]["score"] == by_name["01_solution.ipynb"]["max_score"] > 0
     assert all(s["seconds"] < 45 for s in report["submissions"])
 

@@ -10,7 +10,8 @@ else loses anything:
   answer needs no helper processes, and dozens of busy ones would slow down the submissions graded
   beside it (the process running the cells has its own CPU limit and the step time limits);
 * **disk and shared memory**: the bytes of its files (its folder, and as root what its user owns in
-  ``/dev/shm``, ``/tmp``, ``/var/tmp`` and SysV shared memory);
+  the shared folders, ``/dev/shm``, ``/tmp``, ``/var/tmp``, ``/run/lock`` and any other world-writable
+  one (``_isolation.shared_dirs``), and in SysV shared memory);
 * **results**: the bytes it sends back in all (``_runner`` counts them).
 
 The CPU time of a process that ended and was never waited for is not counted (a limitation).
@@ -90,9 +91,9 @@ def disk_bytes(work: Path, uid: int | None) -> int:
     """Bytes a submission holds on disk and in shared memory (see the module's docstring)."""
     total = _tree_bytes(str(work), None)
     if uid is not None:
-        from ._isolation import SHARED_DIRS, _sysv_ids
+        from ._isolation import _sysv_ids, shared_dirs
 
-        total += sum(_tree_bytes(d, uid) for d in SHARED_DIRS)
+        total += sum(_tree_bytes(d, uid) for d in shared_dirs())
         if _sysv_ids(uid):
             try:
                 rows = Path("/proc/sysvipc/shm").read_text().splitlines()

@@ -193,6 +193,7 @@ class _Server:
             tail = (self.folder / "stderr.txt").read_bytes()[-800:].decode(errors="replace")
             self.stop()
             raise RuntimeError(f"the fork server did not start: {tail.strip() or 'no error output'}")
+        self.sock.settimeout(_REPLY_TIMEOUT)  # a send never blocks for longer
         threading.Thread(target=self._read, name="kdbook-forkserver", daemon=True).start()
 
     def _receive(self, timeout: float | None) -> tuple[dict, list[int]] | None:
@@ -230,8 +231,12 @@ class _Server:
 
     def spawn(self, request: dict, fds: list[int]) -> Forked:
         ident = next(self.ids)
-        with self.send_lock:
-            socket.send_fds(self.sock, [json.dumps({**request, "id": ident}).encode()], fds)
+        try:
+            with self.send_lock:
+                socket.send_fds(self.sock, [json.dumps({**request, "id": ident}).encode()], fds)
+        except OSError as err:  # full (the server is not reading: stopped?) or closed
+            self._abandon()
+            raise RuntimeError(f"the fork server did not take the request ({err})") from None
         with self.cond:
             self.cond.wait_for(lambda: ident in self.replies or None in self.replies or not self.alive,
                                _REPLY_TIMEOUT)
@@ -240,11 +245,15 @@ class _Server:
             for f in got:
                 os.close(f)
             if not msg:  # no answer in time (stopped or stuck): replace it, so later submissions do not wait too
-                self.alive = False
-                with contextlib.suppress(OSError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self._abandon()
             raise RuntimeError(f"the fork server did not start the child ({msg.get('error', 'no answer')})")
         return Forked(self, int(msg["pid"]), got[0])
+
+    def _abandon(self) -> None:
+        """Give up on this server: kill it; the next :func:`spawn` starts a new one."""
+        self.alive = False
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def exit_code(self, pid: int) -> int | None:
         """The child's exit code once the server reaped it (None if the server is gone)."""

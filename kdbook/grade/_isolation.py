@@ -38,7 +38,7 @@ except ImportError:  # the browser's Python (Pyodide) has neither; kdbook.grade 
     fcntl = pwd = None  # type: ignore[assignment]
 
 __all__ = ["Account", "isolation", "account", "private_folder", "private_file", "sweep", "remove_leftovers",
-           "python_readable_by_others", "USER_PREFIX", "SHARED_DIRS"]
+           "python_readable_by_others", "USER_PREFIX", "SHARED_DIRS", "shared_dirs"]
 
 USER_PREFIX = "kdbook-grade-"
 _MAX_USERS = 64
@@ -176,8 +176,45 @@ def private_file(path: Path):
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
 
 
-#: Shared places where a submission's user can leave files for the next submission.
-SHARED_DIRS = ("/dev/shm", "/tmp", "/var/tmp")
+#: Shared places where a submission's user can leave files for the next submission (the usual ones;
+#: :func:`shared_dirs` adds every other world-writable folder it finds).
+SHARED_DIRS = ("/dev/shm", "/tmp", "/var/tmp", "/run/lock", "/dev/mqueue")
+_SCAN_DEPTH = 4  # /var/lib/php/sessions, say; deeper world-writable folders are not looked for
+_SKIP_SCAN = ("/proc", "/sys")
+_SHARED: list[str] = []
+
+
+def _world_writable(folder: str, depth: int) -> Iterator[str]:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.path in _SKIP_SCAN:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        if st.st_mode & stat.S_IWOTH:
+            yield entry.path  # searched as a whole by the sweep: no need to look inside
+        elif depth > 1 and st.st_mode & stat.S_IXOTH:
+            yield from _world_writable(entry.path, depth - 1)
+
+
+def shared_dirs(refresh: bool = False) -> tuple[str, ...]:
+    """Every folder where any user may create files, so where a submission's user can leave some:
+    :data:`SHARED_DIRS` that exist, and every world-writable folder within four levels of ``/`` that
+    others can reach (found once per process, or again with ``refresh``)."""
+    if refresh or not _SHARED:
+        found = dict.fromkeys(os.path.realpath(d) for d in SHARED_DIRS if os.path.isdir(d))
+        found.update(dict.fromkeys(os.path.realpath(d) for d in _world_writable("/", _SCAN_DEPTH)))
+        # a folder inside another one on the list is searched with it
+        kept = [d for d in found if not any(d != o and d.startswith(o.rstrip("/") + "/") for o in found)]
+        _SHARED[:] = kept
+    return tuple(_SHARED)
 
 
 def _owned_by(uid: int, folder: str) -> Iterator[str]:
@@ -220,14 +257,15 @@ def _sysv_ids(uid: int) -> list[tuple[str, str]]:
 
 
 def remove_leftovers(user: Account) -> list[str]:
-    """Remove what ``user`` left in /dev/shm, /tmp, /var/tmp and SysV IPC; return what was removed.
+    """Remove what ``user`` left in the shared folders (:func:`shared_dirs`: /dev/shm, /tmp, /var/tmp,
+    /run/lock, …) and SysV IPC; return what was removed.
 
     Only for a dedicated grading user (its files are all a submission's); a no-op otherwise.
     """
     if user.uid is None or user.uid == 0:
         return []
     removed = []
-    for folder in SHARED_DIRS:
+    for folder in shared_dirs():
         for path in list(_owned_by(user.uid, folder)):
             with contextlib.suppress(OSError):
                 if os.path.isdir(path) and not os.path.islink(path):
