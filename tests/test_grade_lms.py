@@ -87,7 +87,7 @@ def test_hostile_entries_are_refused_with_a_reason_and_nothing_lands_outside(tmp
     assert reasons == {
         f"../{NB}": "a path that leaves the folder ('..'; never extracted)",
         f"/tmp/{NB}": "an absolute path (never extracted)",
-        f"a\\..\\..\\{NB}": "a backslash in the path (never extracted)",
+        f"a\\..\\..\\{NB}": "a path that leaves the folder ('..'; never extracted)",
         f"linky_1_2_{NB}": "a symbolic link (never followed)",
         f"bomb_3_4_{NB}": f"compressed more than {lms.MAX_RATIO} times (a zip bomb?)",
         f"nest_5_6_{NB[:-6]}.zip": "a nested zip (not opened)",
@@ -240,3 +240,26 @@ def test_moodle_worksheet_scales_to_its_maximum_grade_and_keeps_other_rows(tmp_p
         ["Participant 7", "A B", "Submitted", "75", "100.00", "-", "'=fine"],
         ["Participant 8", "'@C D", "Submitted", "55.00", "100.00", "", ""]]
     assert notes == ["Moodle worksheet: A B: scaled from 16 to the maximum grade 100"]
+
+
+def test_windows_separators_are_read_and_refused_entries_name_their_learner(tmp_path):
+    """A zip re-packed on Windows (backslashes) is graded; an entry refused for its path or kind still
+    says whose it was, so that learner is `refused` with the reason, never `missing`."""
+    z = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr(f"submissions\\wongal_109_9011_{NB}", BLANK)
+        link = zipfile.ZipInfo(f"parkmin_107_9012_{NB}")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr(f"..\\..\\leeann_108_9013_{NB}", BLANK)
+        zf.writestr(f"C:\\kimjo_110_9014_{NB}", BLANK)
+        zf.writestr(f"ngmai_111_9015_{NB[:-6]}.zip", b"PK\x03\x04")
+    c = lms.collect([z])
+    assert c.format == "canvas"
+    assert [(i.learner["id"], i.filename, i.source) for i in c.items] == [("109", NB, f"submissions\\wongal_109_9011_{NB}")]
+    assert {r["learner"]["id"]: r["reason"] for r in c.refused} == {
+        "107": "a symbolic link (never followed)",
+        "108": "a path that leaves the folder ('..'; never extracted)",
+        "110": "an absolute path (never extracted)",
+        "111": "a nested zip (not opened)"}
+    c.cleanup()

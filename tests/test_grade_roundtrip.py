@@ -73,7 +73,7 @@ def test_canvas_gradebook_csv_has_the_import_layout(canvas):
         ["Smith, John", "123", "jsmith", "Sec A", "15"],
         ["Müller, José", "124", "jmuller", "Sec A", f"{e['124']['score']:g}"],
         ["Blank, Bob", "125", "bblank", "Sec B", "0"],
-        ["'=Evil, Eve", "126", "eevil", "Sec B", "0"],
+        ["'=Evil, Eve", "126", "eevil", "Sec B", ""],  # refused (a text file): the instructor's to judge
         ["Absent, Ann", "127", "aabsent", "Sec B", "0"]]
 
 
@@ -162,14 +162,14 @@ def moodle(tmp_path_factory):
     d = tmp_path_factory.mktemp("moodle")
     with zipfile.ZipFile(d / "download.zip", "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(f"José Müller_201_assignsubmission_file/{NB}", notebook())
-        zf.writestr(f"Ann O Neil_202_assignsubmission_file_{NB}", BLANK)
-        zf.writestr("Ann O Neil_202_assignsubmission_onlinetext_onlinetext.html", b"<p>see file</p>")
+        zf.writestr(f"Ann O'Neil (AN)_202_assignsubmission_file_{NB}", BLANK)
+        zf.writestr("Ann O'Neil (AN)_202_assignsubmission_onlinetext_onlinetext.html", b"<p>see file</p>")
     header = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
               "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
     sheet = [header,
              ["Participant 201", "José Müller", "jm@x.org", "Submitted for grading", "", "15.00", "Yes",
               "Monday, 7 December 2026, 6:00 PM", "-", ""],
-             ["Participant 202", "Ann O Neil", "an@x.org", "Submitted for grading", "", "15.00", "Yes",
+             ["Participant 202", "Ann O'Neil (AN)", "an@x.org", "Submitted for grading", "", "15.00", "Yes",
               "Monday, 7 December 2026, 4:00 PM", "-", ""],
              ["Participant 203", "+Zoe Absent", "za@x.org", "No submission", "", "15.00", "Yes", "-", "-", ""]]
     with open(d / "worksheet.csv", "w", newline="", encoding="utf-8") as f:
@@ -191,7 +191,7 @@ def test_moodle_worksheet_is_filled_and_keeps_its_layout(moodle):
     e = _by_id(report)
     assert (e["201"]["status"], e["202"]["status"], e["203"]["status"]) == ("late", "blank", "missing")
     assert e["201"]["late_by_hours"] == 1.0
-    assert "also in the download, not graded: Ann O Neil_202_assignsubmission_onlinetext_onlinetext.html (not a " \
+    assert "also in the download, not graded: Ann O'Neil (AN)_202_assignsubmission_onlinetext_onlinetext.html (not a " \
            "notebook (.ipynb))" in e["202"]["messages"]
 
 
@@ -199,7 +199,7 @@ def test_moodle_feedback_names_match_moodle_import_rule(moodle):
     d, report, _ = moodle
     with zipfile.ZipFile(d / "fb/upload.zip") as zf:
         names = sorted(zf.namelist())
-    assert names == ["Ann O Neil_202_assignsubmission_file/kdbook-feedback.html",
+    assert names == ["Ann O'Neil (AN)_202_assignsubmission_file/kdbook-feedback.html",
                      "José Müller_201_assignsubmission_file/kdbook-feedback.html"]
     for name in names:  # Moodle: explode('_', part, 5); part 1 is the participant id, parts 2-3 a plugin
         info = name.split("/")[0].split("_", 4)
@@ -214,11 +214,11 @@ def test_anonymised_reports_carry_no_names(moodle, tmp_path):
               "--csv", "scores.csv", "--due", "2026-12-07 17:00", "--extensions", "extensions.csv", cwd=tmp_path)
     assert "learner-00" in out.stdout and "Müller" not in out.stdout + out.stderr
     key = rows(tmp_path / "anonymise_key.csv")
-    assert key[0] == ["pseudonym", "lms", "id", "name"] and {r[3] for r in key[1:]} == {"José Müller", "Ann O Neil",
+    assert key[0] == ["pseudonym", "lms", "id", "name"] and {r[3] for r in key[1:]} == {"José Müller", "Ann O'Neil (AN)",
                                                                                        "'+Zoe Absent"}
     for f in [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "anonymise_key.csv"]:
         text = f.read_text(encoding="utf-8")
-        for name in ("Müller", "José", "O Neil", "Zoe", "assignsubmission"):
+        for name in ("Müller", "José", "O'Neil", "Zoe", "assignsubmission"):
             assert name not in text, (f.name, name)
     written = json.loads((tmp_path / "report.json").read_text())["submissions"]
     assert {e["learner"]["id"] for e in written} == {r[0] for r in key[1:]}

@@ -14,7 +14,9 @@ change the structure of a report:
   number such as ``-3.5`` stays a number;
 * :func:`html`: HTML text or attribute value (``& < > " '`` escaped), for the feedback pages;
 * :func:`filename`: a safe file-name component (letters, accents too, digits, ``. - _`` and
-  spaces), never ``.``, ``..`` or empty — for the files written per learner.
+  spaces), never ``.``, ``..`` or empty — for the files written per learner;
+* :func:`lms_folder`: an LMS's own folder name kept as it is (an LMS matches files by the
+  ``_``-separated parts of it), but for the characters no file name may hold, which become spaces.
 
 >>> md_inline("21 / 21\\n## forged | <!-- x")
 '21 / 21⏎\\\\#\\\\# forged \\\\| &lt;!-- x'
@@ -27,7 +29,7 @@ import html as _html
 import re
 import unicodedata
 
-__all__ = ["one_line", "md_inline", "md_block", "csv_cell", "html", "filename"]
+__all__ = ["one_line", "md_inline", "md_block", "csv_cell", "html", "filename", "lms_folder"]
 
 # C0/C1 controls, DEL, and the Unicode line and paragraph separators.
 _BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
@@ -82,4 +84,21 @@ def filename(name: object, *, limit: int = 150) -> str:
     s = unicodedata.normalize("NFC", str(name))
     s = "".join(c if (c.isalnum() or c in "._- ") else "_" for c in s).strip(" .")
     s = s[:limit].strip(" .")
+    return s if s and s not in {".", ".."} else "unnamed"
+
+
+_NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029]')
+
+
+def lms_folder(name: object, *, limit: int = 200) -> str:
+    """An LMS's folder name as it is (apostrophes, parentheses, accents kept), but for control
+    characters and ``/ \\ : * ? " < > |``, which become spaces; never ``_`` (Moodle splits the name
+    on ``_`` to find the participant), never empty, ``.`` or ``..``.
+
+    >>> lms_folder("Seán O'Brien (SO)_201_assignsubmission_file")
+    "Seán O'Brien (SO)_201_assignsubmission_file"
+    >>> lms_folder("a/b\\c_7_assignsubmission_file")
+    'a b c_7_assignsubmission_file'
+    """
+    s = _NOT_IN_NAMES.sub(" ", unicodedata.normalize("NFC", _plain(name)))[:limit].strip(" .")
     return s if s and s not in {".", ".."} else "unnamed"

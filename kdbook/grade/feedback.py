@@ -46,7 +46,7 @@ def feedback_name(entry: dict) -> str:
     if learner.get("lms") == "canvas" and learner.get("prefix"):
         return _escape.filename(f"{learner['prefix']}_{NAME}.html")
     if learner.get("lms") == "moodle" and learner.get("folder"):
-        return f"{_escape.filename(learner['folder'])}/{NAME}.html"
+        return f"{_escape.lms_folder(learner['folder'])}/{NAME}.html"
     return _escape.filename(f"{learner.get('id') or entry.get('submission')}_{NAME}.html")
 
 

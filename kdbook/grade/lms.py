@@ -90,10 +90,21 @@ class Collected:
 
 @dataclasses.dataclass
 class _Entry:
-    source: str
+    source: str  # the entry's name as the zip or folder gives it
     read: object  # () -> bytes (at most MAX_FILE + 1 bytes)
     size: int
     mtime: _dt.datetime | None
+
+    @property
+    def path(self) -> str:
+        """The name with ``/`` separators, for reading who it is (:func:`_normalised`)."""
+        return _normalised(self.source)
+
+
+def _normalised(name: str) -> str:
+    """A zip entry's name with Windows separators read as ``/`` (PowerShell's Compress-Archive writes
+    ``\\``): names are only read, never extracted, so a backslash is no danger."""
+    return name.replace("\\", "/")
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
@@ -109,10 +120,9 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
 def _unsafe(name: str) -> str | None:
     if "\x00" in name:
         return "a NUL character in the name"
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    name = _normalised(name)
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         return "an absolute path (never extracted)"
-    if "\\" in name:
-        return "a backslash in the path (never extracted)"
     if ".." in PurePosixPath(name).parts:
         return "a path that leaves the folder ('..'; never extracted)"
     return None
@@ -138,7 +148,7 @@ def _zip_entries(path: Path, refused: list[dict]) -> list[_Entry]:
                 why = "a symbolic link (never followed)"
             if why is None and info.flag_bits & 0x1:
                 why = "an encrypted entry"
-            if why is None and name in seen:
+            if why is None and _normalised(name) in seen:
                 why = "a duplicate name (an earlier entry has the same name)"
             if why is None and info.file_size > MAX_FILE:
                 why = f"larger than {MAX_FILE // 2**20} MB uncompressed"
@@ -146,7 +156,7 @@ def _zip_entries(path: Path, refused: list[dict]) -> list[_Entry]:
                 why = f"compressed more than {MAX_RATIO} times (a zip bomb?)"
             if why is None and total + info.file_size > MAX_TOTAL:
                 why = f"the zip holds more than {MAX_TOTAL // 2**30} GB uncompressed; this and later entries not read"
-            seen.add(name)
+            seen.add(_normalised(name))
             if why:
                 refused.append({"source": source, "reason": why})
                 continue
@@ -295,7 +305,7 @@ def collect(inputs: list[Path], *, lms: str = "auto") -> Collected:
                                    _dt.datetime.fromtimestamp(st.st_mtime)), given.stem))
         else:
             raise ValueError(f"{given}: no such file or folder")
-    fmt = detect([e.source for e, _ in entries]) if lms == "auto" else lms
+    fmt = detect([e.path for e, _ in entries]) if lms == "auto" else lms
     folder = Path(tempfile.mkdtemp(prefix="kdbook-lms-"))  # 0700
     try:
         return _read_all(entries, fmt, folder, refused)
@@ -306,16 +316,42 @@ def collect(inputs: list[Path], *, lms: str = "auto") -> Collected:
         raise
 
 
+def _learner_of(path: str, fmt: str, default: str = "") -> tuple[dict, bool]:
+    """Who an entry's name says it is, and whether the name matched the format."""
+    learner = _canvas(path) if fmt == "canvas" else _moodle(path) if fmt == "moodle" else None
+    matched = learner is not None or fmt == "files"
+    if learner is None:
+        learner = _plain(path, default)
+        if not matched:
+            learner["lms"] = "unmatched"
+    return learner, matched
+
+
+def _attribute(refused: list[dict], fmt: str) -> None:
+    """Name the learner of entries refused for their path or kind before the format was known (a
+    symbolic link, ``..``, an absolute path, a zip bomb...), so that the learner is reported as
+    ``refused`` with the reason, not as ``missing``."""
+    for r in refused:
+        if "learner" in r:
+            continue
+        parts = [p for p in PurePosixPath(_normalised(r["source"]).lstrip("/")).parts if p not in ("..", ".")]
+        if parts and re.match(r"^[A-Za-z]:$", parts[0]):
+            parts = parts[1:]
+        if not parts:
+            continue
+        learner, matched = _learner_of("/".join(parts), fmt)
+        if matched:
+            learner.pop("file", None)
+            learner.pop("late", None)
+            r["learner"] = learner
+
+
 def _read_all(entries: list, fmt: str, folder: Path, refused: list[dict]) -> Collected:
     items: list[Item] = []
     unmatched: list[str] = []
+    _attribute(refused, fmt)
     for k, (entry, default) in enumerate(entries):
-        learner = _canvas(entry.source) if fmt == "canvas" else _moodle(entry.source) if fmt == "moodle" else None
-        matched = learner is not None or fmt == "files"
-        if learner is None:
-            learner = _plain(entry.source, default)
-            if not matched:
-                learner["lms"] = "unmatched"
+        learner, matched = _learner_of(entry.path, fmt, default)
         file, attempt = _resubmission(learner.pop("file"))
         base = PurePosixPath(file).name
         late = learner.pop("late")

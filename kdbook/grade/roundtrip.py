@@ -260,10 +260,18 @@ class RoundTrip:
         def rid(e: dict) -> str:  # the roster's id of the learner (the LMS's id for Canvas and Moodle)
             return e["learner"].get("roster_id") or e["learner"]["id"]
 
-        totals = {rid(e): (e["score"], e["max_score"]) for e in report["submissions"] if e["max_score"] > 0}
+        # A refused submission (a link, a nested zip, an online text instead of a file...) is the instructor's
+        # to judge: its cell is left empty, so the import keeps whatever grade the LMS holds.
+        totals = {rid(e): (e["score"], e["max_score"]) for e in report["submissions"]
+                  if e["max_score"] > 0 and e.get("status") != "refused"}
         ungraded = sorted(str(e["learner"]["id"]) for e in report["submissions"] if e["max_score"] <= 0)
+        refused = sorted(str(e["learner"]["id"]) for e in report["submissions"]
+                         if e.get("status") == "refused" and e["max_score"] > 0)
         if ungraded and (args.canvas_csv or args.moodle_worksheet):
             self.notes.append(f"gradebook: no grade written for {', '.join(ungraded)} (not graded: see their messages)")
+        if refused and (args.canvas_csv or args.moodle_worksheet):
+            self.notes.append(f"gradebook: no grade written for {', '.join(refused)} (their files were refused: see "
+                              "their messages; the LMS keeps its grade until you enter one)")
         if report.get("interrupted") and (args.canvas_csv or args.moodle_worksheet or args.feedback):
             self.notes.append("grading was interrupted: no gradebook file and no feedback written")
             args = argparse.Namespace(**{**vars(args), "canvas_csv": None, "moodle_worksheet": None, "feedback": None})
