@@ -157,6 +157,28 @@ def test_canvas_regrade_with_manual_points_prints_the_diff(canvas, tmp_path):
     assert len(list(tmp_path.glob("manual_template.*.csv"))) == 1
 
 
+def test_manual_template_round_trip_keeps_names_that_look_like_formulas(tmp_path):
+    """The template neutralises cells that start like a formula ('-dash/...); --manual reads them back."""
+    for who in ("-dash", "@at", "plain"):
+        (tmp_path / "subs" / who).mkdir(parents=True)
+        (tmp_path / "subs" / who / NB).write_bytes(notebook())
+    run("subs", "--out", "r1.json", cwd=tmp_path)
+    template = rows(tmp_path / "manual_template.csv")
+    head = template[0]
+    assert {r[0] for r in template[1:]} == {"'-dash/" + NB, "'@at/" + NB, "plain/" + NB}
+    filled = [head] + [r[:2] + [r[head.index("manual_max")], "=fine"] + r[4:] for r in template[1:]]
+    with open(tmp_path / "filled.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(filled)
+    out = run("subs", "--manual", "filled.csv", "--out", "r2.json", cwd=tmp_path)
+    assert "no such submission" not in out.stdout + out.stderr
+    report = json.loads((tmp_path / "r2.json").read_text(encoding="utf-8"))
+    assert len(report["submissions"]) == 3
+    for e in report["submissions"]:
+        assert e["score"] == e["max_score"] > 15, e["submission"]  # 15 automatic + the manual point
+        r = next(x["reasoning"] for x in e["exercises"] if x.get("reasoning") and x["reasoning"]["manual_max"])
+        assert r["manual_points"] == r["manual_max"] and r.get("comment") == "=fine"
+
+
 @pytest.fixture(scope="module")
 def moodle(tmp_path_factory):
     d = tmp_path_factory.mktemp("moodle")

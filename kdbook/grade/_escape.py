@@ -29,7 +29,7 @@ import html as _html
 import re
 import unicodedata
 
-__all__ = ["one_line", "md_inline", "md_block", "csv_cell", "html", "filename", "lms_folder"]
+__all__ = ["one_line", "md_inline", "md_block", "csv_cell", "from_csv_cell", "html", "filename", "lms_folder"]
 
 # C0/C1 controls, DEL, and the Unicode line and paragraph separators.
 _BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
@@ -72,6 +72,15 @@ def csv_cell(text: object, *, number: bool = False) -> str:
         return text
     text = _CONTROLS.sub("�", _BREAKS.sub("⏎", text))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
+
+
+def from_csv_cell(text: str) -> str:
+    """Undo :func:`csv_cell`'s leading apostrophe (for a key column read back: ``'-x`` is ``-x``).
+
+    >>> from_csv_cell(csv_cell("-dash/02.ipynb")), from_csv_cell(csv_cell("'quoted")), from_csv_cell("'plain")
+    ('-dash/02.ipynb', "'quoted", "'plain")
+    """
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r", "'") else text
 
 
 def html(text: object) -> str:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..grading.spec import EXERCISE_ID
-from ._escape import csv_cell, md_block, md_inline
+from ._escape import csv_cell, from_csv_cell, md_block, md_inline
 
 __all__ = ["write_json", "write_csv", "write_markdown", "read_manual", "merge_manual", "atomic_write"]
 
@@ -126,10 +126,11 @@ def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
                 points = float(row["points"])
             except (TypeError, ValueError):
                 raise ValueError(f"{path}, row {row_number}: points should be a number, got {row['points']!r}") from None
-            key = (row["submission"].strip(), row["exercise"].strip())
+            # the template neutralised names that start like a formula ('-dash/...): read them back as they were
+            key = (from_csv_cell(row["submission"].strip()), from_csv_cell(row["exercise"].strip()))
             if key in out:
                 raise ValueError(f"{path}, row {row_number}: a second row for {key[0]} / {key[1]}")
-            out[key] = (points, (row.get("comment") or "").strip())
+            out[key] = (points, from_csv_cell((row.get("comment") or "").strip()))
     return out
 
 
