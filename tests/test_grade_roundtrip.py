@@ -157,6 +157,47 @@ def test_canvas_regrade_with_manual_points_prints_the_diff(canvas, tmp_path):
     assert len(list(tmp_path.glob("manual_template.*.csv"))) == 1
 
 
+CH2 = "02_divergences.ipynb"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_only_the_assignments_chapter_writes_a_grade(tmp_path):
+    """A solved notebook of another chapter never stands in for the assignment (review of issue 25)."""
+    solved2, blank2 = (ROOT / "solutions" / CH2).read_bytes(), (ROOT / "exercises" / CH2).read_bytes()
+    with zipfile.ZipFile(tmp_path / "ch2.zip", "w") as zf:
+        zf.writestr(f"smithjo_103_9004_{CH2}", blank2)  # the assignment, blank
+        zf.writestr(f"smithjo_103_9003_{NB}", notebook())  # a solved chapter 1, uploaded too
+        zf.writestr(f"leeann_104_9005_{CH2}", solved2)
+        zf.writestr(f"kimjo_105_9006_{NB}", notebook())  # chapter 1 only
+        zf.writestr(f"ngmai_106_9007_{CH2}", solved2)
+    (tmp_path / "roster.csv").write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section,Ch2 divergences (555)\n    Points Possible,,,,,18.00\n"
+        '"Smith, Jo",103,s1,jsmith,A,\n"Lee, Ann",104,s2,alee,A,\n"Kim, Jo",105,s3,jkim,A,\n'
+        '"Ng, Mai",106,s4,mng,A,\n', encoding="utf-8")
+    out = run("ch2.zip", "--roster", "roster.csv", "--canvas-csv", "import.csv", cwd=tmp_path)
+    assert rows(tmp_path / "import.csv")[2:] == [["Smith, Jo", "103", "jsmith", "A", "0"],
+                                                 ["Lee, Ann", "104", "alee", "A", "18"],
+                                                 ["Kim, Jo", "105", "jkim", "A", ""],
+                                                 ["Ng, Mai", "106", "mng", "A", "18"]]
+    assert "notebooks of other chapters write no grade: 103 (chapter 01), 105 (chapter 01)" in out.stdout + out.stderr
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    other = [e for e in report["submissions"] if e.get("chapter") == "01"]
+    assert len(other) == 2 and all(e["score"] == 15 and any("not the assignment's chapter 02" in m
+                                                            for m in e["messages"]) for e in other)
+    # as many notebooks of each chapter: which one the column is cannot be told, so no file is written
+    with zipfile.ZipFile(tmp_path / "tie.zip", "w") as zf:
+        zf.writestr(f"leeann_104_9005_{CH2}", solved2)
+        zf.writestr(f"kimjo_105_9006_{NB}", notebook())
+    out = run("tie.zip", "--roster", "roster.csv", "--canvas-csv", "tie.csv", cwd=tmp_path)
+    assert not (tmp_path / "tie.csv").exists() and "pass --chapter" in out.stdout + out.stderr
+    run("tie.zip", "--roster", "roster.csv", "--canvas-csv", "tie.csv", "--chapter", "02", cwd=tmp_path)
+    # --chapter grades every notebook as that chapter: Kim's chapter-1 notebook answers nothing of it
+    assert rows(tmp_path / "tie.csv")[2:] == [["Smith, Jo", "103", "jsmith", "A", "0"],
+                                              ["Lee, Ann", "104", "alee", "A", "18"],
+                                              ["Kim, Jo", "105", "jkim", "A", "0"],
+                                              ["Ng, Mai", "106", "mng", "A", "0"]]
+
+
 def test_manual_template_round_trip_keeps_names_that_look_like_formulas(tmp_path):
     """The template neutralises cells that start like a formula ('-dash/...); --manual reads them back."""
     for who in ("-dash", "@at", "plain"):

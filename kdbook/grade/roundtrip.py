@@ -131,6 +131,8 @@ class RoundTrip:
         self.penalty, self.due, self.extensions, self.previous = penalty, due, extensions, previous
         self.paths = [item.path for item in collected.items]
         self.notes: list[str] = []
+        self.chapter: str | None = None  # the assignment's chapter (set by ``annotate``)
+        self.chapter_tie = False
         key = Path(args.out).resolve().parent / "anonymise_key.csv"
         self.pseudonyms = Pseudonyms(key) if args.anonymise else None
 
@@ -181,8 +183,16 @@ class RoundTrip:
             entry["_path"] = str(item.path)
             entry["_file"] = item.filename
             entries.append(entry)
-        chapter = Counter(e["chapter"] for e in entries if e.get("chapter")).most_common(1)
-        chapter = chapter[0][0] if chapter else None
+        counts = Counter(e["chapter"] for e in entries if e.get("chapter")).most_common()
+        chapter = getattr(self.args, "chapter", None) or (counts[0][0] if counts else None)
+        # The gradebook's column is the assignment's chapter: --chapter, else the one most notebooks are.
+        self.chapter = chapter
+        self.chapter_tie = (not getattr(self.args, "chapter", None) and len(counts) > 1
+                            and counts[0][1] == counts[1][1])
+        for e in entries:
+            if e.get("chapter") and chapter and e["chapter"] != chapter:
+                e["messages"].append(f"a chapter-{e['chapter']} notebook, not the assignment's chapter {chapter}: "
+                                     "graded, with feedback, but no gradebook value from it")
         maximum = float(sum(ex.points for ex in registry.chapter_exercises(chapter))) if chapter else 0.0
         by_learner = {(e["learner"]["lms"], e["learner"]["id"]): e for e in entries}
         for r in self.collected.refused:
@@ -262,8 +272,12 @@ class RoundTrip:
 
         # A refused submission (a link, a nested zip, an online text instead of a file...) is the instructor's
         # to judge: its cell is left empty, so the import keeps whatever grade the LMS holds.
+        # Only the assignment's chapter writes a grade: a solved notebook of another chapter must not stand in
+        # for the assignment (nor the last of two entries of one learner win by chance).
         totals = {rid(e): (e["score"], e["max_score"]) for e in report["submissions"]
-                  if e["max_score"] > 0 and e.get("status") != "refused"}
+                  if e["max_score"] > 0 and e.get("status") != "refused" and e.get("chapter") == self.chapter}
+        other = sorted(f"{e['learner']['id']} (chapter {e['chapter']})" for e in report["submissions"]
+                       if e.get("chapter") and e.get("chapter") != self.chapter)
         ungraded = sorted(str(e["learner"]["id"]) for e in report["submissions"] if e["max_score"] <= 0)
         refused = sorted(str(e["learner"]["id"]) for e in report["submissions"]
                          if e.get("status") == "refused" and e["max_score"] > 0)
@@ -272,6 +286,13 @@ class RoundTrip:
         if refused and (args.canvas_csv or args.moodle_worksheet):
             self.notes.append(f"gradebook: no grade written for {', '.join(refused)} (their files were refused: see "
                               "their messages; the LMS keeps its grade until you enter one)")
+        if other and (args.canvas_csv or args.moodle_worksheet):
+            self.notes.append(f"gradebook: the column is chapter {self.chapter}'s; notebooks of other chapters write no "
+                              f"grade: {', '.join(other)}")
+        if self.chapter_tie and (args.canvas_csv or args.moodle_worksheet):
+            self.notes.append("gradebook: no file written: as many notebooks are of one chapter as of another, so "
+                              "which one the assignment is cannot be told; pass --chapter")
+            args = argparse.Namespace(**{**vars(args), "canvas_csv": None, "moodle_worksheet": None})
         if report.get("interrupted") and (args.canvas_csv or args.moodle_worksheet or args.feedback):
             self.notes.append("grading was interrupted: no gradebook file and no feedback written")
             args = argparse.Namespace(**{**vars(args), "canvas_csv": None, "moodle_worksheet": None, "feedback": None})
