@@ -22,8 +22,8 @@ AS_ROOT = _isolation.isolation() == "users"
 
 #: Appended to the chapter-1 solution: the written reasoning reports what the child saw.
 PROBE = '''
-import json, os, random, tempfile
-justify_ranking = json.dumps({"np": float(np.random.rand()), "random": random.random(), "home": os.environ["HOME"],
+import ctypes, json, os, random, tempfile
+justify_ranking = json.dumps({"dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), "np": float(np.random.rand()), "random": random.random(), "home": os.environ["HOME"],
                               "tmp": tempfile.gettempdir(), "cwd": os.getcwd(), "uid": os.getuid(),
                               "mpl": os.environ["MPLCONFIGDIR"], "fds": sorted(int(f) for f in os.listdir("/proc/self/fd"))})
 '''
@@ -55,16 +55,21 @@ def _seen(entry: dict) -> dict:
     return json.loads(ex["reasoning"]["text"])
 
 
-def test_each_child_has_its_own_folder_environment_random_state_and_descriptors(tmp_path):
+@pytest.mark.parametrize("server", ["forked", "fresh python -I"])
+def test_each_child_has_its_own_folder_environment_random_state_and_descriptors(tmp_path, monkeypatch, server):
+    if server != "forked":
+        monkeypatch.setenv("KDBOOK_GRADE_FORK_SERVER", "0")
     paths = [_notebook(tmp_path, "01_teacher_and_student.ipynb", f"{k}_01_teacher_and_student.ipynb", PROBE)
              for k in range(2)]
     report = grade(paths, seed=7, limits=LIMITS, jobs=1)
     seen = [_seen(e) for e in report["submissions"]]
     assert all(_full(e) for e in report["submissions"]), report
     for s in seen:
+        assert s["dumpable"] == 0, s  # no other process of its user can read its memory or descriptors
         assert s["home"] == s["tmp"] == s["cwd"] == s["mpl"], s  # the submission's private folder
         assert Path(s["home"]).name == "work" and "forkserver" not in s["home"], s
-        assert s["fds"][:4] == [0, 1, 2, 3] and len(s["fds"]) <= 5, s  # stdio, the result pipe (+ the listing)
+        assert s["fds"][:3] == [0, 1, 2] and len(s["fds"]) <= 5, s  # stdio, the result pipe (+ the listing)
+        assert server != "forked" or s["fds"][3] == 3, s
         if AS_ROOT:
             assert s["uid"] != 0 and _isolation.pwd.getpwuid(s["uid"]).pw_name.startswith(_isolation.USER_PREFIX)
     assert seen[0]["home"] != seen[1]["home"]

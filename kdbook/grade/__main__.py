@@ -124,4 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from ._child import not_dumpable
+
+    not_dumpable()  # the grader holds the answer keys: no process of the same user may read its memory
     sys.exit(main())

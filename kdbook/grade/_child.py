@@ -79,6 +79,17 @@ def _preload(package: str = "kdbook") -> None:
             _preload(info.name)
 
 
+def not_dumpable() -> None:
+    """Make this process (and the children it forks) non-dumpable, so that no other process of the
+    same user can read or write its memory, descriptors or environment (``/proc/PID/mem``,
+    ``/proc/PID/fd``, ptrace): without dedicated users a sibling could otherwise steal its key and
+    forge its results, or rewrite the fork server's modules. Signals are not stopped by this."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+
 def _drop_to(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
@@ -112,6 +123,7 @@ def _display(*objs, **kwargs) -> None:
 
 def main(argv: list[str]) -> None:
     """Entry point of a child started with ``python -I`` (when there is no fork server)."""
+    not_dumpable()
     job_path, fd, memory_mb, cpu_seconds = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     uid, gid = (int(argv[4]), int(argv[5])) if len(argv) > 5 else (None, None)
     key = sys.stdin.readline().strip()
@@ -130,6 +142,7 @@ def forked(request: dict, fds: list[int]) -> None:
     Never returns.
     """
     try:
+        not_dumpable()  # inherited from the server already; said again, as it matters
         signal.set_wakeup_fd(-1)  # the server's; its descriptor is closed below
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         key_fd, result_fd, err_fd = fds

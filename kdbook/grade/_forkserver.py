@@ -57,6 +57,7 @@ def serve(fd: int) -> None:
     """The server's main loop (in its own process): preload, then fork one child per request."""
     from . import _child
 
+    _child.not_dumpable()  # no submission of the same user may read or rewrite what its children inherit
     sock = socket.socket(fileno=fd)
     _child._preload()
     import gc
