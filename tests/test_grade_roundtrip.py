@@ -329,3 +329,17 @@ def test_a_folder_of_plain_files_joins_the_roster_by_login(tmp_path):
     assert got == {"jsmith": ("graded", "Smith, John"), "stranger": ("blank", None), "124": ("missing", "Doe, Jane")}
     stranger = next(e for e in report["submissions"] if e["learner"]["id"] == "stranger")
     assert "not on the roster: no row in the gradebook files" in stranger["messages"]
+
+
+@pytest.mark.parametrize("length", [10, 120, 400])
+def test_feedback_names_keep_the_lms_ids_and_the_extension_whatever_the_name_length(length):
+    from kdbook.grade.feedback import feedback_name
+
+    canvas = feedback_name({"learner": {"lms": "canvas", "prefix": "é" * length + "_LATE_4451234_98765432"}})
+    assert canvas.endswith("_LATE_4451234_98765432_kdbook-feedback.html") and len(canvas.encode()) <= 240
+    assert canvas.split("_")[0] == "é" * min(length, len(canvas.split("_")[0]))  # only the name is shortened
+    moodle = feedback_name({"learner": {"lms": "moodle", "folder": f"{'Zoë D' * length}'Arcy_301_assignsubmission_file"}})
+    folder, file = moodle.split("/")
+    info = folder.split("_", 4)  # Moodle's rule: explode('_', part, 5)
+    assert file == "kdbook-feedback.html" and info[1:] == ["301", "assignsubmission", "file"]
+    assert len(folder.encode()) <= 240

@@ -40,14 +40,29 @@ _TEST = re.compile(r"^[✓✗] \[(?P<kind>public|hidden)\] .+? \((?P<got>[\d.]+)
 NAME = "kdbook-feedback"
 
 
+_MAX_BYTES = 240  # a file name component: most file systems allow 255 bytes
+
+
+def _fit(name: str, rest: str) -> str:
+    """``name + rest`` within :data:`_MAX_BYTES` bytes, shortening only ``name`` (the learner's name:
+    the LMS matches files by the ids and plugin in ``rest``, which must stay whole)."""
+    while len(name) > 1 and len((name + rest).encode()) > _MAX_BYTES:
+        name = name[:-1]
+    return name + rest
+
+
 def feedback_name(entry: dict) -> str:
     """The upload path of the learner's HTML feedback (see the module docstring)."""
     learner = entry.get("learner") or {}
     if learner.get("lms") == "canvas" and learner.get("prefix"):
-        return _escape.filename(f"{learner['prefix']}_{NAME}.html")
+        prefix = _escape.filename(learner["prefix"], limit=10_000)
+        m = re.match(r"^(?P<name>.*?)(?P<ids>(_LATE)?_\d+_\d+)$", prefix)  # anonymous prefixes are short
+        return _fit(m["name"], m["ids"] + f"_{NAME}.html") if m else _fit("", prefix + f"_{NAME}.html")
     if learner.get("lms") == "moodle" and learner.get("folder"):
-        return f"{_escape.lms_folder(learner['folder'])}/{NAME}.html"
-    return _escape.filename(f"{learner.get('id') or entry.get('submission')}_{NAME}.html")
+        folder = _escape.lms_folder(learner["folder"], limit=10_000)
+        name = folder.split("_", 1)[0]
+        return f"{_fit(name, folder[len(name):])}/{NAME}.html"
+    return _escape.filename(f"{learner.get('id') or entry.get('submission')}", limit=120) + f"_{NAME}.html"
 
 
 def _split(ex: dict) -> tuple[list[str], float, float, list[str]]:
