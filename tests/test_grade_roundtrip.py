@@ -343,3 +343,20 @@ def test_feedback_names_keep_the_lms_ids_and_the_extension_whatever_the_name_len
     info = folder.split("_", 4)  # Moodle's rule: explode('_', part, 5)
     assert file == "kdbook-feedback.html" and info[1:] == ["301", "assignsubmission", "file"]
     assert len(folder.encode()) <= 240
+
+
+def test_an_extension_on_file_overrides_canvas_late_mark(tmp_path):
+    with zipfile.ZipFile(tmp_path / "late.zip", "w") as zf:
+        zf.writestr(f"obrienseán_LATE_101_9001_{NB}", notebook())
+        zf.writestr(f"leeann_LATE_102_9002_{NB}", notebook())
+    (tmp_path / "roster.csv").write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section,Chapter 1 (9876)\n    Points Possible,,,,,15.00\n"
+        '"O\'Brien, Seán",101,s1,so,A,\n"Lee, Ann",102,s2,al,A,\n', encoding="utf-8")
+    (tmp_path / "extensions.csv").write_text("learner,due\n101,2026-12-31 23:59\n", encoding="utf-8")
+    run("late.zip", "--roster", "roster.csv", "--canvas-csv", "import.csv", "--due", "2026-12-07 12:00",
+        "--extensions", "extensions.csv", "--late-penalty", "10%", cwd=tmp_path)
+    e = _by_id(json.loads((tmp_path / "report.json").read_text(encoding="utf-8")))
+    assert e["101"]["status"] == "graded" and "late_penalty" not in e["101"]
+    assert any("an extension until 2026-12-31 23:59 is on file" in m for m in e["101"]["messages"])
+    assert e["102"]["status"] == "late" and e["102"]["late_penalty"]["points"] == 1.5  # no extension: penalised
+    assert [r[4] for r in rows(tmp_path / "import.csv")[2:]] == ["15", "13.5"]

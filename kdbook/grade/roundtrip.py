@@ -177,7 +177,9 @@ class RoundTrip:
             if classview.is_blank(item.path, entry.get("chapter")):
                 entry["status"] = "blank"
             else:
-                late, late_by = self._lateness(item, joined)
+                late, late_by, note = self._lateness(item, joined)
+                if note:
+                    entry["messages"].append(note)
                 if late:
                     entry["status"], entry["_late_by"] = "late", late_by
             entry["_path"] = str(item.path)
@@ -230,17 +232,22 @@ class RoundTrip:
                 "score": 0.0, "max_score": maximum,
                 "exercises": [], "messages": [message], "learner": learner, "status": status}
 
-    def _lateness(self, item, joined) -> tuple[bool, _dt.timedelta | None]:
+    def _lateness(self, item, joined) -> tuple[bool, _dt.timedelta | None, str]:
+        """(late, by how much when known, a note for the learner's messages)."""
         keys = [item.learner["id"]] + ([joined["id"], joined["login"], joined["sis"]] if joined else [])
-        due = next((self.extensions[k] for k in keys if k and k in self.extensions), self.due)
+        extension = next((self.extensions[k] for k in keys if k and k in self.extensions), None)
+        due = extension or self.due
         when = None
         if joined and joined.get("submitted"):
             when = parse_time(joined["submitted"])
         elif item.learner["lms"] in ("files", "unmatched"):
             when = item.mtime
         if due is not None and when is not None:
-            return when > due, (when - due if when > due else None)
-        return item.late, None
+            return when > due, (when - due if when > due else None), ""
+        if item.late and extension is not None:  # Canvas's LATE knows nothing of the extension, nor when it was
+            return False, None, (f"the LMS marked it late, but an extension until {extension:%Y-%m-%d %H:%M} is on "
+                                 "file and the submission time is unknown: not treated as late")
+        return item.late, None, ""
 
     def manual_keys(self, manual: dict) -> dict:
         """Translate ``--manual`` rows written against an anonymised report back to real submissions."""
