@@ -22,8 +22,10 @@ AS_ROOT = _isolation.isolation() == "users"
 
 #: Appended to the chapter-1 solution: the written reasoning reports what the child saw.
 PROBE = '''
-import ctypes, json, os, random, tempfile
-justify_ranking = json.dumps({"dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), "np": float(np.random.rand()), "random": random.random(), "home": os.environ["HOME"],
+import ctypes, json, os, random, tempfile, matplotlib
+justify_ranking = json.dumps({"dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0),
+                              "no_new_privs": ctypes.CDLL(None).prctl(39, 0, 0, 0, 0),
+                              "mplcfg": matplotlib.get_configdir(), "np": float(np.random.rand()), "random": random.random(), "home": os.environ["HOME"],
                               "tmp": tempfile.gettempdir(), "cwd": os.getcwd(), "uid": os.getuid(),
                               "mpl": os.environ["MPLCONFIGDIR"], "fds": sorted(int(f) for f in os.listdir("/proc/self/fd"))})
 '''
@@ -66,6 +68,8 @@ def test_each_child_has_its_own_folder_environment_random_state_and_descriptors(
     assert all(_full(e) for e in report["submissions"]), report
     for s in seen:
         assert s["dumpable"] == 0, s  # no other process of its user can read its memory or descriptors
+        assert s["no_new_privs"] == 1, s  # a setuid program gains nothing
+        assert s["mplcfg"] == s["home"], s  # matplotlib's folders are the submission's, not the server's
         assert s["home"] == s["tmp"] == s["cwd"] == s["mpl"], s  # the submission's private folder
         assert Path(s["home"]).name == "work" and "forkserver" not in s["home"], s
         assert s["fds"][:3] == [0, 1, 2] and len(s["fds"]) <= 5, s  # stdio, the result pipe (+ the listing)

@@ -84,10 +84,21 @@ def not_dumpable() -> None:
     same user can read or write its memory, descriptors or environment (``/proc/PID/mem``,
     ``/proc/PID/fd``, ptrace): without dedicated users a sibling could otherwise steal its key and
     forge its results, or rewrite the fork server's modules. Signals are not stopped by this."""
+    _prctl(4, 0)  # PR_SET_DUMPABLE, 0
+
+
+def _prctl(option: int, value: int) -> None:
     if sys.platform.startswith("linux"):
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _child_lockdown() -> None:
+    """Non-dumpable, and no new privileges: a setuid program (su, passwd, mount...) the submission
+    runs gains none (``PR_SET_NO_NEW_PRIVS``, kept across fork and exec, never undone)."""
+    not_dumpable()
+    _prctl(38, 1)  # PR_SET_NO_NEW_PRIVS, 1
 
 
 def _drop_to(uid: int, gid: int) -> None:
@@ -123,7 +134,7 @@ def _display(*objs, **kwargs) -> None:
 
 def main(argv: list[str]) -> None:
     """Entry point of a child started with ``python -I`` (when there is no fork server)."""
-    not_dumpable()
+    _child_lockdown()
     job_path, fd, memory_mb, cpu_seconds = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     uid, gid = (int(argv[4]), int(argv[5])) if len(argv) > 5 else (None, None)
     key = sys.stdin.readline().strip()
@@ -142,7 +153,7 @@ def forked(request: dict, fds: list[int]) -> None:
     Never returns.
     """
     try:
-        not_dumpable()  # inherited from the server already; said again, as it matters
+        _child_lockdown()  # non-dumpable is inherited from the server already; said again, as it matters
         signal.set_wakeup_fd(-1)  # the server's; its descriptor is closed below
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         key_fd, result_fd, err_fd = fds
@@ -157,6 +168,11 @@ def forked(request: dict, fds: list[int]) -> None:
         import tempfile
 
         tempfile.tempdir = None  # TMPDIR is the submission's now
+        mpl = sys.modules.get("matplotlib")
+        for name in ("get_configdir", "get_cachedir"):  # cached in the server: read MPLCONFIGDIR again
+            f = getattr(mpl, name, None)
+            if hasattr(f, "__wrapped__"):
+                setattr(mpl, name, f.__wrapped__)
         if "numpy" in sys.modules:  # (the random module reseeds itself after a fork)
             sys.modules["numpy"].random.seed()
         uid, gid = request.get("uid"), request.get("gid")
