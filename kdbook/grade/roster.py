@@ -97,7 +97,9 @@ def read_roster(path: Path) -> Roster:
                              "submitted": cell(row, "Last modified (submission)")})
         return Roster("moodle", path, header, rows, learners, {})
     raise ValueError(f"{path}: neither a Canvas gradebook export (columns Student, ID, Section) nor a Moodle "
-                     f"grading worksheet (columns Identifier, Grade); its columns: {', '.join(header[:8])}")
+                     f"grading worksheet (columns Identifier, Grade); its columns: {', '.join(header[:8])}. Moodle names "
+                     "the columns in the language of its interface: download the worksheet with English chosen "
+                     "(your user menu → Language → English)")
 
 
 _TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
