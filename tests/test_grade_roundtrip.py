@@ -360,3 +360,34 @@ def test_an_extension_on_file_overrides_canvas_late_mark(tmp_path):
     assert any("an extension until 2026-12-31 23:59 is on file" in m for m in e["101"]["messages"])
     assert e["102"]["status"] == "late" and e["102"]["late_penalty"]["points"] == 1.5  # no extension: penalised
     assert [r[4] for r in rows(tmp_path / "import.csv")[2:]] == ["15", "13.5"]
+
+
+LEAK = '''
+import sys as _sys, os as _os, time as _time
+_real = kl_contributions
+def kl_contributions(p, q):
+    print("LEAKED-INPUTS", np.asarray(p).ravel()[:3].tolist(), file=_sys.stderr, flush=True)
+    if _os.fork() == 0:  # a helper that burns CPU: the grader stops the run over its budget ("not run")
+        while True:
+            pass
+    _time.sleep(20)
+    return _real(p, q)
+'''
+
+
+def test_what_a_submission_prints_to_stderr_reaches_the_instructor_not_the_feedback(tmp_path):
+    """Its error output may hold the hidden tests' inputs: report.json and report.md only."""
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / NB).write_bytes(notebook())
+    nb = json.loads((tmp_path / "alice" / NB).read_text(encoding="utf-8"))
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "source": LEAK, "outputs": [], "execution_count": None})
+    (tmp_path / "alice" / NB).write_text(json.dumps(nb), encoding="utf-8")
+    run("alice", "--feedback", "fb", "--md", "report.md", cwd=tmp_path)
+    entry = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["submissions"][0]
+    assert "LEAKED-INPUTS" in entry["stderr_tail"] and "LEAKED-INPUTS" in (tmp_path / "report.md").read_text()
+    assert any("stopped early" in m for m in entry["messages"])
+    for f in (tmp_path / "fb").rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".md"):
+            assert "LEAKED" not in f.read_text(encoding="utf-8"), f
+    with zipfile.ZipFile(tmp_path / "fb" / "upload.zip") as zf:
+        assert all(b"LEAKED" not in zf.read(n) for n in zf.namelist())

@@ -92,6 +92,8 @@ def write_markdown(report: dict, path: Path) -> Path:
     for entry in report["submissions"]:
         lines.append(f"\n## {md_inline(entry['submission'])}: {entry['score']:g} / {entry['max_score']:g}\n")
         lines += [f"- {md_inline(m)}" for m in entry.get("messages", [])]
+        if entry.get("stderr_tail"):  # the instructor's report only; never in a learner's feedback
+            lines += ["", "Last error output of the grading process:", "", *md_block(entry["stderr_tail"]), ""]
         for ex in entry["exercises"]:
             shown = ex["id"] if EXERCISE_ID.fullmatch(str(ex["id"])) else md_inline(ex["id"])  # ids: plain
             lines.append(f"\n### {shown}: {ex['points']:g} / {ex['max_points']:g}\n")

@@ -326,7 +326,11 @@ def _grade(path: Path, chapter: str | None, seed: int, limits: Limits, keys: dic
     for cell_msg in failures.get("", []):
         entry["messages"].append(f"a cell that answers no exercise failed: {cell_msg}")
     if any(why.startswith("not run:") for why in run.killers.values()) and run.stderr_tail.strip():
-        entry["messages"].append(f"the grading process stopped early; its last error output: {run.stderr_tail[-600:]}")
+        # For the instructor only (report.json, report.md): a submission can print anything there, its hidden
+        # test inputs too, and the messages go into the learner's feedback.
+        entry["stderr_tail"] = run.stderr_tail[-600:]
+        entry["messages"].append("the grading process stopped early (its last error output is in the instructor's "
+                                 "report)")
     if run.forged:
         entry["messages"].append(f"ignored {run.forged} line(s) on the result channel that did not carry this "
                                  "run's key (forged or corrupted output)")
