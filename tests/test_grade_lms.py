@@ -263,3 +263,23 @@ def test_windows_separators_are_read_and_refused_entries_name_their_learner(tmp_
         "110": "an absolute path (never extracted)",
         "111": "a nested zip (not opened)"}
     c.cleanup()
+
+
+def test_a_canvas_name_that_holds_ids_cannot_pass_for_another_learner(tmp_path):
+    """Canvas keeps letters, digits and "_" of a name: "Evil_103_9999" must not make a file learner 103's."""
+    z = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr(f"smithjo_103_9004_{NB}", BLANK)  # the real learner 103
+        zf.writestr(f"evil_103_9999_104_9005_{NB}", BLANK)  # learner 104, whose name holds 103's ids
+        zf.writestr(f"evil_104_9006_103_9999_{NB}", BLANK)  # the same trick through the file name
+        zf.writestr(f"leeann_LATE_105_9007_{NB[:-6]}-1.ipynb", BLANK)  # ordinary: LATE, a resubmission
+        zf.writestr(f"kimjo_106_9008_2024_12_final.ipynb", BLANK)  # digits in an ordinary file name
+    c = lms.collect([z])
+    got = {(i.learner["id"], i.learner["name"], i.late) for i in c.items}
+    assert got == {("103", "smithjo", False), ("105", "leeann", True), ("106", "kimjo", False)}
+    reasons = {r["source"]: r["reason"] for r in c.refused}
+    assert reasons == {f"evil_103_9999_104_9005_{NB}": "the name could be learner 103, 104 or 9999's (the learner's "
+                                                        "own name holds ids): check it by hand",
+                       f"evil_104_9006_103_9999_{NB}": "the name could be learner 103, 104 or 9006's (the learner's "
+                                                        "own name holds ids): check it by hand"}
+    c.cleanup()

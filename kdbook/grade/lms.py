@@ -48,7 +48,8 @@ MAX_TOTAL = 2 * 2**30
 MAX_RATIO = 200  # a notebook (JSON text) compresses about 3-10 times
 MAX_ENTRIES = 20_000
 
-_CANVAS = re.compile(r"^(?P<name>[^/]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<att>\d+)_(?P<file>[^/]+)$", re.I)
+_IDS_AT = re.compile(r"(?=(?P<late>_LATE)?_(?P<uid>\d+)_(?P<att>\d+)_)", re.I)
+_CHAPTER_FILE = re.compile(r"^\d\d_[A-Za-z0-9_]+(-\d+)?\.ipynb$", re.I)
 _CANVAS_ANON = re.compile(r"^(?P<late>LATE_)?anon_(?P<anon>[A-Za-z0-9]+)_(?P<att>\d+)_(?P<file>[^/]+)$", re.I)
 _MOODLE = re.compile(r"^(?P<name>[^_/]+)_(?P<uid>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)(?:_(?P<file>.*))?$")
 _PLAIN = re.compile(r"^(?P<who>.+?)_(?P<file>\d\d_[^/]+)$")
@@ -206,12 +207,23 @@ def _canvas(source: str) -> dict | None:
         prefix = base[: m.start("file") - 1]
         return {"lms": "canvas", "id": f"anon_{m['anon']}", "name": None, "anonymous": True, "late": bool(m["late"]),
                 "attachment": m["att"], "prefix": prefix, "file": m["file"]}
-    m = _CANVAS.match(base)
-    if m:
-        prefix = base[: m.start("file") - 1]
-        return {"lms": "canvas", "id": m["uid"], "name": m["name"], "anonymous": False, "late": bool(m["late"]),
-                "attachment": m["att"], "prefix": prefix, "file": m["file"]}
-    return None
+    # {sortablename}[_LATE]_{userid}_{attachmentid}_{filename}: a name or a file name may hold "_<digits>_" too,
+    # so every place the ids could start is a candidate. The one whose file name is a chapter's notebook
+    # counts; a candidate left of it means the learner's own name holds ids ("evil_103_9999"), which could
+    # pass one learner's file off as another's: refused, to be checked by hand.
+    cands = [m for m in _IDS_AT.finditer(base) if m.start() > 0 and base[m.end("att") + 1:]]
+    if not cands:
+        return None
+    files = [base[m.end("att") + 1:] for m in cands]
+    chapter = [k for k, f in enumerate(files) if _CHAPTER_FILE.match(f) and f[:2] in registry.CHAPTERS]
+    k = chapter[0] if chapter else 0
+    m = cands[k]
+    if any(c.start() < m.start() and c["uid"] != m["uid"] for c in cands[:k]):
+        ids = sorted({c["uid"] for c in cands[: k + 1]}, key=int)
+        return {"lms": "canvas", "ambiguous": ids, "file": files[k], "late": False}
+    prefix = base[: m.end("att")]
+    return {"lms": "canvas", "id": m["uid"], "name": base[: m.start()], "anonymous": False, "late": bool(m["late"]),
+            "attachment": m["att"], "prefix": prefix, "file": files[k]}
 
 
 def _moodle(source: str) -> dict | None:
@@ -340,7 +352,7 @@ def _attribute(refused: list[dict], fmt: str) -> None:
         if not parts:
             continue
         learner, matched = _learner_of("/".join(parts), fmt)
-        if matched:
+        if matched and not learner.get("ambiguous"):
             learner.pop("file", None)
             learner.pop("late", None)
             r["learner"] = learner
@@ -352,6 +364,12 @@ def _read_all(entries: list, fmt: str, folder: Path, refused: list[dict]) -> Col
     _attribute(refused, fmt)
     for k, (entry, default) in enumerate(entries):
         learner, matched = _learner_of(entry.path, fmt, default)
+        if learner.get("ambiguous"):
+            ids = learner["ambiguous"]
+            who = ", ".join(ids[:-1]) + " or " + ids[-1]
+            refused.append({"source": entry.source, "reason": f"the name could be learner {who}'s (the learner's own "
+                            "name holds ids): check it by hand"})
+            continue
         file, attempt = _resubmission(learner.pop("file"))
         base = PurePosixPath(file).name
         late = learner.pop("late")
