@@ -183,3 +183,32 @@ def test_innocent_imports_are_graded_as_root_and_results_have_a_budget(tmp_path)
     by_name = {Path(s["submission"]).name: s for s in report["submissions"]}
     assert by_name["01_imports.ipynb"]["score"] == by_name["01_imports.ipynb"]["max_score"], by_name["01_imports.ipynb"]
     assert "result budget" in json.dumps(by_name["01_big.ipynb"])
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs root (per-submission users)")
+def test_as_root_a_submission_never_runs_as_root_when_no_user_can_be_made(tmp_path, monkeypatch):
+    from kdbook.grade import grade_submission
+
+    marker = tmp_path / "ran-as-root"
+    nb = json.loads((ROOT / "solutions/01_teacher_and_student.ipynb").read_text())
+    nb["cells"].insert(0, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                           "source": f"open({str(marker)!r}, 'w').write('x')"})
+    path = tmp_path / "01_teacher_and_student.ipynb"
+    path.write_text(json.dumps(nb))
+    monkeypatch.setattr(_isolation, "_FALLBACK", [])
+
+    def no_useradd(name):
+        raise OSError("useradd failed (simulated)")
+
+    monkeypatch.setattr(_isolation, "_ensure_user", no_useradd)
+    entry = grade_submission(path, seed=1)
+    assert entry["score"] == 0 and "never runs a learner's code as root" in entry["messages"][0], entry
+    assert "useradd failed (simulated)" in entry["messages"][0]
+    with pytest.raises(_isolation.IsolationError, match="useradd failed"):  # and a whole run stops before any child
+        grade([path], seed=1)
+    assert not marker.exists()
+    monkeypatch.setattr(_isolation, "_FALLBACK", [])
+    monkeypatch.setattr(_isolation, "isolation", lambda: "none")  # no useradd on the machine at all
+    with pytest.raises(_isolation.IsolationError, match="useradd is not installed"):
+        grade([path], seed=1)
+    assert not marker.exists()

@@ -90,6 +90,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
     from the copy.
     """
     _refuse_in_browser()
+    _isolation.refuse_root_without_users()
     if isolation() == "users":
         _isolation.shared_dirs(refresh=True)  # where grading users can leave files, as the machine is now
     seed = secrets.randbits(128) if seed is None else int(seed)

@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                            solutions=args.solutions)
         except MissingKeyError as err:
             parser.error(f"answer keys: {err}")
+        except _isolation.IsolationError as err:
+            parser.error(str(err))
         except Exception as err:  # noqa: BLE001 - still leave a report saying what happened
             report = {"crashed": f"the grader itself failed ({type(err).__name__}: {err})", "submissions": [],
                       "seed": args.seed}

@@ -37,7 +37,7 @@ try:
 except ImportError:  # the browser's Python (Pyodide) has neither; kdbook.grade refuses to run there
     fcntl = pwd = None  # type: ignore[assignment]
 
-__all__ = ["Account", "isolation", "account", "private_folder", "private_file", "sweep", "remove_leftovers",
+__all__ = ["Account", "IsolationError", "refuse_root_without_users", "isolation", "account", "private_folder", "private_file", "sweep", "remove_leftovers",
            "python_readable_by_others", "USER_PREFIX", "SHARED_DIRS", "shared_dirs"]
 
 USER_PREFIX = "kdbook-grade-"
@@ -111,13 +111,33 @@ def _ensure_user(name: str) -> pwd.struct_passwd:
     return entry
 
 
+class IsolationError(RuntimeError):
+    """The grader runs as root but cannot give a submission a user of its own: it never runs a
+    learner's code as root instead."""
+
+
+def _as_root() -> bool:
+    return os.name == "posix" and os.geteuid() == 0
+
+
+def refuse_root_without_users() -> None:
+    """Raise :class:`IsolationError` when the grader is root and submissions cannot get their own users."""
+    if _as_root() and isolation() != "users":
+        why = _FALLBACK[0] if _FALLBACK else "useradd is not installed and no kdbook-grade-N user exists"
+        raise IsolationError(f"the grader runs as root but cannot give submissions users of their own ({why}); "
+                             "it never runs a learner's code as root: install useradd (Debian: the passwd "
+                             "package), or grade as an ordinary user")
+
+
 @contextlib.contextmanager
 def account() -> Iterator[Account]:
     """A user no other grading uses until this one ends (the grader's own when not root).
 
-    The user's processes are swept before it is handed out and after it is given back.
+    The user's processes are swept before it is handed out and after it is given back. As root
+    without dedicated users, :class:`IsolationError` (never the grader's own user: root).
     """
     if isolation() != "users":
+        refuse_root_without_users()
         yield Account(None, None, pwd.getpwuid(os.geteuid()).pw_name if os.name == "posix" else "")
         return
     locks = _lock_dirs()
@@ -131,6 +151,7 @@ def account() -> Iterator[Account]:
                     entry = _ensure_user(f"{USER_PREFIX}{n}")
                 except (OSError, subprocess.SubprocessError, RuntimeError) as err:
                     _FALLBACK.append(f"could not create the grading user {USER_PREFIX}{n}: {err}")
+                    refuse_root_without_users()  # as root: never run the submission as root instead
                     yield Account(None, None, pwd.getpwuid(os.geteuid()).pw_name)
                     return
                 user = Account(entry.pw_uid, entry.pw_gid, entry.pw_name)

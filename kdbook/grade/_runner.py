@@ -31,7 +31,7 @@ from ..grading.spec import describe_error, verdict_line
 from . import _forkserver
 from ._budget import Budget, cpu_seconds, disk_bytes
 from ._extract import Submission, read_submission
-from ._isolation import Account, account, private_file, private_folder
+from ._isolation import Account, IsolationError, account, private_file, private_folder
 
 __all__ = ["Limits", "grade_submission", "STOP", "stop_all"]
 
@@ -299,6 +299,9 @@ def grade_submission(path: Path, *, chapter: str | None = None, seed: int = 0,
     start = time.monotonic()
     try:
         entry = _grade(Path(path), chapter, seed, limits, keys or {})
+    except IsolationError as err:  # a grading user could not be made: never run it as root instead
+        entry = {"submission": str(shown or path), "chapter": chapter, "score": 0.0, "max_score": 0.0,
+                 "exercises": [], "messages": [f"not graded: {err}"]}
     except Exception as err:  # noqa: BLE001 - whatever happens, the batch goes on
         entry = {"submission": str(shown or path), "chapter": chapter, "score": 0.0, "max_score": 0.0, "exercises": [],
                  "messages": [f"the grader could not grade this submission ({describe_error(err)}); please report "
