@@ -212,3 +212,22 @@ def test_as_root_a_submission_never_runs_as_root_when_no_user_can_be_made(tmp_pa
     with pytest.raises(_isolation.IsolationError, match="useradd is not installed"):
         grade([path], seed=1)
     assert not marker.exists()
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs root (makes a folder others can pass)")
+def test_answer_keys_readable_by_the_grading_users_are_reported():
+    folder = Path("/srv/kdbook-test-keys/solutions")
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        os.chmod(folder.parent, 0o755)
+        os.chmod(folder, 0o755)
+        (folder / "01_teacher_and_student.ipynb").write_bytes((ROOT / "solutions/01_teacher_and_student.ipynb").read_bytes())
+        os.chmod(folder / "01_teacher_and_student.ipynb", 0o644)
+        assert "chmod o-rx" in _isolation.keys_readable_by_others(folder)
+        os.chmod(folder, 0o750)  # others cannot pass: the keys are safe whatever the files' own modes
+        assert _isolation.keys_readable_by_others(folder) is None
+        os.chmod(folder, 0o755)
+        os.chmod(folder / "01_teacher_and_student.ipynb", 0o600)
+        assert _isolation.keys_readable_by_others(folder) is None
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)

@@ -99,6 +99,7 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
     entries: dict[int, dict] = {}
     interrupted, crashed = False, None
     futures: dict = {}
+    keys: dict = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
     with staged([Path(p) for p in paths]) as copies, _forkserver.session():
         keys = _keys_for([c for c, _ in copies if c is not None], chapter, solutions)
@@ -138,6 +139,10 @@ def grade(paths: list[Path], *, chapter: str | None = None, seed: int | None = N
         problem = _isolation.python_readable_by_others()
         if problem:
             report["python_note"] = problem
+        folder = solutions or default_solutions()
+        problem = _isolation.keys_readable_by_others(Path(folder)) if keys and folder else None
+        if problem:
+            report["solutions_note"] = problem
     if interrupted:
         report["interrupted"] = True
     if crashed:

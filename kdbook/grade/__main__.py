@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..grading import registry
-from ..grading.keys import MissingKeyError
+from ..grading.keys import MissingKeyError, default_solutions
 from . import NOT_IN_BROWSER, Limits, _isolation, grade, merge_manual, roundtrip
 from ._escape import one_line
 
@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(args.step_timeout, args.submission_timeout, args.memory_mb)
     if _isolation.isolation() == "users" and _isolation.python_readable_by_others():
         print(f"warning: {_isolation.python_readable_by_others()}", file=sys.stderr)
+    if _isolation.isolation() == "users":
+        folder = args.solutions or default_solutions()
+        problem = _isolation.keys_readable_by_others(Path(folder)) if folder else None
+        if problem:
+            print(f"warning: {problem}", file=sys.stderr)
     try:
         previous = signal.signal(signal.SIGTERM, _on_term)
         try:

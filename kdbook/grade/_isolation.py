@@ -37,7 +37,7 @@ try:
 except ImportError:  # the browser's Python (Pyodide) has neither; kdbook.grade refuses to run there
     fcntl = pwd = None  # type: ignore[assignment]
 
-__all__ = ["Account", "IsolationError", "refuse_root_without_users", "isolation", "account", "private_folder", "private_file", "sweep", "remove_leftovers",
+__all__ = ["Account", "IsolationError", "keys_readable_by_others", "refuse_root_without_users", "isolation", "account", "private_folder", "private_file", "sweep", "remove_leftovers",
            "python_readable_by_others", "USER_PREFIX", "SHARED_DIRS", "shared_dirs"]
 
 USER_PREFIX = "kdbook-grade-"
@@ -300,6 +300,26 @@ def remove_leftovers(user: Account) -> list[str]:
             subprocess.run([ipcrm, flag, ident], capture_output=True, timeout=30)
             removed.append(f"SysV {flag} {ident}")
     return removed
+
+
+def _others_can_read(path: Path) -> bool:
+    """Whether a user with no relation to ``path``'s owners can reach and read it."""
+    path = path.resolve()
+    if not path.stat().st_mode & stat.S_IROTH:
+        return False
+    return all(part.stat().st_mode & stat.S_IXOTH for part in path.parents)  # every folder on the way passable
+
+
+def keys_readable_by_others(folder: Path) -> str | None:
+    """None unless the grading users can read the answer keys (the solution notebooks in ``folder``);
+    else what to do. A submission could read them and answer the select and prediction items."""
+    folder = Path(folder)
+    files = sorted(folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
+    readable = [f for f in files if _others_can_read(f)]
+    if not readable:
+        return None
+    return (f"the solution notebooks in {folder} (the answer keys) can be read by every user, the grading users "
+            f"too, so a submission could read them: run `chmod o-rx {folder}` (the grader, as root, still reads them)")
 
 
 def python_readable_by_others() -> str | None:
