@@ -100,8 +100,8 @@ _NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029]')
 
 
 def lms_folder(name: object, *, limit: int = 200) -> str:
-    """An LMS's folder name as it is (apostrophes, parentheses, accents kept), but for control
-    characters and ``/ \\ : * ? " < > |``, which become spaces; never ``_`` (Moodle splits the name
+    r"""An LMS's folder name as it is (apostrophes, parentheses, accents kept), but for control
+    characters and ``/ \ : * ? " < > |``, which become spaces; never ``_`` (Moodle splits the name
     on ``_`` to find the participant), never empty, ``.`` or ``..``.
 
     >>> lms_folder("Seán O'Brien (SO)_201_assignsubmission_file")
