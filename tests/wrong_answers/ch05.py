@@ -177,6 +177,7 @@ paired_gap = list(acc[first] - acc[second])
     },
     "05.predict_objective": {"upper case": 'predict_objective = "A"'},
     "05.recipe": {
-        "one stage, a larger learning rate": 'distillation_recipe = lambda X, v: [(1.0, 0.04, 150)]',
+        # (one stage at lr 0.04 is not listed: its hidden mean of three reached 0.570 on 1 of 300 seeds)
+        "two stages: lr 0.06 for 50 steps, then 0.02 for 100": 'distillation_recipe = lambda X, v: [(1.0, 0.06, 50), (1.0, 0.02, 100)]',
     },
 }
