@@ -1,5 +1,5 @@
 """Chapter 6's listed statements: where the window loses (06.where_it_loses), choosing an objective
-(06.choose_objective, split into groups for partial credit) and what to remember (06.remember).
+(06.choose_objective), both split into groups for partial credit, and what to remember (06.remember).
 
 Which statements are true is not here: it is the instructor's key, in the solution notebook's answer
 cells (:mod:`kdbook.grading.keys`). :mod:`kdbook.grading.ch06` declares the exercises.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._core import Statement
 
-__all__ = ["WHERE_STATEMENTS", "OBJECTIVE_STATEMENTS", "OBJECTIVE_GROUPS", "REMEMBER_STATEMENTS"]
+__all__ = ["WHERE_STATEMENTS", "WHERE_GROUPS", "OBJECTIVE_STATEMENTS", "OBJECTIVE_GROUPS", "REMEMBER_STATEMENTS"]
 
 
 # --------------------------------------------------------------------------- where the window loses
@@ -35,6 +35,8 @@ WHERE_STATEMENTS = (
     Statement("The student is undertrained: with more epochs or a larger corpus its KL would approach 0 at every "
               "position."),
 )
+#: WHERE_GROUPS splits them for partial credit, as OBJECTIVE_GROUPS does: one point for each group judged exactly.
+WHERE_GROUPS = (("positions 1–3 (a, b, c)", "abc"), ("position 13 and more training (d, e, f)", "def"))
 
 
 # --------------------------------------------------------------------------- choosing an objective
