@@ -243,6 +243,24 @@ def test_choose_objective_gives_one_point_per_group_judged_exactly():
     assert points(set()) == 0
 
 
+def test_where_it_loses_gives_one_point_per_group_judged_exactly():
+    from kdbook.grading.ch06 import WHERE_GROUPS
+
+    right = {chr(97 + i) for i, t in enumerate(truth("06.where_it_loses")) if t}
+    ex = registry.get("06.where_it_loses")
+
+    def points(chosen):
+        return sum(v.points for v in run_all(ex, {ex.name: chosen}, seed=2))
+
+    assert [g for _, g in WHERE_GROUPS] == ["abc", "def"] and ex.points == 2 and points(right) == 2
+    # worked out here from the key {a, c, e}: one group judged exactly, one point
+    for chosen in [{"a", "b", "c", "e"}, {"a", "e"}, {"c", "e"}, {"a", "c", "d"}, {"a", "c"}, {"a", "c", "e", "f"}]:
+        assert points(chosen) == 1, chosen
+    for chosen in [{"b", "d"}, {"a", "d", "e"}, {"b", "c", "e", "f"}]:
+        assert points(chosen) == 0, chosen
+    assert points(set()) == 0
+
+
 def _where_table(seed: int, n_sentences: int = 1000):
     """The table of exercise 6.4 (solutions/06) for a student and corpus of ``seed``: teacher entropy and
     mean KL(teacher ‖ word-level-KD student) per position along ``n_sentences`` teacher samples."""

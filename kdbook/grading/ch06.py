@@ -18,10 +18,11 @@ from ._core import Call, Exercise, Fail, Test, as_array, expect_close, factor_su
 from ._predict import prediction_tests
 from ._ch06_storage import (BYTES_PER_ENTRY, STORAGE_BUDGET, STORAGE_KL, _judge_storage, _pair, _storage_cases,
                            restore_stored, storage_teachers)
-from .ch06_statements import OBJECTIVE_GROUPS, OBJECTIVE_STATEMENTS, REMEMBER_STATEMENTS, WHERE_STATEMENTS
+from .ch06_statements import (OBJECTIVE_GROUPS, OBJECTIVE_STATEMENTS, REMEMBER_STATEMENTS, WHERE_GROUPS,
+                             WHERE_STATEMENTS)
 
 __all__ = ["EXERCISES", "STORAGE_BUDGET", "STORAGE_KL", "BYTES_PER_ENTRY", "OBJECTIVE_STATEMENTS",
-           "OBJECTIVE_GROUPS", "REMEMBER_STATEMENTS", "WHERE_STATEMENTS", "restore_stored",
+           "OBJECTIVE_GROUPS", "REMEMBER_STATEMENTS", "WHERE_STATEMENTS", "WHERE_GROUPS", "restore_stored",
            "storage_teachers"]
 
 
@@ -301,7 +302,7 @@ EXERCISES = (
         hint="Compare the KL row with the entropy row, and ask at each position what the teacher uses that a window "
              "of the last two tokens cannot see: `<s>`, the subject, the number of words so far. Would more data "
              "give the window what it cannot see?",
-        tests=select_tests(WHERE_STATEMENTS, 2, "statements the table supports"),
+        tests=select_tests(WHERE_STATEMENTS, 2, "statements the table supports", groups=WHERE_GROUPS),
     ),
     Exercise(
         id="06.sequence_kl", title="The sequence KL and its standard error", name="sequence_kl", kind="function",

@@ -1,5 +1,5 @@
 """Chapter 6's listed statements: where the window loses (06.where_it_loses), choosing an objective
-(06.choose_objective, split into groups for partial credit) and what to remember (06.remember).
+(06.choose_objective), both split into groups for partial credit, and what to remember (06.remember).
 
 Which statements are true is not here: it is the instructor's key, in the solution notebook's answer
 cells (:mod:`kdbook.grading.keys`). :mod:`kdbook.grading.ch06` declares the exercises.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._core import Statement
 
-__all__ = ["WHERE_STATEMENTS", "OBJECTIVE_STATEMENTS", "OBJECTIVE_GROUPS", "REMEMBER_STATEMENTS"]
+__all__ = ["WHERE_STATEMENTS", "WHERE_GROUPS", "OBJECTIVE_STATEMENTS", "OBJECTIVE_GROUPS", "REMEMBER_STATEMENTS"]
 
 
 # --------------------------------------------------------------------------- where the window loses
@@ -25,7 +25,8 @@ WHERE_STATEMENTS = (
               "teacher's entropy."),
     Statement("Position 3 is the first with a sizeable KL: its window holds only the first two words, and without "
               "`<s>` in sight the student cannot tell the start of a sentence (\"the dog …\", \"the big …\") from the "
-              "end of an object (\"… chases the dog\"), which the teacher can."),
+              "same words inside an object (\"… chases the dog\", \"… chases the big dog\"), which the teacher "
+              "can."),
     Statement("Position 13 has the largest mean KL only because few sentences reach it: that mean is noise, and "
               "on more sentences it would fall to the level of positions 6–12."),
     Statement("At position 13 the teacher is certain (`</s>`: the sentence has reached the 12-word limit), yet "
@@ -34,6 +35,8 @@ WHERE_STATEMENTS = (
     Statement("The student is undertrained: with more epochs or a larger corpus its KL would approach 0 at every "
               "position."),
 )
+#: WHERE_GROUPS splits them for partial credit, as OBJECTIVE_GROUPS does: one point for each group judged exactly.
+WHERE_GROUPS = (("positions 1–3 (a, b, c)", "abc"), ("position 13 and more training (d, e, f)", "def"))
 
 
 # --------------------------------------------------------------------------- choosing an objective
@@ -46,8 +49,8 @@ WHERE_STATEMENTS = (
 OBJECTIVE_STATEMENTS = (
     Statement("For team A, sequence-level KD on beam outputs: its greedy output equalled the teacher's beam output "
               "on 0.990 of the starts it was trained on (mean over seeds 0–2) and on 0.87 of the grammatical starts "
-              "held out of its training, against the corpus student's 0.05; only on off-grammar starts did it match "
-              "least often of the four students (0.205)."),
+              "held out of its training, against the corpus student's 0.05; only on the table's unseen starts, all off "
+              "the grammar on seeds 0–2, did it match least often of the four students (0.205)."),
     Statement("For team A, word-level KD: it has the lowest token KL of the four students (0.239), so its greedy "
               "replies have the highest teacher log-probability per token."),
     Statement("For team B, word-level KD: its token KL was lower than the corpus student's on every seed (by "

@@ -143,30 +143,50 @@ def test_seq_level_reproduces_the_beam_on_held_out_grammatical_starts_on_10_of_1
     assert (lost_c < lost_a).all(), (lost_a, lost_c)
 
 
+class _Live:
+    """The teacher, counting the distinct unfinished rows of each start's beams it is asked to extend."""
+
+    def __init__(self, lang, beams):
+        self.lang, self.vocab, self.n_classes, self.beams, self.live = lang, lang.vocab, lang.n_classes, beams, 0
+
+    def next_logprobs(self, rows):
+        rows = np.asarray(rows)
+        alive = ~np.isin(rows[:, -1], [self.vocab.eos, self.vocab.pad])
+        for g, a in zip(rows.reshape(-1, self.beams, rows.shape[1]), alive.reshape(-1, self.beams)):
+            self.live += len({tuple(r) for r in g[a]})
+        return self.lang.next_logprobs(rows)
+
+
 def test_live_teacher_distributions_beam_needs_more_than_word_level_and_sampling_fewer():
     """The cost table: one distribution per training token for (b); per live beam and per generated token
     for (c) and (d), counted here as the tokens each decoder actually extends (seeds 0-9)."""
     from kdbook.lm import decoding
 
     lang = runs.setting()[0]
-    eos, pad = lang.vocab.eos, lang.vocab.pad
-
-    class Live:
-        def __init__(self, beams):
-            self.vocab, self.n_classes, self.beams, self.live = lang.vocab, lang.n_classes, beams, 0
-
-        def next_logprobs(self, rows):
-            rows = np.asarray(rows)
-            alive = ~np.isin(rows[:, -1], [eos, pad])
-            for g, a in zip(rows.reshape(-1, self.beams, rows.shape[1]), alive.reshape(-1, self.beams)):
-                self.live += len({tuple(r) for r in g[a]})
-            return lang.next_logprobs(rows)
-
+    pad = lang.vocab.pad
     for seed in runs.SEEDS:
         corpus = lang.sample(1000, seed=seed)
         two = lang.vocab.prefix_rows(corpus, 2)
-        beam, sampler = Live(4), Live(1)
+        beam, sampler = _Live(lang, 4), _Live(lang, 1)
         decoding.beam_search(beam, two, beam_size=4)
         samples = decoding.sample(sampler, two, seed=100 + seed).batch
         n_generated = int(samples.mask.sum() - (two != pad).sum() + len(two))  # tokens after the given start
         assert sampler.live == n_generated < corpus.n_tokens < beam.live, (seed, sampler.live, beam.live)
+
+
+def test_the_cost_table_counts_per_sentence_and_distinct_starts_cut_the_beam_below_word_level():
+    """The 1,000 starts repeat (63 distinct on seed 0): decoding each distinct start once, (c) needs fewer live
+    teacher distributions than (b) with a cache over identical prefixes (3,017 of 7,003 tokens on seed 0),
+    on 10 of 10 seeds; per training sentence it needs more (the test above)."""
+    from kdbook.lm import decoding
+
+    lang = runs.setting()[0]
+    for seed in runs.SEEDS:
+        corpus = lang.sample(1000, seed=seed)
+        distinct = np.unique(lang.vocab.prefix_rows(corpus, 2), axis=0)
+        prefixes = {tuple(r[:t + 1]) for r, m in zip(corpus.inputs, corpus.mask) for t in np.flatnonzero(m)}
+        beam = _Live(lang, 4)
+        decoding.beam_search(beam, distinct, beam_size=4)
+        if seed == 0:
+            assert (len(distinct), beam.live, len(prefixes), corpus.n_tokens) == (63, 815, 3017, 7003)
+        assert beam.live < len(prefixes) < corpus.n_tokens, (seed, beam.live, len(prefixes))

@@ -137,6 +137,7 @@ def kl_by_position(teacher_logits, student_logits, mask):
         "the KL follows the teacher's entropy": 'where_claims = {"a", "b", "c", "e"}',
         "position 13 is noise": 'where_claims = {"a", "c", "d"}',
         "the student is only undertrained": 'where_claims = {"a", "c", "e", "f"}',
+        "position 3 not seen as the window's blind spot": 'where_claims = {"a", "e"}',
     },
     "06.sequence_kl": {
         "sign reversed": """
