@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _draw
 from ._ch09_verify import GRID, _judge_verify, _verify_cases  # 9.2 is graded there
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+from ._core import Call, Exercise, Fail, Test, as_array, as_scalar, expect_close
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "ACCEPTANCE", "draft_outcome", "CREATE_MARGIN", "GRID"]
@@ -150,8 +150,10 @@ def _judge_choose(calls, outs):
         name, g = out
         if name not in table:
             raise Fail(f"{what}: {name!r} is not a draft of the table (its keys: {', '.join(table)})")
-        if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g <= 30:
-            raise Fail(f"{what}: γ should be an integer between 0 and 30, got {g!r}")
+        g = as_scalar(g)
+        if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= 30:
+            shown = f"an array of shape {g.shape}" if isinstance(g, np.ndarray) else repr(g)[:40]
+            raise Fail(f"{what}: γ should be an integer between 0 and 30, got {shown}")
         col = _MODES[mode]
         best = max(a[col] for a in table.values())
         if table[name][col] < best - 1e-9:
@@ -160,9 +162,14 @@ def _judge_choose(calls, outs):
             raise Fail(f"{what}: {name!r} is not the draft with the highest acceptance for {mode}{hint}")
         a = table[name][col]
         top = max(_speedup(a, k, c) for k in range(31))
-        if _speedup(a, int(g), c) < top - 1e-9:
-            raise Fail(f"{what}: γ = {g} gives a modelled speed-up of {_speedup(a, int(g), c):.4f}, below the best "
-                       f"for this draft and c ({top:.4f})")
+        if _speedup(a, g, c) < top - 1e-9:
+            best_g = max(range(31), key=lambda k: _speedup(a, k, c))
+            hint = ""
+            if best_g > 20 and _speedup(a, g, c) >= max(_speedup(a, k, c) for k in range(21)) - 1e-9:
+                hint = (f"; the best γ here is {best_g}, above 20: speculative.best_gamma searches γ = 0 … 20 by "
+                        "default, pass max_gamma=30")
+            raise Fail(f"{what}: γ = {g} gives a modelled speed-up of {_speedup(a, g, c):.4f}, below the best "
+                       f"for this draft and c ({top:.4f}){hint}")
 
 
 # --------------------------------------------------------------------------- 9.6 a draft recipe

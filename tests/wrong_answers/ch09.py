@@ -211,6 +211,15 @@ def choose(c, mode, table):
     a = table[name][col]
     g = np.arange(31)
     return name, int(np.argmax((1 - a ** (g + 1)) / ((1 - a) * (g * c + 1))))
+''',
+                 "γ as a numpy integer (np.argmax without int())": '''
+import numpy as np
+def choose(c, mode, table):
+    col = {"T = 1": 0, "greedy": 1, "T = 0.5": 2}[mode]
+    name = max(table, key=lambda k: table[k][col])
+    a = table[name][col]
+    g = np.arange(31)
+    return name, np.argmax((1 - a ** (g + 1)) / ((1 - a) * (g * c + 1)))
 '''},
     "09.draft_recipe": {"TV on the draft's own samples": 'def draft_recipe(T, seed):\n    return ("tv", None, 1.0)\n'},
 }
