@@ -10,15 +10,18 @@ exactly (to 1e-9) and a shortcut (redrawing from p after a rejection) is off by 
 never by sampling luck. The create item (a draft recipe)
 is graded on behaviour: the grader fine-tunes the chapter's starting draft with the learner's
 recipe and with the forward-KL baseline (same budget) on its own seeds and compares acceptance
-at a hidden temperature (:func:`draft_outcome`).
+at T = 1 and T = 0.5 (:func:`draft_outcome`).
 
-The create item's margin, :data:`CREATE_MARGIN` = 0.005, was set from a run over grading seeds
-100-199 at T = 1 and 0.5 (``tests/wrong_answers/ch09.py`` records it): the reference recipe (TV on
-the target's samples) gained at least 0.0111 over the forward-KL draft on every seed and
-temperature, TV on-policy at least 0.0080; reverse KL and the baseline never gain. JSD(0.5) gains
-at T = 1 but fell below the margin at T = 0.5 on 9 of the 100 seeds; no margin separates it from TV
-there (its largest gain, 0.032, is above TV's smallest), and the exercise says that it is not a
-reliable answer.
+The create item's margin, :data:`CREATE_MARGIN` = 0.008, and its rule were set from a run over 200
+seeds drawn like the hidden test's (1000-100,000; ``tests/wrong_answers/ch09.py``, MARGIN_RUN): a
+draft must gain the margin over the forward-KL draft at T = 1 and on average over T = 1 and T = 0.5
+(the hidden test measures both on one seed). At T = 0.5 alone no margin separates the reference
+(TV on the target's samples; worst gain +0.0064) from forward KL on-policy, which is no better than
+the baseline on average but gained up to +0.0235 there (above 0.005 on 24 of 200 seeds). With the
+rule, the reference's worst values were +0.0204 at T = 1 and +0.0151 on average (TV on-policy:
++0.0196, +0.0141); forward KL on-policy never reached 0.008 at T = 1 (at most -0.0039), reverse KL
+and the baseline never gain. JSD(0.5) fell below the margin on average on 5 of the 200 seeds (worst
++0.0029), and the exercise says that it is not a reliable answer.
 """
 from __future__ import annotations
 
@@ -240,18 +243,19 @@ def _recipe_cases(public: bool):
 
 
 def _judge_recipe(calls, outs):
-    gains, said = [], []
+    """At least CREATE_MARGIN above the forward-KL draft at T = 1, and on average over the calls' temperatures."""
+    gains, said = {}, []
     for call, out in zip(calls, outs):
         T, seed = call.args
         res = draft_outcome(out, seed, T)
-        gains.append(res["draft"] - res["forward"])
+        gains[T] = res["draft"] - res["forward"]
         said.append(f"T = {T:g}: acceptance {res['draft']:.4f} against the forward-KL draft's {res['forward']:.4f} "
-                    f"(gain {gains[-1]:+.4f})")
-    gain = float(np.mean(gains))
-    if gain < CREATE_MARGIN:
-        mean = f"; mean gain {gain:+.4f}" if len(gains) > 1 else ""
-        raise Fail(f"draft_recipe(T, {calls[0].args[1]}) at " + "; at ".join(said) + mean
-                   + f". The {'mean ' if mean else ''}gain must be at least {CREATE_MARGIN}")
+                    f"(gain {gains[T]:+.4f})")
+    mean = float(np.mean(list(gains.values())))
+    if gains[1.0] < CREATE_MARGIN or mean < CREATE_MARGIN:
+        rule = (f"the gain at T = 1 and the mean gain ({mean:+.4f}) must both be at least {CREATE_MARGIN}"
+                if len(gains) > 1 else f"the gain must be at least {CREATE_MARGIN}")
+        raise Fail(f"draft_recipe(T, {calls[0].args[1]}) at " + "; at ".join(said) + f". {rule[0].upper()}{rule[1:]}")
 
 
 EXERCISES = (
@@ -314,7 +318,7 @@ EXERCISES = (
         tests=(
             Test(f"at T = 1: acceptance at least {CREATE_MARGIN} above the forward-KL draft's", 2,
                  _judge_recipe, _recipe_cases(True)),
-            Test("a hidden seed, at T = 1 and T = 0.5 (the mean of the two gains)", 2, _judge_recipe,
+            Test("a hidden seed: at T = 1, and on average over T = 1 and T = 0.5", 2, _judge_recipe,
                  _recipe_cases(False), hidden=True),
         ),
     ),
