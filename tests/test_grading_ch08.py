@@ -281,3 +281,14 @@ def test_teacher_student_pair_names_the_silent_failure_and_accepts_a_right_pair(
         assert all(v.status == "pass" for v in run_all(ex, {ex.name: right}, seed=seed, public_seed=seed))
     assert all("exactly 0" in m and "teacher reads the wrong rows" in m for m in _messages("08.teacher_student", silent))
     assert all("swapped" in m for m in _messages("08.teacher_student", swapped))
+
+
+def test_teacher_student_feedback_calls_the_numbers_it_shows_log_probabilities():
+    from kdbook.lm.context import set_prompt
+
+    def last_only(model, rows, context):  # the teacher reads only the last instruction
+        return model.logits(set_prompt(rows, model, tuple(context)[-1:])), model.logits(set_prompt(rows, model, None))
+
+    msgs = _messages("08.teacher_student", last_only)
+    assert msgs and all(m.startswith("log_softmax(teacher_and_student(") and "teacher's log-probabilities" in m
+                        and "teacher's logits" not in m for m in msgs)

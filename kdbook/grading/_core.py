@@ -30,7 +30,7 @@ from .spec import (  # noqa: F401 - re-exported: chapter modules import these na
 
 __all__ = [
     "Fail", "TimeLimitExceeded", "Call", "Test", "Exercise", "Statement", "Opaque", "Verdict", "LEVELS",
-    "encode", "decode", "probe", "time_limit", "judge", "case_seed", "as_array", "expect_close",
+    "encode", "decode", "probe", "time_limit", "judge", "case_seed", "as_array", "as_scalar", "expect_close",
     "factor_suspects", "select_tests", "selected_letters", "static_violations", "time_limit_available",
 ]
 
@@ -270,6 +270,15 @@ def as_array(got: Any, what: str, shape: tuple | None = None) -> np.ndarray:
         why = shape_diagnosis(arr.shape, tuple(shape))
         raise Fail(f"{what} should have shape {tuple(shape)}, got shape {arr.shape}" + (f": {why}" if why else ""))
     return arr
+
+
+def as_scalar(got: Any) -> Any:
+    """A returned numpy scalar (``np.int64(3)``, ``np.float64(0.5)``, ``np.True_``) arrives as a 0-d array
+    (:func:`encode`): give back its Python value (int, float or bool); anything else unchanged. Judges
+    that check a scalar part with ``isinstance(x, int)`` call this first, so ``np.argmax(...)`` passes."""
+    if isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "biuf":
+        return got.item()
+    return got
 
 
 def expect_close(got: Any, want: Any, what: str, *, rtol: float = 1e-6, atol: float = 1e-9,

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ._core import Call, Fail, as_array
+from ._core import Call, Fail, as_array, as_scalar
 from .ch07_functions import _as_dict
 
 __all__ = ["SPECS", "recipe_scores"]
@@ -79,7 +79,7 @@ def _check_recipe(out) -> dict:
     d = _as_dict(out, "gkd_recipe(min_quality, min_coverage)", ("objective", "weight", "lam"))
     if not isinstance(d["objective"], str) or d["objective"] not in DIVERGENCES:
         raise Fail(f"recipe['objective'] should be one of {', '.join(map(repr, DIVERGENCES))}, got {d['objective']!r}")
-    w = d["weight"]
+    w = as_scalar(d["weight"])  # np.float64(0.5) arrives as a 0-d array
     if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
         raise Fail("recipe's weight should be β (for 'gjsd'), α (for the skew divergences) or None")
     beta = w if d["objective"] == "gjsd" else None

@@ -264,9 +264,13 @@ def _judge_pair(calls, outs):
             (context[:1], "the teacher reads only the first instruction: pass the whole context to set_prompt"),
             (("brief", "polite"), "the teacher reads the chapter's prompt, not the context asked"),
         ) if tuple(c) != tuple(context)]
-        expect_close(t, want_t, f"{what}[0] (the teacher's logits, read with c)", rtol=1e-9, atol=1e-9,
-                     suspects=tuple(suspects))
-        expect_close(st, want_s, f"{what}[1] (the student's logits, read without a prompt)", rtol=1e-9, atol=1e-9)
+        sides = ((t, want_t, tuple(suspects), "the teacher's log-probabilities, read with c"),
+                 (st, want_s, (), "the student's log-probabilities, read without a prompt"))
+        for i, (got, want, sus, whose) in enumerate(sides):
+            try:
+                expect_close(got, want, f"log_softmax({what}[{i}])", rtol=1e-9, atol=1e-9, suspects=sus)
+            except Fail as err:  # the numbers shown are log-probabilities, not the logits returned
+                raise Fail(f"{err} ({whose}; logits are compared up to a constant per position)") from None
 
 
 # --------------------------------------------------------------------------- the prediction

@@ -10,15 +10,18 @@ exactly (to 1e-9) and a shortcut (redrawing from p after a rejection) is off by 
 never by sampling luck. The create item (a draft recipe)
 is graded on behaviour: the grader fine-tunes the chapter's starting draft with the learner's
 recipe and with the forward-KL baseline (same budget) on its own seeds and compares acceptance
-at a hidden temperature (:func:`draft_outcome`).
+at T = 1 and T = 0.5 (:func:`draft_outcome`).
 
-The create item's margin, :data:`CREATE_MARGIN` = 0.005, was set from a run over grading seeds
-100-199 at T = 1 and 0.5 (``tests/wrong_answers/ch09.py`` records it): the reference recipe (TV on
-the target's samples) gained at least 0.0111 over the forward-KL draft on every seed and
-temperature, TV on-policy at least 0.0080; reverse KL and the baseline never gain. JSD(0.5) gains
-at T = 1 but fell below the margin at T = 0.5 on 9 of the 100 seeds; no margin separates it from TV
-there (its largest gain, 0.032, is above TV's smallest), and the exercise says that it is not a
-reliable answer.
+The create item's margin, :data:`CREATE_MARGIN` = 0.008, and its rule were set from a run over 200
+seeds drawn like the hidden test's (1000-100,000; ``tests/wrong_answers/ch09.py``, MARGIN_RUN): a
+draft must gain the margin over the forward-KL draft at T = 1 and on average over T = 1 and T = 0.5
+(the hidden test measures both on one seed). At T = 0.5 alone no margin separates the reference
+(TV on the target's samples; worst gain +0.0064) from forward KL on-policy, which is no better than
+the baseline on average but gained up to +0.0235 there (above 0.005 on 24 of 200 seeds). With the
+rule, the reference's worst values were +0.0204 at T = 1 and +0.0151 on average (TV on-policy:
++0.0196, +0.0141); forward KL on-policy never reached 0.008 at T = 1 (at most -0.0039), reverse KL
+and the baseline never gain. JSD(0.5) fell below the margin on average on 5 of the 200 seeds (worst
++0.0029), and the exercise says that it is not a reliable answer.
 """
 from __future__ import annotations
 
@@ -28,13 +31,13 @@ import numpy as np
 
 from . import _draw
 from ._ch09_verify import GRID, _judge_verify, _verify_cases  # 9.2 is graded there
-from ._core import Call, Exercise, Fail, Test, as_array, expect_close
+from ._core import Call, Exercise, Fail, Test, as_array, as_scalar, expect_close
 from ._predict import prediction_tests
 
 __all__ = ["EXERCISES", "ACCEPTANCE", "draft_outcome", "CREATE_MARGIN", "GRID"]
 
 #: How much higher than the forward-KL draft's acceptance the create item's draft must be.
-CREATE_MARGIN = 0.005
+CREATE_MARGIN = 0.008
 
 #: The chapter's acceptance table (section 3, held-out α, mean of 3 seeds): draft → (T = 1, greedy, T = 0.5).
 ACCEPTANCE = {
@@ -150,8 +153,10 @@ def _judge_choose(calls, outs):
         name, g = out
         if name not in table:
             raise Fail(f"{what}: {name!r} is not a draft of the table (its keys: {', '.join(table)})")
-        if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g <= 30:
-            raise Fail(f"{what}: γ should be an integer between 0 and 30, got {g!r}")
+        g = as_scalar(g)
+        if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= 30:
+            shown = f"an array of shape {g.shape}" if isinstance(g, np.ndarray) else repr(g)[:40]
+            raise Fail(f"{what}: γ should be an integer between 0 and 30, got {shown}")
         col = _MODES[mode]
         best = max(a[col] for a in table.values())
         if table[name][col] < best - 1e-9:
@@ -160,9 +165,14 @@ def _judge_choose(calls, outs):
             raise Fail(f"{what}: {name!r} is not the draft with the highest acceptance for {mode}{hint}")
         a = table[name][col]
         top = max(_speedup(a, k, c) for k in range(31))
-        if _speedup(a, int(g), c) < top - 1e-9:
-            raise Fail(f"{what}: γ = {g} gives a modelled speed-up of {_speedup(a, int(g), c):.4f}, below the best "
-                       f"for this draft and c ({top:.4f})")
+        if _speedup(a, g, c) < top - 1e-9:
+            best_g = max(range(31), key=lambda k: _speedup(a, k, c))
+            hint = ""
+            if best_g > 20 and _speedup(a, g, c) >= max(_speedup(a, k, c) for k in range(21)) - 1e-9:
+                hint = (f"; the best γ here is {best_g}, above 20: speculative.best_gamma searches γ = 0 … 20 by "
+                        "default, pass max_gamma=30")
+            raise Fail(f"{what}: γ = {g} gives a modelled speed-up of {_speedup(a, g, c):.4f}, below the best "
+                       f"for this draft and c ({top:.4f}){hint}")
 
 
 # --------------------------------------------------------------------------- 9.6 a draft recipe
@@ -183,6 +193,14 @@ def _eval_batch(seed: int, T: float):
     batch = sample(lang, lang.vocab.start(800), T=T, seed=7000 + seed).batch
     # disjoint from the fine-tuning data and from the starting draft's own training data (supervised_student)
     return held_out(batch, data, lang.sample(4000, seed=1000 + seed))[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _baseline(seed: int):
+    """The forward-KL draft of ``seed`` (read only: both temperatures of the hidden test share it)."""
+    from ..lm.draft import DraftObjective, distill_draft
+    lang, start, data = _start(seed)
+    return distill_draft(start, lang, data, DraftObjective("forward"), seed=seed + 50)
 
 
 def _objective(recipe):
@@ -207,11 +225,11 @@ def draft_outcome(recipe, seed: int, T: float = 1.0) -> dict[str, float]:
     batch from the draft itself; acceptance Σ min(p_T, q_T) on 800 target samples at T (seed
     7000 + seed) that occur neither in the fine-tuning data nor in the starting draft's.
     """
-    from ..lm.draft import DraftObjective, acceptance, distill_draft
+    from ..lm.draft import acceptance, distill_draft
     lang, start, data = _start(int(seed))
     ev = _eval_batch(int(seed), float(T))
     mine = distill_draft(start, lang, data, _objective(recipe), seed=seed + 50)
-    base = distill_draft(start, lang, data, DraftObjective("forward"), seed=seed + 50)
+    base = _baseline(int(seed))
     return {"draft": acceptance(lang, mine, ev, T=T), "forward": acceptance(lang, base, ev, T=T)}
 
 
@@ -219,19 +237,25 @@ def _recipe_cases(public: bool):
     def cases(rng):
         if public:
             return [Call((1.0, int(rng.integers(100, 200))))]
-        return [Call((float(rng.choice([0.5, 1.0])), int(rng.integers(1000, 100_000))))]
+        seed = int(rng.integers(1000, 100_000))
+        return [Call((T, seed)) for T in (1.0, 0.5)]  # judged on the mean of the two gains
     return cases
 
 
 def _judge_recipe(calls, outs):
+    """At least CREATE_MARGIN above the forward-KL draft at T = 1, and on average over the calls' temperatures."""
+    gains, said = {}, []
     for call, out in zip(calls, outs):
         T, seed = call.args
-        what = f"draft_recipe({T:g}, {seed})"
         res = draft_outcome(out, seed, T)
-        gain = res["draft"] - res["forward"]
-        if gain < CREATE_MARGIN:
-            raise Fail(f"{what}: acceptance {res['draft']:.4f} against the forward-KL draft's {res['forward']:.4f} "
-                       f"(gain {gain:+.4f}); it must be at least {CREATE_MARGIN} higher")
+        gains[T] = res["draft"] - res["forward"]
+        said.append(f"T = {T:g}: acceptance {res['draft']:.4f} against the forward-KL draft's {res['forward']:.4f} "
+                    f"(gain {gains[T]:+.4f})")
+    mean = float(np.mean(list(gains.values())))
+    if gains[1.0] < CREATE_MARGIN or mean < CREATE_MARGIN:
+        rule = (f"the gain at T = 1 and the mean gain ({mean:+.4f}) must both be at least {CREATE_MARGIN}"
+                if len(gains) > 1 else f"the gain must be at least {CREATE_MARGIN}")
+        raise Fail(f"draft_recipe(T, {calls[0].args[1]}) at " + "; at ".join(said) + f". {rule[0].upper()}{rule[1:]}")
 
 
 EXERCISES = (
@@ -294,7 +318,8 @@ EXERCISES = (
         tests=(
             Test(f"at T = 1: acceptance at least {CREATE_MARGIN} above the forward-KL draft's", 2,
                  _judge_recipe, _recipe_cases(True)),
-            Test("a hidden seed and temperature", 2, _judge_recipe, _recipe_cases(False), hidden=True),
+            Test("a hidden seed: at T = 1, and on average over T = 1 and T = 0.5", 2, _judge_recipe,
+                 _recipe_cases(False), hidden=True),
         ),
     ),
 )

@@ -137,7 +137,10 @@ def test_the_one_hot_target_not_the_greedy_data_causes_the_collapse():
         teacher_polite = _teacher_rates(t)[0]
         assert gd["kl"] < 0.05 and so["kl"] > 0.05, (t, s, gd, so)
         assert gd["kl"] * 5 < so["kl"], (t, s)
-        assert tok["kl"] * 50 < so["kl"], (t, s, tok, so)  # §2: over fifty times the token-level student's
+        # §2 and the summary: with the data fixed, one-hot moves the student about a hundred times further or
+        # more: 100-163 times on samples, 246-374 times on greedy ŷ over these 10 runs
+        assert tok["kl"] * 95 < so["kl"] < tok["kl"] * 200, (t, s, tok, so)
+        assert gd["kl"] * 200 < _measure(t, s, "seq")["kl"] < gd["kl"] * 450, (t, s, gd)
         assert gd["polite"] > 0.75 * teacher_polite, (t, s, gd, teacher_polite)
     # one-hot targets on samples: fewer polite sentences than the token-level student on 8 of 10 runs
     # (the prose says 8 of 10, by 0.02 on average), degraded, not collapsed

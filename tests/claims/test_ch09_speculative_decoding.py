@@ -83,6 +83,10 @@ def test_jsd_is_second_at_t1(table):
     d = table["jsd off"] - table["forward off"]
     assert (d[:, 0] > 0).all() and 0.01 < d[:, 0].mean() < 0.03
     assert (table["tv off"][:, 0] > table["jsd off"][:, 0]).all()
+    # chapter 8's summary table: "JSD(0.5) second for sampling (T = 1 and T = 0.5)": the best objective after TV
+    for mode in (0, 2):
+        others = np.max([s[:, mode] for k, s in table.items() if not k.startswith(("tv", "jsd"))], axis=0)
+        assert (table["jsd off"][:, mode] > others).all() and (table["tv off"][:, mode] > table["jsd off"][:, mode]).all()
 
 
 def test_reverse_kl_is_the_worst_under_greedy_and_t05_not_at_t1(table):
@@ -116,9 +120,19 @@ def test_on_policy_does_not_help_here(table):
 
 def test_chapter6_student_is_a_decent_draft_and_tv_raises_it(table):
     a = table["chapter 6 student"][:, 0]
-    assert (0.82 < a).all() and (a < 0.86).all()
+    assert (0.825 < a).all() and (a < 0.840).all()  # "about 0.83 at T = 1: 0.825 to 0.840 on 10 of 10 seeds"
     gain = table["tv off"][:, 0] - a
     assert (gain > 0.02).all() and 0.025 < gain.mean() < 0.045  # "by about 0.03 (10 of 10)"
+
+
+def test_the_held_out_filter_moves_reverse_kl_against_the_starting_student(table):
+    # section 3: "below it held out on 10 of 10 seeds (by about 0.01), but by only about 0.004 on all
+    # samples, where it is above it on some seeds"; section 5: on seed 0's traffic the order is real
+    held = table["reverse off"][:, 0] - table["chapter 6 student"][:, 0]
+    assert (held < 0).all() and -0.014 < held.mean() < -0.006
+    every = table["reverse off"][:, 3] - table["chapter 6 student"][:, 3]
+    assert -0.007 < every.mean() < -0.001 and (every > 0).any()
+    assert every[0] > 0
 
 
 def test_held_out_acceptance_is_below_acceptance_on_all_samples(table):
@@ -144,3 +158,18 @@ def test_speculative_run_acceptance_matches_exact_and_tokens_per_call_below_iid(
         final = n_tok - starts_last
         others = (n_tok.sum() - final.sum()) / (run.target_calls.sum() - len(n_tok))
         assert final.mean() < others - 0.7 and others < sp.expected_tokens_per_call(alpha, 4) - 0.1, seed
+        # "the sentence ends explain the gap": rounds with a constant α on these sentence lengths give
+        # (within 0.1) the measured tokens per call; position-dependent acceptance raises the other rounds
+        rng = np.random.default_rng(seed)
+        sim = []
+        for left in np.repeat(n_tok, 3):
+            while left > 0:
+                k = 0
+                while k < 4 and rng.random() < alpha:
+                    k += 1
+                emit = min(k + 1, left)
+                left -= emit
+                sim.append((emit, left == 0))
+        emit, last = np.array(sim).T
+        assert abs(emit.mean() - run.tokens_per_call) < 0.1, seed
+        assert emit[last == 0].mean() < others, seed
