@@ -4,7 +4,7 @@ recipe for a product spec, measuring exposure bias and counting the cost of a GK
 
 Answers live in ``solutions/07_generation_and_on_policy_distillation.ipynb``; learners get
 ``exercises/07_generation_and_on_policy_distillation.ipynb``. The recipe exercise (``ch07_recipe``) trains
-the learner's recipes in the grader's process on a seed the grader draws (about 1.5 s per test).
+the learner's recipes in the grader's process on two seeds the grader draws (about 2.5 s per test).
 """
 from __future__ import annotations
 
