@@ -9,7 +9,7 @@ each recipe by its mean quality and coverage over the two students:
 * quality first: quality ≥ −2.625 (and coverage ≥ −2.30) nats per token.
 
 Measured with :func:`recipe_scores` (2,000 student samples), one student's quality varies by
-0.03–0.05 nats per token over seeds and its coverage by 0.004–0.04; the mean of two students by
+0.03–0.05 nats per token over seeds and its coverage by 0.005–0.05; the mean of two students by
 1/√2 of that. Only forward-like recipes (forward KL, JSD(β ≤ 0.15), skew forward KL with
 α = 0.05, λ = 0) keep a mean coverage of −1.882 or more, and their quality is −2.71 to −2.83;
 only recipes from JSD(0.35) towards reverse KL reach a mean quality of −2.625, at coverage −1.91
