@@ -252,6 +252,11 @@ def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, stude
 
 # 07.gkd_cost: (teacher decoding steps, teacher scoring passes, student decoding steps) per update.
 WRONG["07.gkd_cost"] = {
+    "sequential rounds (one sentence's length) instead of the work": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = round(lam * batch_size)
+    return (0.0 if stored else ell_teacher, n_on, ell_student if n_on else 0.0)
+''',
     "λ read as the off-policy fraction": '''
 def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
     n_on = round((1 - lam) * batch_size)
