@@ -265,7 +265,7 @@ def test_recipe_check_fails_constant_recipes():
     msg = _messages("07.recipe", lambda q, c: ("forward", None, 1.0))
     assert "quality -2." in msg  # λ = 1 forward KL misses even the coverage-first quality floor
     msg = _messages("07.recipe", lambda q, c: ("gjsd", 0.5, 0.0))
-    assert "coverage -1.9" in msg and "min_coverage=-1.905" in msg
+    assert "coverage -1.9" in msg and "min_coverage=-1.882" in msg and "mean over the 2 students" in msg
 
 
 def test_recipe_specs_straddle_the_frontier():

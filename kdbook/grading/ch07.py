@@ -4,7 +4,7 @@ recipe for a product spec, measuring exposure bias and counting the cost of a GK
 
 Answers live in ``solutions/07_generation_and_on_policy_distillation.ipynb``; learners get
 ``exercises/07_generation_and_on_policy_distillation.ipynb``. The recipe exercise (``ch07_recipe``) trains
-the learner's recipes in the grader's process on a seed the grader draws (about 1.5 s per test).
+the learner's recipes in the grader's process on two seeds the grader draws (about 2.5 s per test).
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ BASELINE_TEACHERS = {"near": (0.1, 0.2, 0.3, 0.4), "far": (0.02, 0.04, 0.9, 0.04
 
 # --------------------------------------------------------------------------- 07.conventions
 
-_CONVENTIONS = {"beta_forward_like": 0.0, "beta_reverse_like": 1.0, "teacher_weight_in_m": "beta",
-                "lambda_supervised": 0.0}
+#: The four items' names; which values are right is the instructor's key (solutions/07), not here.
+_CONVENTIONS = ("beta_forward_like", "beta_reverse_like", "teacher_weight_in_m", "lambda_supervised")
 
 
 def _number(x) -> float | None:
@@ -74,31 +74,32 @@ def _conventions_form(calls, outs):
         raise Fail("teacher_weight_in_m should be the string 'beta' or '1-beta'")
 
 
-def _judge_beta_ends(calls, outs):
-    d = _as_dict(outs[0], "conventions", _CONVENTIONS)
+def _judge_beta_ends(calls, outs, key):
+    d, right = _as_dict(outs[0], "conventions", _CONVENTIONS), _as_dict(key["answer"], "the key", _CONVENTIONS)
     fwd, rev = _number(d["beta_forward_like"]), _number(d["beta_reverse_like"])
     if fwd is None or rev is None:
         raise Fail("beta_forward_like and beta_reverse_like should be numbers (0 or 1)")
-    if (fwd, rev) == (1.0, 0.0):
-        raise Fail("you have GKD's β convention reversed: in GKD (and TRL's GKDTrainer) β → 0 behaves like forward "
-                   "KL and β → 1 like reverse KL")
-    if (fwd, rev) != (0.0, 1.0):
+    ends = (float(right["beta_forward_like"]), float(right["beta_reverse_like"]))
+    if (fwd, rev) == ends[::-1]:
+        raise Fail("you have GKD's β convention reversed: let β → 0 and β → 1 in JSD(β) = β KL(P‖M) + (1−β) KL(Q‖M), "
+                   "divide by β or 1 − β, and see which KL's gradient is left at each end")
+    if (fwd, rev) != ends:
         raise Fail("beta_forward_like and beta_reverse_like should be the ends of β's range where JSD(β), divided by β "
                    "or 1 − β, approaches forward and reverse KL")
     w = d["teacher_weight_in_m"]
     if w not in ("beta", "1-beta"):
         raise Fail("teacher_weight_in_m should be the string 'beta' or '1-beta'")
-    if w != "beta":
+    if w != right["teacher_weight_in_m"]:
         raise Fail("teacher_weight_in_m has the β convention reversed: in M = βP + (1−β)Q, which of P and Q is "
                    "the teacher?")
 
 
-def _judge_lambda(calls, outs):
-    d = _as_dict(outs[0], "conventions", _CONVENTIONS)
+def _judge_lambda(calls, outs, key):
+    d, right = _as_dict(outs[0], "conventions", _CONVENTIONS), _as_dict(key["answer"], "the key", _CONVENTIONS)
     lam = _number(d["lambda_supervised"])
     if lam not in (0.0, 1.0):
         raise Fail("lambda_supervised should be 0 or 1")
-    if lam != 0.0:
+    if lam != float(right["lambda_supervised"]):
         raise Fail("λ is the fraction of on-policy (student-sampled) sentences; which value leaves only the fixed "
                    "data set, i.e. chapter 6's supervised KD?")
 
@@ -187,8 +188,9 @@ EXERCISES = (
         hint="Write out M = βP + (1−β)Q with P the teacher and let β go to 0: which KL's gradient is left? λ is the "
              "on-policy fraction.",
         tests=(Test("four items of the right kinds (judged at grading)", 0, _conventions_form),
-               Test("the ends of β and the teacher's weight in the mixture", 1, _judge_beta_ends, hidden=True),
-               Test("the λ of supervised KD", 1, _judge_lambda, hidden=True)),
+               Test("the ends of β and the teacher's weight in the mixture", 1, _judge_beta_ends, hidden=True,
+                    keyed=True),
+               Test("the λ of supervised KD", 1, _judge_lambda, hidden=True, keyed=True)),
     ),
     Exercise(
         id="07.jsd_beta", title="JSD(β) and its gradient from scratch", name="jsd_beta", kind="function",

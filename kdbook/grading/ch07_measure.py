@@ -135,6 +135,9 @@ def _judge_cost(calls, outs):
                                       "student's own are only scored"),
                              (gkd_cost_reference(lam, B, lt, ls, False)[0], "a stored teacher data set needs no "
                                                                            "teacher decoding at update time")]
+            if i in (0, 2) and want[i]:
+                suspects += [((lt, None, ls)[i], "count the work, one decoding step per token written over all the "
+                                                 "sentences, not the sequential rounds of one batch")]
             if i == 1:
                 suspects += [(n * ls, "a scoring pass reads a whole given sentence at once: one pass per sentence, "
                                       "not one per token"),

@@ -144,25 +144,31 @@ def reinforce_grad(theta, samples, log_p):
 }
 
 # 07.recipe (create): gkd_recipe(min_quality, min_coverage) -> (objective, weight, lam); each test trains the
-# recipes for a coverage-first (-3.00, -1.905) and a quality-first (-2.70, -2.30) spec on one secret student.
-# Forward KL at λ = 1 misses the quality floors, reverse KL at λ = 1 the coverage floor of the coverage-first
-# spec on every seed ("constant:" entries must score 0). JSD(0.5) for every spec (the chapter's table row) meets
-# the coverage-first floor on a few lucky students, so it only has to lose points on every seed.
+# recipes for a coverage-first (-3.00, -1.882) and a quality-first (-2.625, -2.30) spec on two secret students
+# and judges their means. Forward KL at λ = 1 misses the quality floors, reverse KL at λ = 1 the coverage floor
+# of the coverage-first spec on every seed ("constant:" entries must score 0); so does JSD(0.5) at λ = 0. The
+# constants between the two ends, JSD(0.25) and skew forward KL (α = 0.1) at λ = 0, come nearest to meeting both
+# specs (each test passes with a probability under 1 %: docs/grading.md), so they only have to lose points on
+# every seed.
 WRONG["07.recipe"] = {
     "constant: forward KL, fully on-policy": "def gkd_recipe(min_quality, min_coverage):\n"
                                              "    return ('forward', None, 1.0)\n",
     "constant: reverse KL, fully on-policy": "def gkd_recipe(min_quality, min_coverage):\n"
                                              "    return ('reverse', None, 1.0)\n",
-    "the chapter's JSD(0.5) for every spec": "def gkd_recipe(min_quality, min_coverage):\n"
-                                             "    return ('gjsd', 0.5, 0.0)\n",
+    "constant: the chapter's JSD(0.5) for every spec": "def gkd_recipe(min_quality, min_coverage):\n"
+                                                       "    return ('gjsd', 0.5, 0.0)\n",
+    "a tuned JSD(0.25), λ = 0, for every spec": "def gkd_recipe(min_quality, min_coverage):\n"
+                                                "    return ('gjsd', 0.25, 0.0)\n",
+    "skew forward KL (α = 0.1), λ = 0, for every spec": "def gkd_recipe(min_quality, min_coverage):\n"
+                                                        "    return ('skew_forward', 0.1, 0.0)\n",
     "the floors read the wrong way round": "def gkd_recipe(min_quality, min_coverage):\n"
-                                           "    return ('gjsd', 0.5, 0.0) if min_coverage > -2 else ('gjsd', 0.1, 0.0)\n",
+                                           "    return ('gjsd', 0.9, 0.0) if min_coverage > -2 else ('forward', None, 0.0)\n",
 }
 VALID["07.recipe"] = {
     "a threshold on the coverage floor, λ as a list": "def gkd_recipe(min_quality, min_coverage):\n"
                                                      "    if min_coverage > -2.0:\n"
-                                                     "        return ['gjsd', 0.1, [0.0] * 60]\n"
-                                                     "    return ('gjsd', 0.5, 0.0)\n",
+                                                     "        return ['forward', None, [0.0] * 60]\n"
+                                                     "    return ('reverse', None, 0.0)\n",
 }
 
 # 07.exposure_gap: per-token KL(p‖q) on the student's own prefixes minus on the teacher's (masked, stable).
@@ -246,6 +252,11 @@ def exposure_gap(teacher_on_own, student_on_own, own_mask, teacher_on_ref, stude
 
 # 07.gkd_cost: (teacher decoding steps, teacher scoring passes, student decoding steps) per update.
 WRONG["07.gkd_cost"] = {
+    "sequential rounds (one sentence's length) instead of the work": '''
+def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
+    n_on = round(lam * batch_size)
+    return (0.0 if stored else ell_teacher, n_on, ell_student if n_on else 0.0)
+''',
     "λ read as the off-policy fraction": '''
 def gkd_cost(lam, batch_size, ell_teacher, ell_student, stored):
     n_on = round((1 - lam) * batch_size)
