@@ -165,3 +165,29 @@ def test_a_run_stops_its_server_and_without_one_grades_the_same(tmp_path, monkey
 
     assert verdicts(forked) == verdicts(started)
     assert _full(forked["submissions"][0]) and forked["submissions"][1]["score"] == 0
+
+
+def test_an_interrupt_while_the_server_starts_ends_grading_at_once(tmp_path, monkeypatch):
+    """On a loaded machine the preload takes seconds: SIGINT/SIGTERM then must not wait for it."""
+    import threading
+
+    from kdbook.grade import _runner
+
+    monkeypatch.setattr(_forkserver, "_BOOT", "import time; time.sleep(120)")  # a server that never gets ready
+    path = tmp_path / "01_teacher_and_student.ipynb"
+    path.write_bytes((ROOT / "solutions/01_teacher_and_student.ipynb").read_bytes())
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(report=grade([path], seed=1, limits=LIMITS, jobs=1)))
+    worker.start()
+    time.sleep(2.0)
+    start = time.monotonic()
+    try:
+        _runner.stop_all()
+        worker.join(timeout=30)
+    finally:  # leave no interrupt behind for the tests that call grade_submission directly
+        _runner.STOP.clear()
+        _forkserver.STOPPING.clear()
+    assert not worker.is_alive() and time.monotonic() - start < 10
+    entry = box["report"]["submissions"][0]
+    assert entry["score"] == 0 and any("interrupted" in m for m in entry["messages"]), entry
+    assert _forkserver._SERVER is None

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -195,9 +196,16 @@ class _Server:
         self.cond = threading.Condition()
         self.send_lock = threading.Lock()
         self.ids = itertools.count()
-        ready = self._receive(_READY_TIMEOUT)
+        ready, deadline = None, time.monotonic() + _READY_TIMEOUT
+        while ready is None and time.monotonic() < deadline and self.proc.poll() is None:
+            if STOPPING.is_set():  # grading is being interrupted: do not wait for the preload
+                self._abandon()
+                self.stop()
+                raise RuntimeError("grading was interrupted while the fork server started")
+            ready = self._receive(0.2)
         if not ready or "ready" not in ready[0]:
             tail = (self.folder / "stderr.txt").read_bytes()[-800:].decode(errors="replace")
+            self._abandon()
             self.stop()
             raise RuntimeError(f"the fork server did not start: {tail.strip() or 'no error output'}")
         self.sock.settimeout(_REPLY_TIMEOUT)  # a send never blocks for longer
@@ -291,6 +299,8 @@ class _Server:
 
 _SERVER: _Server | None = None
 _LOCK = threading.Lock()
+#: Set while grading is interrupted (``_runner.stop_all``): a server being started stops waiting.
+STOPPING = threading.Event()
 _FAILED: list[str] = []
 _RUNS = 0
 
@@ -299,7 +309,7 @@ def spawn(request: dict, fds: list[int], env: dict) -> Forked | None:
     """Fork a child for ``request`` (see :func:`kdbook.grade._child.forked`), starting the server
     (with ``env``) if none runs; None when there is no working server (start a process instead)."""
     global _SERVER
-    if _FAILED or not available():
+    if _FAILED or not available() or STOPPING.is_set():
         return None
     with _LOCK:
         if _SERVER is not None and not _SERVER.alive:
@@ -323,6 +333,7 @@ def session() -> Iterator[None]:
     """A grading run: when the last one running ends, the server stops (the next run then loads
     kdbook afresh, with any change made to it in between)."""
     global _RUNS
+    STOPPING.clear()
     with _LOCK:
         _RUNS += 1
     try:

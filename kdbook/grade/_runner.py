@@ -118,6 +118,7 @@ def _kill(proc) -> None:
 def stop_all() -> None:
     """Interrupt grading: kill every running child; running gradings end with "interrupted"."""
     STOP.set()
+    _forkserver.STOPPING.set()
     with _ACTIVE_LOCK:
         procs = list(_ACTIVE)
     for proc in procs:
