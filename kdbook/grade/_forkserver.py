@@ -137,6 +137,8 @@ class Forked:
     def __init__(self, server: "_Server", pid: int, pidfd: int):
         self.server, self.pid, self._pidfd = server, pid, pidfd
         self.returncode: int | None = None
+        self._over = False  # it ended (its code may still be unknown: None)
+        self._lock = threading.Lock()  # the grader's thread and stop_all may wait at once
 
     def _ended(self, timeout: float | None) -> bool:
         if self._pidfd < 0:
@@ -147,18 +149,25 @@ class Forked:
     def wait(self, timeout: float | None = None) -> int | None:
         """The exit code (negative: the signal), None if it ended but the server could not say how;
         raises ``subprocess.TimeoutExpired`` if it is still running after ``timeout`` seconds."""
-        if self.returncode is None:
-            if not self._ended(timeout):
-                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
-            self.returncode = self.server.exit_code(self.pid)
-            self.close()
-        return self.returncode
+        with self._lock:
+            if not self._over:
+                if not self._ended(timeout):
+                    raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+                self.returncode = self.server.exit_code(self.pid)
+                self._over = True
+                self.close()
+            return self.returncode
 
     def poll(self) -> int | None:
+        """The exit code, or None while it runs (or when it ended with an unknown code: see ``ended``)."""
         try:
             return self.wait(0)
         except subprocess.TimeoutExpired:
             return None
+
+    @property
+    def ended(self) -> bool:
+        return self._over
 
     def kill(self) -> None:
         """SIGKILL the child itself (through its pidfd: never another process that reused its pid)."""

@@ -208,7 +208,7 @@ def _run_child(job: dict, tmp: Path, limits: Limits, deadline: float, run: _Run,
                     return None, ""
     finally:
         os.close(read_fd)
-        if proc.poll() is None:
+        if proc.poll() is None and not getattr(proc, "ended", False):
             _kill(proc)
         with _ACTIVE_LOCK:
             _ACTIVE.discard(proc)
